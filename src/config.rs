@@ -1,0 +1,280 @@
+//! Site configuration: `crier.toml` merged with overrides from flags and
+//! environment (clap resolves flag-over-env), validated once at startup.
+
+use std::path::Path;
+
+use chrono_tz::Tz;
+use indexmap::IndexMap;
+use serde::Deserialize;
+use url::Url;
+
+/// A configuration problem: always names the key (or the file) at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct ConfigError {
+    /// `crier.toml`, `crier.toml:12` or `--base-url / CRIER_BASE_URL`.
+    pub origin: String,
+    pub message: String,
+}
+
+/// `crier.toml` as written: every key optional so that flags can supply it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub base_url: Option<String>,
+    pub id_authority: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub feed_limit: Option<usize>,
+    pub max_age: Option<u64>,
+    #[serde(default)]
+    pub districts: IndexMap<String, DistrictConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Values given by flag or environment variable; they win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub base_url: Option<String>,
+    pub id_authority: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub feed_limit: Option<usize>,
+    pub max_age: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct District {
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// The merged, validated settings the rest of crier works from.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub title: String,
+    pub description: String,
+    /// Absolute, always ends in `/`.
+    pub base_url: Url,
+    pub id_authority: String,
+    pub language: String,
+    pub timezone: Tz,
+    pub feed_limit: usize,
+    pub max_age: u64,
+    /// In the order of `crier.toml`.
+    pub districts: Vec<District>,
+}
+
+/// Names a district may not take: they are paths of the server itself.
+const RESERVED_SLUGS: &[&str] = &["healthz", "metrics", "websub", "index"];
+
+impl Config {
+    /// Reads `path` and merges `overrides` over it.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            origin: origin.clone(),
+            message: format!(
+                "cannot read the site config ({e}); create it or point --config / CRIER_CONFIG at it"
+            ),
+        })?;
+        Self::from_toml(&text, &origin, overrides)
+    }
+
+    pub fn from_toml(text: &str, origin: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            ConfigError {
+                origin: match line {
+                    Some(l) => format!("{origin}:{l}"),
+                    None => origin.to_string(),
+                },
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        Self::merge(file, overrides, origin)
+    }
+
+    fn merge(file: FileConfig, o: &Overrides, origin: &str) -> Result<Config, ConfigError> {
+        let err = |key: &str, message: String| ConfigError {
+            origin: format!("{origin}: key `{key}` (or --{} / CRIER_{})", key.replace('_', "-"), key.to_uppercase()),
+            message,
+        };
+        let title = pick(&o.title, &file.title)
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| err("title", "missing: set the site title".into()))?;
+        let description = pick(&o.description, &file.description).unwrap_or_default();
+
+        let raw_base = pick(&o.base_url, &file.base_url).ok_or_else(|| {
+            err("base_url", "missing: set the absolute public URL, e.g. https://news.example.cn/".into())
+        })?;
+        let mut base_url = Url::parse(&raw_base)
+            .map_err(|e| err("base_url", format!("`{raw_base}` is not an absolute URL ({e})")))?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
+            return Err(err("base_url", format!("`{raw_base}` must be an http:// or https:// URL")));
+        }
+        if base_url.query().is_some() || base_url.fragment().is_some() {
+            return Err(err("base_url", format!("`{raw_base}` must not have a query or fragment")));
+        }
+        if !base_url.path().ends_with('/') {
+            let path = format!("{}/", base_url.path());
+            base_url.set_path(&path);
+        }
+
+        let id_authority = pick(&o.id_authority, &file.id_authority).ok_or_else(|| {
+            err(
+                "id_authority",
+                "missing: set the domain used in item ids, e.g. news.example.cn (it must never change)".into(),
+            )
+        })?;
+        if id_authority.is_empty()
+            || !id_authority
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '@')
+        {
+            return Err(err(
+                "id_authority",
+                format!("`{id_authority}` must be an ASCII domain name or e-mail address"),
+            ));
+        }
+
+        let language = pick(&o.language, &file.language).unwrap_or_else(|| "zh-CN".into());
+        let lang_ok = !language.is_empty()
+            && language.split('-').all(|p| {
+                (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+        if !lang_ok {
+            return Err(err(
+                "language",
+                format!("`{language}` is not a language tag; use a hyphen, e.g. zh-CN (not zh_CN)"),
+            ));
+        }
+
+        let tz_name = pick(&o.timezone, &file.timezone).unwrap_or_else(|| "Asia/Shanghai".into());
+        let timezone: Tz = tz_name.parse().map_err(|_| {
+            err("timezone", format!("`{tz_name}` is not an IANA time zone, e.g. Asia/Shanghai"))
+        })?;
+
+        let feed_limit = o.feed_limit.or(file.feed_limit).unwrap_or(50);
+        if feed_limit == 0 {
+            return Err(err("feed_limit", "must be at least 1".into()));
+        }
+        let max_age = o.max_age.or(file.max_age).unwrap_or(300);
+
+        let mut districts = Vec::with_capacity(file.districts.len());
+        for (slug, d) in file.districts {
+            let key = format!("districts.{slug}");
+            let slug_ok = slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && slug.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+            if !slug_ok {
+                return Err(err(&key, "a district slug is its folder and URL: use a-z, 0-9 and -".into()));
+            }
+            if RESERVED_SLUGS.contains(&slug.as_str()) {
+                return Err(err(&key, format!("`{slug}` is reserved by crier; pick another slug")));
+            }
+            if d.name.trim().is_empty() {
+                return Err(err(&format!("{key}.name"), "missing: give the district's display name".into()));
+            }
+            districts.push(District { slug, name: d.name, description: d.description });
+        }
+
+        Ok(Config {
+            title,
+            description,
+            base_url,
+            id_authority,
+            language,
+            timezone,
+            feed_limit,
+            max_age,
+            districts,
+        })
+    }
+
+    pub fn district(&self, slug: &str) -> Option<&District> {
+        self.districts.iter().find(|d| d.slug == slug)
+    }
+
+    /// Absolute URL of a site path such as `xiaodian/rss.xml` (no leading slash).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+fn pick(over: &Option<String>, file: &Option<String>) -> Option<String> {
+    over.clone().or_else(|| file.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "title = \"t\"\nbase_url = \"https://n.example/news\"\nid_authority = \"n.example\"\n";
+
+    #[test]
+    fn defaults_and_trailing_slash() {
+        let c = Config::from_toml(MIN, "crier.toml", &Overrides::default()).unwrap();
+        assert_eq!(c.base_url.as_str(), "https://n.example/news/");
+        assert_eq!(c.language, "zh-CN");
+        assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!((c.feed_limit, c.max_age), (50, 300));
+    }
+
+    #[test]
+    fn override_wins_over_file() {
+        let o = Overrides { base_url: Some("http://127.0.0.1:9/".into()), ..Default::default() };
+        let c = Config::from_toml(MIN, "crier.toml", &o).unwrap();
+        assert_eq!(c.base_url.as_str(), "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("title = \"t\"\nid_authority = \"a\"\n", "base_url"),
+            (&format!("{MIN}timezone = \"Mars/Base\"\n"), "timezone"),
+            (&format!("{MIN}language = \"zh_CN\"\n"), "language"),
+            (&format!("{MIN}feed_limit = 0\n"), "feed_limit"),
+            (&format!("{MIN}[districts.Bad_Slug]\nname = \"x\"\n"), "districts.Bad_Slug"),
+            (&format!("{MIN}[districts.metrics]\nname = \"x\"\n"), "districts.metrics"),
+        ];
+        for (text, key) in cases {
+            let e = Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains(key), "{e} should name {key}");
+        }
+    }
+
+    #[test]
+    fn unknown_key_and_bad_type_give_line() {
+        let e = Config::from_toml(&format!("{MIN}titel = \"x\"\n"), "crier.toml", &Overrides::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("crier.toml:4"), "{e}");
+        assert!(e.to_string().contains("titel"), "{e}");
+        let e = Config::from_toml(&format!("{MIN}max_age = \"soon\"\n"), "crier.toml", &Overrides::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("crier.toml:4"), "{e}");
+    }
+
+    #[test]
+    fn districts_keep_file_order() {
+        let text = format!("{MIN}[districts.b]\nname = \"B\"\n[districts.a]\nname = \"A\"\n");
+        let c = Config::from_toml(&text, "x", &Overrides::default()).unwrap();
+        let slugs: Vec<_> = c.districts.iter().map(|d| d.slug.as_str()).collect();
+        assert_eq!(slugs, ["b", "a"]);
+    }
+}

@@ -1,0 +1,123 @@
+//! Article bodies: Markdown to HTML, sanitised, with relative URLs made
+//! absolute; and the plain text a summary is cut from.
+
+use ammonia::{Builder, UrlRelative};
+use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
+use url::Url;
+
+fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+}
+
+/// Renders Markdown to HTML safe to put in a reader's view: no script,
+/// iframe, object, form, event handlers or `javascript:` URLs. Relative URLs
+/// are resolved against `base` (the article's own page).
+pub fn to_html(markdown: &str, base: &Url) -> String {
+    let mut raw = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut raw, Parser::new_ext(markdown, options()));
+    Builder::default()
+        .url_relative(UrlRelative::RewriteWithBase(base.clone()))
+        .clean(&raw)
+        .to_string()
+}
+
+/// The text of the body without markup, paragraphs separated by a space.
+pub fn plain_text(markdown: &str) -> String {
+    let mut out = String::new();
+    for event in Parser::new_ext(markdown, options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak | Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) => {
+                if !out.ends_with(' ') && !out.is_empty() {
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    normalise_space(&out)
+}
+
+/// Collapses runs of white space to one space and drops control characters,
+/// which XML 1.0 cannot carry.
+pub fn normalise_space(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().filter(|c| !c.is_control()));
+    }
+    out
+}
+
+/// Cuts `text` to at most `max` characters (never inside a character),
+/// preferring to end at a sentence or clause, and marks a cut with `…`.
+pub fn cut_summary(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    // End at the last full sentence if one ends in the second half.
+    let stops = ['。', '！', '？', '.', '!', '?'];
+    if let Some((i, c)) = head.char_indices().filter(|(_, c)| stops.contains(c)).last() {
+        if head[..i].chars().count() >= max / 2 {
+            return head[..i + c.len_utf8()].to_string();
+        }
+    }
+    let mut cut = head.trim_end_matches(['，', '、', ',', ' ', '；', '：']).to_string();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://n.example/xiaodian/a.html").unwrap()
+    }
+
+    #[test]
+    fn sanitises_dangerous_markup() {
+        let md = "hi <script>alert(1)</script>\n\n<img src=x onerror=\"alert(1)\">\n\n[x](javascript:alert(1))\n\n<iframe src=\"https://evil\"></iframe><form><input></form>";
+        let h = to_html(md, &base());
+        for bad in ["<script", "alert(1)", "onerror", "javascript:", "<iframe", "<form", "<input"] {
+            assert!(!h.contains(bad), "{bad} survived in {h}");
+        }
+        assert!(h.contains("hi"));
+    }
+
+    #[test]
+    fn relative_urls_become_absolute() {
+        let h = to_html("[a](other.html) ![p](/img/p.png)", &base());
+        assert!(h.contains("href=\"https://n.example/xiaodian/other.html\""), "{h}");
+        assert!(h.contains("src=\"https://n.example/img/p.png\""), "{h}");
+    }
+
+    #[test]
+    fn plain_text_drops_markup() {
+        assert_eq!(plain_text("# 标题\n\n**粗**体\n第二行\n\n段落"), "标题 粗体 第二行 段落");
+    }
+
+    #[test]
+    fn cjk_summary_never_splits_a_character() {
+        let text = "小店区召开2022年劳动模范表彰大会，强调要贯彻落实重要讲话精神".repeat(5);
+        for max in 1..60 {
+            let s = cut_summary(&text, max);
+            assert!(s.chars().count() <= max + 1, "{max}: {s}");
+            assert!(text.starts_with(s.trim_end_matches('…')), "{max}: {s}");
+        }
+        let s = cut_summary("一二三四五六七八九十", 4);
+        assert_eq!(s, "一二三四…");
+        assert_eq!(cut_summary("短句。", 10), "短句。");
+    }
+
+    #[test]
+    fn summary_prefers_sentence_end() {
+        let s = cut_summary("第一句话在这里。第二句话很长很长很长很长很长很长", 12);
+        assert_eq!(s, "第一句话在这里。");
+    }
+}

@@ -1,0 +1,410 @@
+//! Articles: finding the files in `content/`, reading their front matter
+//! and bodies, and checking them. Every bad file becomes a [`Diagnostic`];
+//! the good ones are returned whatever happens to the others.
+
+pub mod body;
+pub mod date;
+pub mod front;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rayon::prelude::*;
+use url::Url;
+
+use crate::config::Config;
+
+/// Largest article file crier reads; a bigger one is almost surely a mistake.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// Length of a summary cut from the body, in characters.
+pub const SUMMARY_CHARS: usize = 120;
+
+/// Characters left as they are in a URL path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+pub fn encode_segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+#[derive(Debug, Clone)]
+pub struct Article {
+    /// The file, as given on the command line (`content/xiaodian/a.md`).
+    pub source: String,
+    pub district: Option<String>,
+    /// URL path of the permalink page, percent-encoded, no leading slash.
+    pub path: String,
+    /// File of the permalink page inside the output folder.
+    pub file: PathBuf,
+    /// Absolute URL of the permalink page.
+    pub url: String,
+    pub id: String,
+    pub title: String,
+    pub summary: String,
+    pub author: Option<String>,
+    pub tags: Vec<String>,
+    /// Where the item's link points: front matter `link`, else the page.
+    pub link: String,
+    pub image: Option<String>,
+    pub date: DateTime<FixedOffset>,
+    pub updated: DateTime<FixedOffset>,
+    pub content_html: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem with one file: where it is and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        match self.line {
+            Some(l) => write!(f, "{}:{}: {}: {}", self.file, l, kind, self.message),
+            None => write!(f, "{}: {}: {}", self.file, kind, self.message),
+        }
+    }
+}
+
+impl Diagnostic {
+    fn error(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Error, file: file.to_string(), line, message: message.into() }
+    }
+    fn warning(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, file: file.to_string(), line, message: message.into() }
+    }
+}
+
+/// What loading `content/` gave: the good articles, newest first, and
+/// every problem found on the way.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub articles: Vec<Article>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub drafts: usize,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+}
+
+/// A file that may be an article.
+struct Candidate {
+    path: PathBuf,
+    display: String,
+    district: Option<String>,
+    stem: String,
+}
+
+/// Files crier never reads: hidden files, editor temporaries, non-Markdown.
+pub fn is_ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || name == "4913"
+        || [".swp", ".swx", ".tmp", ".bak"].iter().any(|s| name.ends_with(s))
+}
+
+/// Reads every article under `dir`. Fails only when `dir` itself cannot be
+/// read; problems with single files are diagnostics.
+pub fn load(config: &Config, dir: &Path) -> std::io::Result<Loaded> {
+    let mut diagnostics = Vec::new();
+    let candidates = discover(config, dir, &mut diagnostics)?;
+    let results: Vec<(Option<Article>, bool, Vec<Diagnostic>)> =
+        candidates.par_iter().map(|c| read_article(config, c)).collect();
+
+    let mut drafts = 0;
+    let mut articles = Vec::with_capacity(results.len());
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (article, draft, diags) in results {
+        diagnostics.extend(diags);
+        drafts += usize::from(draft);
+        let Some(a) = article else { continue };
+        if let Some(first) = seen.get(&a.id) {
+            diagnostics.push(Diagnostic::error(
+                &a.source,
+                None,
+                format!(
+                    "id `{}` is already used by {first}; ids must be unique: give one of them its own `id` in the front matter",
+                    a.id
+                ),
+            ));
+            continue;
+        }
+        seen.insert(a.id.clone(), a.source.clone());
+        articles.push(a);
+    }
+    sort_newest_first(&mut articles);
+    Ok(Loaded { articles, diagnostics, drafts })
+}
+
+/// Newest first; ties broken by id so the order never depends on the disk.
+pub fn sort_newest_first(articles: &mut [Article]) {
+    articles.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.id.cmp(&b.id)));
+}
+
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    Ok(entries)
+}
+
+fn discover(config: &Config, dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for entry in sorted_entries(dir)? {
+        let path = entry.path();
+        let display = path.display().to_string();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            diags.push(Diagnostic::error(&display, None, "file name is not UTF-8: rename it"));
+            continue;
+        };
+        if is_ignored(&name) {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(&path) else {
+            diags.push(Diagnostic::error(&display, None, "cannot be read (broken link?): fix or remove it"));
+            continue;
+        };
+        if meta.is_dir() {
+            if config.district(&name).is_none() {
+                diags.push(Diagnostic::error(
+                    &display,
+                    None,
+                    format!(
+                        "folder `{name}` is not a district of crier.toml, so its articles are not published: add [districts.{name}] to crier.toml or move the files"
+                    ),
+                ));
+                continue;
+            }
+            for inner in sorted_entries(&path)? {
+                let ipath = inner.path();
+                let idisplay = ipath.display().to_string();
+                let Some(iname) = inner.file_name().to_str().map(str::to_string) else {
+                    diags.push(Diagnostic::error(&idisplay, None, "file name is not UTF-8: rename it"));
+                    continue;
+                };
+                if is_ignored(&iname) {
+                    continue;
+                }
+                if ipath.is_dir() {
+                    diags.push(Diagnostic::error(
+                        &idisplay,
+                        None,
+                        format!("sub-folders of a district are not read: move its articles into {display}"),
+                    ));
+                } else if let Some(stem) = iname.strip_suffix(".md") {
+                    out.push(Candidate {
+                        path: ipath.clone(),
+                        display: idisplay,
+                        district: Some(name.clone()),
+                        stem: stem.to_string(),
+                    });
+                }
+            }
+        } else if let Some(stem) = name.strip_suffix(".md") {
+            out.push(Candidate { path: path.clone(), display, district: None, stem: stem.to_string() });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one file: the article (if good), whether it is a draft, and its
+/// diagnostics.
+fn read_article(config: &Config, c: &Candidate) -> (Option<Article>, bool, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let result = parse_article(config, c, &mut diags);
+    match result {
+        Ok(Some(a)) => (Some(a), false, diags),
+        Ok(None) => (None, true, diags),
+        Err(e) => {
+            diags.push(e);
+            (None, false, diags)
+        }
+    }
+}
+
+fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) -> Result<Option<Article>, Diagnostic> {
+    let file = c.display.as_str();
+    let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
+
+    if c.stem.is_empty() || c.stem.eq_ignore_ascii_case("index") {
+        return Err(err(None, format!("`{}.md` would overwrite the index page: rename the file", c.stem)));
+    }
+    let size = std::fs::metadata(&c.path).map_err(|e| err(None, format!("cannot read: {e}")))?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(err(
+            None,
+            format!(
+                "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for an article: split it or shorten it"
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&c.path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(err(None, "file is empty: add front matter with a title and a date, or delete the file".into()));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+            let col = at - bytes[..at].iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+            return Err(err(
+                Some(line),
+                format!("not UTF-8 (bad byte at column {col}): save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)"),
+            ));
+        }
+    };
+    let controls = text.chars().filter(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t')).count();
+    let text = if controls > 0 {
+        diags.push(Diagnostic::warning(
+            file,
+            None,
+            format!("removed {controls} control character(s) that XML cannot carry"),
+        ));
+        text.chars().filter(|ch| !ch.is_control() || matches!(ch, '\n' | '\r' | '\t')).collect()
+    } else {
+        text
+    };
+
+    let split = front::split(&text).map_err(|e| err(Some(e.line), e.message))?;
+    let (fm, unknown) = front::parse(&split).map_err(|e| err(Some(e.line), e.message))?;
+    for key in unknown {
+        diags.push(Diagnostic::warning(
+            file,
+            Some(front::key_line(&split, &key)),
+            format!("unknown field `{key}` is ignored (known: {})", front::KNOWN_FIELDS.join(", ")),
+        ));
+    }
+    if fm.draft {
+        return Ok(None);
+    }
+    let title = fm.title.as_deref().map(body::normalise_space).unwrap_or_default();
+    if title.is_empty() {
+        return Err(err(Some(split.first_line - 1), "missing `title`: add title = \"…\" to the front matter".into()));
+    }
+    let Some(date_text) = fm.date.as_deref() else {
+        return Err(err(
+            Some(split.first_line - 1),
+            "missing `date`: add date = 2023-01-10 (or a date-time) to the front matter".into(),
+        ));
+    };
+    let date = date::parse(date_text, config.timezone).map_err(|m| err(Some(front::key_line(&split, "date")), m))?;
+    let updated = match fm.updated.as_deref() {
+        None => date,
+        Some(u) => {
+            let u = date::parse(u, config.timezone).map_err(|m| err(Some(front::key_line(&split, "updated")), m))?;
+            if u < date {
+                diags.push(Diagnostic::warning(
+                    file,
+                    Some(front::key_line(&split, "updated")),
+                    "`updated` is before `date`; using `date`",
+                ));
+            }
+            u.max(date)
+        }
+    };
+
+    let encoded = encode_segment(&c.stem);
+    let (path, file_path, id_path) = match &c.district {
+        Some(d) => (format!("{d}/{encoded}.html"), PathBuf::from(d).join(format!("{}.html", c.stem)), format!("{d}/{encoded}")),
+        None => (format!("{encoded}.html"), PathBuf::from(format!("{}.html", c.stem)), encoded.clone()),
+    };
+    let url = config.url(&path);
+    let page_url = Url::parse(&url).map_err(|e| err(None, format!("cannot form a URL for this file: {e}")))?;
+
+    let id = match fm.id {
+        Some(id) => {
+            let id = id.trim().to_string();
+            if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_graphic()) {
+                return Err(err(
+                    Some(front::key_line(&split, "id")),
+                    format!("`id` `{id}` must be ASCII without spaces (percent-encode other characters)"),
+                ));
+            }
+            id
+        }
+        None => format!("tag:{},{}:{}", config.id_authority, date.format("%Y-%m-%d"), id_path),
+    };
+
+    let mut absolute = |key: &str, value: Option<String>| -> Option<String> {
+        let v = value?;
+        match page_url.join(v.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u.to_string()),
+            _ => {
+                diags.push(Diagnostic::warning(
+                    file,
+                    Some(front::key_line(&split, key)),
+                    format!("`{key}` `{v}` is not an http(s) URL; it is left out"),
+                ));
+                None
+            }
+        }
+    };
+    let link = absolute("link", fm.link).unwrap_or_else(|| url.clone());
+    let image = absolute("image", fm.image);
+
+    let summary = match fm.summary.as_deref().map(body::normalise_space) {
+        Some(s) if !s.is_empty() => s,
+        _ => body::cut_summary(&body::plain_text(split.body), SUMMARY_CHARS),
+    };
+    let content_html = body::to_html(split.body, &page_url);
+    let author = fm.author.as_deref().map(body::normalise_space).filter(|a| !a.is_empty());
+    let tags = fm.tags.0.iter().map(|t| body::normalise_space(t)).filter(|t| !t.is_empty()).collect();
+
+    Ok(Some(Article {
+        source: c.display.clone(),
+        district: c.district.clone(),
+        path,
+        file: file_path,
+        url,
+        id,
+        title,
+        summary,
+        author,
+        tags,
+        link,
+        image,
+        date,
+        updated,
+        content_html,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_file_names_become_ascii_ids_and_urls() {
+        assert_eq!(encode_segment("劳模"), "%E5%8A%B3%E6%A8%A1");
+        assert_eq!(encode_segment("a b?c"), "a%20b%3Fc");
+        assert_eq!(encode_segment("2023-01-10_x.y~"), "2023-01-10_x.y~");
+    }
+
+    #[test]
+    fn editor_temporaries_are_ignored() {
+        for name in [".hidden.md", "a.md~", ".a.md.swp", "4913", "#a.md#", ".#a.md", "x.tmp"] {
+            assert!(is_ignored(name), "{name}");
+        }
+        assert!(!is_ignored("2023-01-10.md"));
+    }
+}

@@ -1,0 +1,8 @@
+//! crier: turns a folder of article files into RSS, Atom and JSON feeds.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod content;
+pub mod publish;
+pub mod render;
+pub mod site;

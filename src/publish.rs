@@ -1,0 +1,120 @@
+//! Writing the site to the output folder. Each file is written whole to a
+//! temp file in its own folder and renamed into place, so a reader (nginx,
+//! a CDN sync) never sees a half-written file; files whose bytes did not
+//! change are not touched, and files the site no longer has are removed.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::site::Site;
+
+/// Marks a folder as crier's output, so crier never deletes files in a
+/// folder it did not create.
+pub const MARKER: &str = ".crier-output";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(
+        "{0}: refusing to write here: the folder has files and no {MARKER} marker, so it is not crier's output; pick an empty or new folder with --out"
+    )]
+    NotOurs(PathBuf),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
+    move |source| PublishError::Io { path: path.to_path_buf(), source }
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub written: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+}
+
+/// Writes `site` into `out`.
+pub fn publish(site: &Site, out: &Path) -> Result<Report, PublishError> {
+    claim(out)?;
+    // Pages first, index pages and OPML last: a new link never points at a
+    // file that is not there yet.
+    let (late, early): (Vec<_>, Vec<_>) =
+        site.outputs.iter().partition(|o| o.path.ends_with('/') || o.path == "/feeds.opml");
+    let mut report = Report::default();
+    for batch in [early, late] {
+        let results: Vec<Result<bool, PublishError>> =
+            batch.par_iter().map(|o| write_if_changed(&out.join(&o.file), &o.body)).collect();
+        for r in results {
+            if r? {
+                report.written += 1;
+            } else {
+                report.unchanged += 1;
+            }
+        }
+    }
+    let keep: HashSet<PathBuf> = site.outputs.iter().map(|o| out.join(&o.file)).collect();
+    report.removed = remove_stale(out, &keep)?;
+    Ok(report)
+}
+
+/// Makes sure `out` is ours: new, empty (hidden placeholders aside), or
+/// marked by an earlier build.
+fn claim(out: &Path) -> Result<(), PublishError> {
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let marker = out.join(MARKER);
+    if marker.exists() {
+        return Ok(());
+    }
+    let foreign = std::fs::read_dir(out)
+        .map_err(io(out))?
+        .filter_map(Result::ok)
+        .any(|e| !e.file_name().to_string_lossy().starts_with('.'));
+    if foreign {
+        return Err(PublishError::NotOurs(out.to_path_buf()));
+    }
+    std::fs::write(&marker, "This folder is written by crier build; files here are replaced and removed.\n")
+        .map_err(io(&marker))
+}
+
+/// Writes `bytes` to `path` by temp file + rename unless the file already
+/// holds exactly these bytes. Returns whether it wrote.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError> {
+    if let Ok(old) = std::fs::read(path) {
+        if old == bytes {
+            return Ok(false);
+        }
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(io(dir))?;
+    tmp.write_all(bytes).map_err(io(path))?;
+    tmp.persist(path).map_err(|e| PublishError::Io { path: path.to_path_buf(), source: e.error })?;
+    Ok(true)
+}
+
+/// Removes files under `out` that the site no longer has (hidden files
+/// aside), and folders left empty.
+fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, PublishError> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(out).map_err(io(out))? {
+        let entry = entry.map_err(io(out))?;
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let kind = entry.file_type().map_err(io(&path))?;
+        if kind.is_dir() {
+            removed += remove_stale(&path, keep)?;
+            if std::fs::read_dir(&path).map_err(io(&path))?.next().is_none() {
+                std::fs::remove_dir(&path).map_err(io(&path))?;
+            }
+        } else if !keep.contains(&path) {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,143 @@
+//! The HTML pages: the index, one page per district and one per article.
+//! Self-contained (inline style, no scripts, no external assets).
+
+use super::{FeedKind, Scope, escape};
+use crate::config::Config;
+use crate::content::Article;
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;line-height:1.75;color:#222;background:#fff}\
+a{color:#a40000}header p,footer,.meta{color:#666;font-size:.9rem}ul.feeds{padding-left:1.2rem}\
+li{margin:.3rem 0}.feeds a{margin-right:.6rem}time{color:#666;font-size:.9rem;margin-right:.5rem}\
+article p{text-indent:2em}nav{font-size:.9rem;margin-bottom:1rem}footer{margin-top:3rem;border-top:1px solid #ddd;padding-top:.5rem}";
+
+/// `<link rel="alternate">` lines for a scope's feeds, for reader discovery.
+fn discovery(scope: &Scope<'_>) -> String {
+    FeedKind::ALL
+        .iter()
+        .map(|k| {
+            format!(
+                "<link rel=\"alternate\" type=\"{}\" title=\"{} ({})\" href=\"{}\">\n",
+                k.media_type(),
+                escape(&scope.title()),
+                k.label(),
+                escape(&scope.feed_url(*k))
+            )
+        })
+        .collect()
+}
+
+/// `RSS · Atom · JSON Feed` links for a scope.
+fn feed_links(scope: &Scope<'_>) -> String {
+    FeedKind::ALL
+        .iter()
+        .map(|k| format!("<a href=\"{}\" type=\"{}\">{}</a>", escape(&scope.feed_url(*k)), k.media_type(), k.label()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn layout(config: &Config, title: &str, head: &str, body: &str) -> Vec<u8> {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n{head}<style>{STYLE}</style>\n</head>\n<body>\n{body}<footer>{site} · <a href=\"{opml}\">OPML</a></footer>\n</body>\n</html>\n",
+        lang = escape(&config.language),
+        title = escape(title),
+        site = escape(&config.title),
+        opml = escape(&config.url("feeds.opml")),
+    )
+    .into_bytes()
+}
+
+fn headline(a: &Article, district: Option<&str>) -> String {
+    let place = district.map(|d| format!(" <span class=\"meta\">{}</span>", escape(d))).unwrap_or_default();
+    format!(
+        "<li><time datetime=\"{}\">{}</time><a href=\"{}\">{}</a>{place}</li>\n",
+        a.date.to_rfc3339(),
+        a.date.format("%Y-%m-%d"),
+        escape(&a.url),
+        escape(&a.title)
+    )
+}
+
+/// `/`: every feed with subscribe links, and the latest headlines.
+pub fn index(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<u8> {
+    let config = city.config;
+    let mut body = format!(
+        "<header><h1>{}</h1><p>{}</p></header>\n<section><h2>订阅</h2>\n<ul class=\"feeds\">\n<li><strong>{}</strong>（全部） {}</li>\n",
+        escape(&config.title),
+        escape(&city.description()),
+        escape(&config.title),
+        feed_links(city)
+    );
+    for s in districts {
+        let name = s.district.map(|d| d.name.as_str()).unwrap_or_default();
+        body += &format!(
+            "<li><a href=\"{}\">{}</a>（{} 篇） {}</li>\n",
+            escape(&s.page_url()),
+            escape(name),
+            s.total,
+            feed_links(s)
+        );
+    }
+    body += &format!(
+        "</ul>\n<p class=\"meta\">在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部栏目。</p></section>\n<section><h2>最新</h2>\n<ul>\n",
+        escape(&config.url("feeds.opml"))
+    );
+    for a in &city.articles {
+        body += &headline(a, city.district_name(a));
+    }
+    if city.articles.is_empty() {
+        body += "<li>暂无文章</li>\n";
+    }
+    body += "</ul></section>\n";
+    layout(config, &config.title, &discovery(city), &body)
+}
+
+/// `/<district>/`: the district's latest articles and its feeds.
+pub fn district(scope: &Scope<'_>) -> Vec<u8> {
+    let config = scope.config;
+    let name = scope.district.map(|d| d.name.as_str()).unwrap_or_default();
+    let mut body = format!(
+        "<nav><a href=\"{}\">{}</a></nav>\n<header><h1>{}</h1><p>{}</p><p class=\"feeds\">订阅：{}</p></header>\n<ul>\n",
+        escape(&config.url("")),
+        escape(&config.title),
+        escape(name),
+        escape(&scope.description()),
+        feed_links(scope)
+    );
+    for a in &scope.articles {
+        body += &headline(a, None);
+    }
+    if scope.articles.is_empty() {
+        body += "<li>暂无文章</li>\n";
+    }
+    body += "</ul>\n";
+    layout(config, &scope.title(), &discovery(scope), &body)
+}
+
+/// `/<district>/<slug>.html`: the article itself.
+pub fn article(scope: &Scope<'_>, a: &Article) -> Vec<u8> {
+    let config = scope.config;
+    let mut nav = format!("<a href=\"{}\">{}</a>", escape(&config.url("")), escape(&config.title));
+    if let Some(d) = scope.district {
+        nav += &format!(" › <a href=\"{}\">{}</a>", escape(&scope.page_url()), escape(&d.name));
+    }
+    let mut meta = format!("<time datetime=\"{}\">{}</time>", a.date.to_rfc3339(), a.date.format("%Y-%m-%d %H:%M"));
+    if let Some(author) = &a.author {
+        meta += &format!(" {}", escape(author));
+    }
+    if !a.tags.is_empty() {
+        meta += &format!(" · {}", a.tags.iter().map(|t| escape(t)).collect::<Vec<_>>().join("、"));
+    }
+    let source = if a.link != a.url {
+        format!("<p class=\"meta\">原文：<a href=\"{0}\">{0}</a></p>\n", escape(&a.link))
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<nav>{nav}</nav>\n<article>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n{}\n{source}</article>\n<p class=\"feeds\">订阅：{}</p>\n",
+        escape(&a.title),
+        a.content_html,
+        feed_links(scope)
+    );
+    let head = format!("<link rel=\"canonical\" href=\"{}\">\n{}", escape(&a.url), discovery(scope));
+    layout(config, &format!("{} - {}", a.title, scope.title()), &head, &body)
+}

@@ -1,0 +1,74 @@
+//! JSON Feed 1.1 (https://jsonfeed.org/version/1.1).
+
+use serde::Serialize;
+
+use super::{FeedKind, Scope};
+
+#[derive(Serialize)]
+struct Feed<'a> {
+    version: &'static str,
+    title: String,
+    home_page_url: String,
+    feed_url: String,
+    description: String,
+    language: &'a str,
+    authors: Vec<Author<'a>>,
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    id: &'a str,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_url: Option<&'a str>,
+    title: &'a str,
+    content_html: &'a str,
+    summary: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+}
+
+pub fn render(scope: &Scope<'_>) -> Vec<u8> {
+    let config = scope.config;
+    let feed = Feed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: scope.title(),
+        home_page_url: scope.page_url(),
+        feed_url: scope.feed_url(FeedKind::Json),
+        description: scope.description(),
+        language: &config.language,
+        authors: vec![Author { name: &config.title }],
+        items: scope
+            .articles
+            .iter()
+            .map(|a| Item {
+                id: &a.id,
+                url: &a.url,
+                external_url: (a.link != a.url).then_some(a.link.as_str()),
+                title: &a.title,
+                content_html: &a.content_html,
+                summary: &a.summary,
+                image: a.image.as_deref(),
+                date_published: a.date.to_rfc3339(),
+                date_modified: a.updated.to_rfc3339(),
+                authors: a.author.iter().map(|n| Author { name: n }).collect(),
+                tags: scope.categories(a),
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&feed).unwrap_or_default();
+    out.push(b'\n');
+    out
+}

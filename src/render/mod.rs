@@ -1,0 +1,154 @@
+//! Rendering: one module per output format. Each takes a [`Scope`] (the
+//! combined feed or one district) and returns bytes; none reads the clock,
+//! so the same articles always give the same bytes.
+
+pub mod atom;
+pub mod html;
+pub mod json;
+pub mod opml;
+pub mod rss;
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::config::{Config, District};
+use crate::content::Article;
+
+/// The three feed formats, each served at a fixed name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedKind {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl FeedKind {
+    pub const ALL: [FeedKind; 3] = [FeedKind::Rss, FeedKind::Atom, FeedKind::Json];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            FeedKind::Rss => "rss.xml",
+            FeedKind::Atom => "atom.xml",
+            FeedKind::Json => "feed.json",
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            FeedKind::Rss => "application/rss+xml",
+            FeedKind::Atom => "application/atom+xml",
+            FeedKind::Json => "application/feed+json",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FeedKind::Rss => "RSS",
+            FeedKind::Atom => "Atom",
+            FeedKind::Json => "JSON Feed",
+        }
+    }
+}
+
+/// What one set of feeds covers: the whole city or one district.
+pub struct Scope<'a> {
+    pub config: &'a Config,
+    pub district: Option<&'a District>,
+    /// Newest first, at most `feed_limit`.
+    pub articles: Vec<&'a Article>,
+    /// All articles of the scope, before the limit.
+    pub total: usize,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(config: &'a Config, district: Option<&'a District>, all: &'a [Article]) -> Self {
+        let mine = all
+            .iter()
+            .filter(|a| district.is_none() || a.district.as_deref() == district.map(|d| d.slug.as_str()));
+        let total = mine.clone().count();
+        Scope { config, district, articles: mine.take(config.feed_limit).collect(), total }
+    }
+
+    /// Path prefix of the scope: `` or `xiaodian/`.
+    pub fn prefix(&self) -> String {
+        self.district.map(|d| format!("{}/", d.slug)).unwrap_or_default()
+    }
+
+    pub fn title(&self) -> String {
+        match self.district {
+            Some(d) => format!("{} · {}", self.config.title, d.name),
+            None => self.config.title.clone(),
+        }
+    }
+
+    pub fn description(&self) -> String {
+        let d = match self.district {
+            Some(d) if !d.description.is_empty() => d.description.clone(),
+            Some(d) => d.name.clone(),
+            None => self.config.description.clone(),
+        };
+        if d.is_empty() { self.title() } else { d }
+    }
+
+    pub fn page_url(&self) -> String {
+        self.config.url(&self.prefix())
+    }
+
+    pub fn feed_url(&self, kind: FeedKind) -> String {
+        self.config.url(&format!("{}{}", self.prefix(), kind.file_name()))
+    }
+
+    /// The newest change of any item in the feed: never the build time, so
+    /// an unchanged feed keeps its bytes. An empty feed says 1970.
+    pub fn updated(&self) -> DateTime<FixedOffset> {
+        self.articles
+            .iter()
+            .map(|a| a.updated)
+            .max()
+            .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
+    }
+
+    /// Name of an article's district, used as an extra category.
+    pub fn district_name(&self, a: &Article) -> Option<&'a str> {
+        a.district.as_deref().and_then(|s| self.config.district(s)).map(|d| d.name.as_str())
+    }
+
+    /// The article's categories: its tags, then its district's name.
+    pub fn categories(&self, a: &Article) -> Vec<String> {
+        let mut c = a.tags.clone();
+        if let Some(n) = self.district_name(a) {
+            if !c.iter().any(|t| t == n) {
+                c.push(n.to_string());
+            }
+        }
+        c
+    }
+}
+
+/// Media type of an image URL, from its extension.
+pub fn image_type(url: &str) -> &'static str {
+    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    match path.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("svg") => "image/svg+xml",
+        Some("avif") => "image/avif",
+        _ => "image/jpeg",
+    }
+}
+
+/// Escapes text for HTML and XML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,111 @@
+//! The built site: every path of the URL space with its bytes. Immutable
+//! once built; the same articles always give the same site.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::content::Article;
+use crate::render::{self, FeedKind, Scope};
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// URL path as a client sends it, percent-encoded: `/xiaodian/rss.xml`.
+    pub path: String,
+    /// File inside the output folder: `xiaodian/rss.xml`.
+    pub file: PathBuf,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// Newest change of what the bytes show (for Last-Modified).
+    pub last_modified: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Default)]
+pub struct Site {
+    /// Sorted by path.
+    pub outputs: Vec<Output>,
+}
+
+fn content_type(kind: FeedKind) -> &'static str {
+    match kind {
+        FeedKind::Rss => "application/rss+xml; charset=utf-8",
+        FeedKind::Atom => "application/atom+xml; charset=utf-8",
+        FeedKind::Json => "application/feed+json; charset=utf-8",
+    }
+}
+
+pub const HTML: &str = "text/html; charset=utf-8";
+pub const OPML: &str = "text/x-opml; charset=utf-8";
+
+impl Site {
+    pub fn build(config: &Config, articles: &[Article]) -> Site {
+        let city = Scope::new(config, None, articles);
+        let districts: Vec<Scope<'_>> =
+            config.districts.iter().map(|d| Scope::new(config, Some(d), articles)).collect();
+
+        let mut outputs: Vec<Output> = articles
+            .par_iter()
+            .map(|a| {
+                let scope = a
+                    .district
+                    .as_deref()
+                    .and_then(|slug| districts.iter().find(|s| s.district.is_some_and(|d| d.slug == slug)))
+                    .unwrap_or(&city);
+                Output {
+                    path: format!("/{}", a.path),
+                    file: a.file.clone(),
+                    content_type: HTML,
+                    body: render::html::article(scope, a),
+                    last_modified: a.updated,
+                }
+            })
+            .collect();
+
+        for scope in std::iter::once(&city).chain(&districts) {
+            let prefix = scope.prefix();
+            let updated = scope.updated();
+            for kind in FeedKind::ALL {
+                let body = match kind {
+                    FeedKind::Rss => render::rss::render(scope),
+                    FeedKind::Atom => render::atom::render(scope),
+                    FeedKind::Json => render::json::render(scope),
+                };
+                outputs.push(Output {
+                    path: format!("/{prefix}{}", kind.file_name()),
+                    file: PathBuf::from(format!("{prefix}{}", kind.file_name())),
+                    content_type: content_type(kind),
+                    body,
+                    last_modified: updated,
+                });
+            }
+            let body = match scope.district {
+                Some(_) => render::html::district(scope),
+                None => render::html::index(&city, &districts),
+            };
+            outputs.push(Output {
+                path: format!("/{prefix}"),
+                file: PathBuf::from(format!("{prefix}index.html")),
+                content_type: HTML,
+                body,
+                last_modified: updated,
+            });
+        }
+
+        let all: Vec<Scope<'_>> = std::iter::once(city).chain(districts).collect();
+        outputs.push(Output {
+            path: "/feeds.opml".into(),
+            file: PathBuf::from("feeds.opml"),
+            content_type: OPML,
+            body: render::opml::render(&all),
+            last_modified: all.iter().map(Scope::updated).max().unwrap_or(DateTime::UNIX_EPOCH.fixed_offset()),
+        });
+        outputs.sort_by(|a, b| a.path.cmp(&b.path));
+        Site { outputs }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Output> {
+        self.outputs.binary_search_by(|o| o.path.as_str().cmp(path)).ok().map(|i| &self.outputs[i])
+    }
+}
