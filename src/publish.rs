@@ -102,7 +102,15 @@ fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, PublishErr
     for entry in std::fs::read_dir(out).map_err(io(out))? {
         let entry = entry.map_err(io(out))?;
         let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Temp files of a build that was killed are garbage; other hidden
+        // files (the marker, a .gitkeep) are not ours to remove.
+        if name.starts_with(".tmp-") {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            continue;
+        }
+        if name.starts_with('.') {
             continue;
         }
         let kind = entry.file_type().map_err(io(&path))?;

@@ -1,0 +1,120 @@
+//! Helpers for the integration tests: a scratch copy of the sample site and
+//! the real `crier` binary run inside it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SAMPLE_ARTICLES: usize = 13;
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temp folder holding a copy of `crier.toml` and `content/`.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+}
+
+impl Site {
+    pub fn sample() -> Site {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::copy(repo().join("crier.toml"), dir.path().join("crier.toml")).expect("copy config");
+        copy_tree(&repo().join("content"), &dir.path().join("content"));
+        Site { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn content(&self) -> PathBuf {
+        self.path().join("content")
+    }
+
+    pub fn feeds(&self) -> PathBuf {
+        self.path().join("feeds")
+    }
+
+    /// `crier ARGS` run in the site folder, with no CRIER_* variables leaking in.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_crier"));
+        c.args(args).current_dir(self.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CRIER_") {
+                c.env_remove(k);
+            }
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run(self.command(args).output().expect("run crier"))
+    }
+
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
+
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().expect("exit code")
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    /// Lines of stderr that report an error.
+    pub fn errors(&self) -> Vec<String> {
+        self.stderr().lines().filter(|l| l.contains(": error: ") || l.starts_with("error:")).map(str::to_string).collect()
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` (relative paths, sorted), hidden files aside.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &e.path(), out);
+            } else {
+                out.push(e.path().strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+pub fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
