@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use crier::config::Overrides;
 
 #[derive(Debug, Parser)]
-#[command(name = "crier", version, about = "Publishes a newsroom's articles as RSS, Atom and JSON feeds.")]
+#[command(
+    name = "crier",
+    version,
+    about = "Publishes a newsroom's articles as RSS, Atom and JSON feeds."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

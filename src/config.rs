@@ -93,17 +93,23 @@ impl Config {
         Self::from_toml(&text, &origin, overrides)
     }
 
-    pub fn from_toml(text: &str, origin: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        origin: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
         let file: FileConfig = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            ConfigError {
-                origin: match line {
-                    Some(l) => format!("{origin}:{l}"),
-                    None => origin.to_string(),
+            let at = e.span().map(|s| s.start.min(text.len()));
+            let message = e.message().trim().to_string();
+            match at {
+                Some(at) => ConfigError {
+                    origin: format!("{origin}:{}", text[..at].matches('\n').count() + 1),
+                    message: format!("{message} (at `{}`)", line_at(text, at).trim()),
                 },
-                message: e.message().trim().to_string(),
+                None => ConfigError {
+                    origin: origin.to_string(),
+                    message,
+                },
             }
         })?;
         Self::merge(file, overrides, origin)
@@ -111,7 +117,11 @@ impl Config {
 
     fn merge(file: FileConfig, o: &Overrides, origin: &str) -> Result<Config, ConfigError> {
         let err = |key: &str, message: String| ConfigError {
-            origin: format!("{origin}: key `{key}` (or --{} / CRIER_{})", key.replace('_', "-"), key.to_uppercase()),
+            origin: format!(
+                "{origin}: key `{key}` (or --{} / CRIER_{})",
+                key.replace('_', "-"),
+                key.to_uppercase()
+            ),
             message,
         };
         let title = pick(&o.title, &file.title)
@@ -120,15 +130,28 @@ impl Config {
         let description = pick(&o.description, &file.description).unwrap_or_default();
 
         let raw_base = pick(&o.base_url, &file.base_url).ok_or_else(|| {
-            err("base_url", "missing: set the absolute public URL, e.g. https://news.example.cn/".into())
+            err(
+                "base_url",
+                "missing: set the absolute public URL, e.g. https://news.example.cn/".into(),
+            )
         })?;
-        let mut base_url = Url::parse(&raw_base)
-            .map_err(|e| err("base_url", format!("`{raw_base}` is not an absolute URL ({e})")))?;
+        let mut base_url = Url::parse(&raw_base).map_err(|e| {
+            err(
+                "base_url",
+                format!("`{raw_base}` is not an absolute URL ({e})"),
+            )
+        })?;
         if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
-            return Err(err("base_url", format!("`{raw_base}` must be an http:// or https:// URL")));
+            return Err(err(
+                "base_url",
+                format!("`{raw_base}` must be an http:// or https:// URL"),
+            ));
         }
         if base_url.query().is_some() || base_url.fragment().is_some() {
-            return Err(err("base_url", format!("`{raw_base}` must not have a query or fragment")));
+            return Err(err(
+                "base_url",
+                format!("`{raw_base}` must not have a query or fragment"),
+            ));
         }
         if !base_url.path().ends_with('/') {
             let path = format!("{}/", base_url.path());
@@ -166,7 +189,10 @@ impl Config {
 
         let tz_name = pick(&o.timezone, &file.timezone).unwrap_or_else(|| "Asia/Shanghai".into());
         let timezone: Tz = tz_name.parse().map_err(|_| {
-            err("timezone", format!("`{tz_name}` is not an IANA time zone, e.g. Asia/Shanghai"))
+            err(
+                "timezone",
+                format!("`{tz_name}` is not an IANA time zone, e.g. Asia/Shanghai"),
+            )
         })?;
 
         let feed_limit = o.feed_limit.or(file.feed_limit).unwrap_or(50);
@@ -181,17 +207,33 @@ impl Config {
             let slug_ok = slug
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && slug.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+                && slug
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric());
             if !slug_ok {
-                return Err(err(&key, "a district slug is its folder and URL: use a-z, 0-9 and -".into()));
+                return Err(err(
+                    &key,
+                    "a district slug is its folder and URL: use a-z, 0-9 and -".into(),
+                ));
             }
             if RESERVED_SLUGS.contains(&slug.as_str()) {
-                return Err(err(&key, format!("`{slug}` is reserved by crier; pick another slug")));
+                return Err(err(
+                    &key,
+                    format!("`{slug}` is reserved by crier; pick another slug"),
+                ));
             }
             if d.name.trim().is_empty() {
-                return Err(err(&format!("{key}.name"), "missing: give the district's display name".into()));
+                return Err(err(
+                    &format!("{key}.name"),
+                    "missing: give the district's display name".into(),
+                ));
             }
-            districts.push(District { slug, name: d.name, description: d.description });
+            districts.push(District {
+                slug,
+                name: d.name,
+                description: d.description,
+            });
         }
 
         Ok(Config {
@@ -217,6 +259,13 @@ impl Config {
     }
 }
 
+/// The whole line of `text` that byte `at` is on.
+pub fn line_at(text: &str, at: usize) -> &str {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    &text[start..end]
+}
+
 fn pick(over: &Option<String>, file: &Option<String>) -> Option<String> {
     over.clone().or_else(|| file.clone())
 }
@@ -225,7 +274,8 @@ fn pick(over: &Option<String>, file: &Option<String>) -> Option<String> {
 mod tests {
     use super::*;
 
-    const MIN: &str = "title = \"t\"\nbase_url = \"https://n.example/news\"\nid_authority = \"n.example\"\n";
+    const MIN: &str =
+        "title = \"t\"\nbase_url = \"https://n.example/news\"\nid_authority = \"n.example\"\n";
 
     #[test]
     fn defaults_and_trailing_slash() {
@@ -238,7 +288,10 @@ mod tests {
 
     #[test]
     fn override_wins_over_file() {
-        let o = Overrides { base_url: Some("http://127.0.0.1:9/".into()), ..Default::default() };
+        let o = Overrides {
+            base_url: Some("http://127.0.0.1:9/".into()),
+            ..Default::default()
+        };
         let c = Config::from_toml(MIN, "crier.toml", &o).unwrap();
         assert_eq!(c.base_url.as_str(), "http://127.0.0.1:9/");
     }
@@ -250,8 +303,14 @@ mod tests {
             (&format!("{MIN}timezone = \"Mars/Base\"\n"), "timezone"),
             (&format!("{MIN}language = \"zh_CN\"\n"), "language"),
             (&format!("{MIN}feed_limit = 0\n"), "feed_limit"),
-            (&format!("{MIN}[districts.Bad_Slug]\nname = \"x\"\n"), "districts.Bad_Slug"),
-            (&format!("{MIN}[districts.metrics]\nname = \"x\"\n"), "districts.metrics"),
+            (
+                &format!("{MIN}[districts.Bad_Slug]\nname = \"x\"\n"),
+                "districts.Bad_Slug",
+            ),
+            (
+                &format!("{MIN}[districts.metrics]\nname = \"x\"\n"),
+                "districts.metrics",
+            ),
         ];
         for (text, key) in cases {
             let e = Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap_err();
@@ -261,12 +320,20 @@ mod tests {
 
     #[test]
     fn unknown_key_and_bad_type_give_line() {
-        let e = Config::from_toml(&format!("{MIN}titel = \"x\"\n"), "crier.toml", &Overrides::default())
-            .unwrap_err();
+        let e = Config::from_toml(
+            &format!("{MIN}titel = \"x\"\n"),
+            "crier.toml",
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("crier.toml:4"), "{e}");
         assert!(e.to_string().contains("titel"), "{e}");
-        let e = Config::from_toml(&format!("{MIN}max_age = \"soon\"\n"), "crier.toml", &Overrides::default())
-            .unwrap_err();
+        let e = Config::from_toml(
+            &format!("{MIN}max_age = \"soon\"\n"),
+            "crier.toml",
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("crier.toml:4"), "{e}");
     }
 

@@ -51,7 +51,11 @@ fn load(input: &Input) -> Result<(Config, Loaded), ExitCode> {
 }
 
 fn exit_for(loaded: &Loaded) -> ExitCode {
-    if loaded.errors() > 0 { ExitCode::from(CONTENT_ERRORS) } else { ExitCode::SUCCESS }
+    if loaded.errors() > 0 {
+        ExitCode::from(CONTENT_ERRORS)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn summary(loaded: &Loaded) -> String {

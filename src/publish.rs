@@ -22,11 +22,17 @@ pub enum PublishError {
     )]
     NotOurs(PathBuf),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
-    move |source| PublishError::Io { path: path.to_path_buf(), source }
+    move |source| PublishError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -41,12 +47,16 @@ pub fn publish(site: &Site, out: &Path) -> Result<Report, PublishError> {
     claim(out)?;
     // Pages first, index pages and OPML last: a new link never points at a
     // file that is not there yet.
-    let (late, early): (Vec<_>, Vec<_>) =
-        site.outputs.iter().partition(|o| o.path.ends_with('/') || o.path == "/feeds.opml");
+    let (late, early): (Vec<_>, Vec<_>) = site
+        .outputs
+        .iter()
+        .partition(|o| o.path.ends_with('/') || o.path == "/feeds.opml");
     let mut report = Report::default();
     for batch in [early, late] {
-        let results: Vec<Result<bool, PublishError>> =
-            batch.par_iter().map(|o| write_if_changed(&out.join(&o.file), &o.body)).collect();
+        let results: Vec<Result<bool, PublishError>> = batch
+            .par_iter()
+            .map(|o| write_if_changed(&out.join(&o.file), &o.body))
+            .collect();
         for r in results {
             if r? {
                 report.written += 1;
@@ -75,23 +85,30 @@ fn claim(out: &Path) -> Result<(), PublishError> {
     if foreign {
         return Err(PublishError::NotOurs(out.to_path_buf()));
     }
-    std::fs::write(&marker, "This folder is written by crier build; files here are replaced and removed.\n")
-        .map_err(io(&marker))
+    std::fs::write(
+        &marker,
+        "This folder is written by crier build; files here are replaced and removed.\n",
+    )
+    .map_err(io(&marker))
 }
 
 /// Writes `bytes` to `path` by temp file + rename unless the file already
 /// holds exactly these bytes. Returns whether it wrote.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError> {
-    if let Ok(old) = std::fs::read(path) {
-        if old == bytes {
-            return Ok(false);
-        }
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(io(dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(path))?;
-    tmp.persist(path).map_err(|e| PublishError::Io { path: path.to_path_buf(), source: e.error })?;
+    tmp.persist(path).map_err(|e| PublishError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(true)
 }
 
@@ -116,7 +133,11 @@ fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, PublishErr
         let kind = entry.file_type().map_err(io(&path))?;
         if kind.is_dir() {
             removed += remove_stale(&path, keep)?;
-            if std::fs::read_dir(&path).map_err(io(&path))?.next().is_none() {
+            if std::fs::read_dir(&path)
+                .map_err(io(&path))?
+                .next()
+                .is_none()
+            {
                 std::fs::remove_dir(&path).map_err(io(&path))?;
             }
         } else if !keep.contains(&path) {

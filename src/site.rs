@@ -42,8 +42,11 @@ pub const OPML: &str = "text/x-opml; charset=utf-8";
 impl Site {
     pub fn build(config: &Config, articles: &[Article]) -> Site {
         let city = Scope::new(config, None, articles);
-        let districts: Vec<Scope<'_>> =
-            config.districts.iter().map(|d| Scope::new(config, Some(d), articles)).collect();
+        let districts: Vec<Scope<'_>> = config
+            .districts
+            .iter()
+            .map(|d| Scope::new(config, Some(d), articles))
+            .collect();
 
         let mut outputs: Vec<Output> = articles
             .par_iter()
@@ -51,7 +54,11 @@ impl Site {
                 let scope = a
                     .district
                     .as_deref()
-                    .and_then(|slug| districts.iter().find(|s| s.district.is_some_and(|d| d.slug == slug)))
+                    .and_then(|slug| {
+                        districts
+                            .iter()
+                            .find(|s| s.district.is_some_and(|d| d.slug == slug))
+                    })
                     .unwrap_or(&city);
                 Output {
                     path: format!("/{}", a.path),
@@ -99,13 +106,20 @@ impl Site {
             file: PathBuf::from("feeds.opml"),
             content_type: OPML,
             body: render::opml::render(&all),
-            last_modified: all.iter().map(Scope::updated).max().unwrap_or(DateTime::UNIX_EPOCH.fixed_offset()),
+            last_modified: all
+                .iter()
+                .map(Scope::updated)
+                .max()
+                .unwrap_or(DateTime::UNIX_EPOCH.fixed_offset()),
         });
         outputs.sort_by(|a, b| a.path.cmp(&b.path));
         Site { outputs }
     }
 
     pub fn get(&self, path: &str) -> Option<&Output> {
-        self.outputs.binary_search_by(|o| o.path.as_str().cmp(path)).ok().map(|i| &self.outputs[i])
+        self.outputs
+            .binary_search_by(|o| o.path.as_str().cmp(path))
+            .ok()
+            .map(|i| &self.outputs[i])
     }
 }

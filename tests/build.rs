@@ -7,8 +7,18 @@ use std::path::PathBuf;
 use common::{SAMPLE_ARTICLES, Site, count, files, repo};
 
 const DISTRICTS: [&str; 12] = [
-    "xiaodian", "jiancaoping", "gujiao", "loufan", "yingze", "wanbailin", "qingxu", "zonggai",
-    "xinghualing", "jinyuan", "yangqu", "zhongbei",
+    "xiaodian",
+    "jiancaoping",
+    "gujiao",
+    "loufan",
+    "yingze",
+    "wanbailin",
+    "qingxu",
+    "zonggai",
+    "xinghualing",
+    "jinyuan",
+    "yangqu",
+    "zhongbei",
 ];
 
 #[test]
@@ -18,10 +28,16 @@ fn build_writes_the_whole_url_space() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(run.stdout().contains("13 articles"), "{}", run.stdout());
 
-    let mut want: Vec<PathBuf> = ["index.html", "rss.xml", "atom.xml", "feed.json", "feeds.opml"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+    let mut want: Vec<PathBuf> = [
+        "index.html",
+        "rss.xml",
+        "atom.xml",
+        "feed.json",
+        "feeds.opml",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
     for d in DISTRICTS {
         for f in ["index.html", "rss.xml", "atom.xml", "feed.json"] {
             want.push(PathBuf::from(d).join(f));
@@ -49,11 +65,19 @@ fn output_matches_golden_files() {
         common::copy_tree(&site.feeds(), &golden);
         std::fs::remove_file(golden.join(".crier-output")).ok();
     }
-    assert_eq!(built, files(&golden), "set of files differs from tests/golden");
+    assert_eq!(
+        built,
+        files(&golden),
+        "set of files differs from tests/golden"
+    );
     for f in built {
         let got = std::fs::read_to_string(site.feeds().join(&f)).unwrap();
         let want = std::fs::read_to_string(golden.join(&f)).unwrap();
-        assert!(got == want, "{} differs from tests/golden (UPDATE_GOLDEN=1 to accept)", f.display());
+        assert!(
+            got == want,
+            "{} differs from tests/golden (UPDATE_GOLDEN=1 to accept)",
+            f.display()
+        );
     }
 }
 
@@ -64,12 +88,28 @@ fn same_input_gives_byte_identical_output_and_no_rewrites() {
     assert_eq!(a.run(&["build"]).code(), 0);
     assert_eq!(b.run(&["build"]).code(), 0);
     for f in files(&a.feeds()) {
-        assert_eq!(std::fs::read(a.feeds().join(&f)).unwrap(), std::fs::read(b.feeds().join(&f)).unwrap(), "{f:?}");
+        assert_eq!(
+            std::fs::read(a.feeds().join(&f)).unwrap(),
+            std::fs::read(b.feeds().join(&f)).unwrap(),
+            "{f:?}"
+        );
     }
-    let before = std::fs::metadata(a.feeds().join("rss.xml")).unwrap().modified().unwrap();
+    let before = std::fs::metadata(a.feeds().join("rss.xml"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let again = a.run(&["build"]);
-    assert!(again.stdout().contains(" 0 written, 66 unchanged, 0 removed"), "{}", again.stdout());
-    let after = std::fs::metadata(a.feeds().join("rss.xml")).unwrap().modified().unwrap();
+    assert!(
+        again
+            .stdout()
+            .contains(" 0 written, 66 unchanged, 0 removed"),
+        "{}",
+        again.stdout()
+    );
+    let after = std::fs::metadata(a.feeds().join("rss.xml"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(before, after, "an unchanged file must not be rewritten");
 }
 
@@ -87,9 +127,15 @@ fn rebuild_removes_pages_of_deleted_articles_and_updates_feeds() {
     let rss = site.read("feeds/xiaodian/rss.xml");
     assert_eq!(count(&rss, "<item>"), 0);
     assert!(rss.contains("<channel>"));
-    assert_eq!(count(&site.read("feeds/rss.xml"), "<item>"), SAMPLE_ARTICLES - 1);
+    assert_eq!(
+        count(&site.read("feeds/rss.xml"), "<item>"),
+        SAMPLE_ARTICLES - 1
+    );
     // No temp files are left behind.
-    let leftovers: Vec<_> = walk_all(&site.feeds()).into_iter().filter(|p| p.rsplit('/').next().is_some_and(|n| n.starts_with(".tmp-"))).collect();
+    let leftovers: Vec<_> = walk_all(&site.feeds())
+        .into_iter()
+        .filter(|p| p.rsplit('/').next().is_some_and(|n| n.starts_with(".tmp-")))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -122,7 +168,12 @@ fn check_validates_and_writes_nothing() {
     let site = Site::sample();
     let run = site.run(&["check"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert!(run.stdout().contains("13 articles, 0 drafts skipped, 0 errors, 0 warnings"), "{}", run.stdout());
+    assert!(
+        run.stdout()
+            .contains("13 articles, 0 drafts skipped, 0 errors, 0 warnings"),
+        "{}",
+        run.stdout()
+    );
     assert!(!site.feeds().exists());
 }
 
@@ -132,12 +183,20 @@ fn flag_beats_environment_beats_file() {
     let self_link = |site: &Site| {
         let rss = site.read("feeds/rss.xml");
         let at = rss.find("rel=\"self\"").unwrap();
-        rss[rss[..at].rfind("href=\"").unwrap() + 6..].split('"').next().unwrap().to_string()
+        rss[rss[..at].rfind("href=\"").unwrap() + 6..]
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(site.run(&["build"]).code(), 0);
     assert_eq!(self_link(&site), "http://127.0.0.1:8080/rss.xml");
 
-    let run = site.command(&["build"]).env("CRIER_BASE_URL", "https://env.example/news").output().unwrap();
+    let run = site
+        .command(&["build"])
+        .env("CRIER_BASE_URL", "https://env.example/news")
+        .output()
+        .unwrap();
     assert!(run.status.success());
     assert_eq!(self_link(&site), "https://env.example/news/rss.xml");
 
@@ -149,10 +208,17 @@ fn flag_beats_environment_beats_file() {
     assert!(run.status.success());
     assert_eq!(self_link(&site), "https://flag.example/rss.xml");
     // Ids do not depend on base_url.
-    assert!(site.read("feeds/rss.xml").contains("tag:taiyuan.example.cn,2023-01-10:xiaodian/2023-01-10"));
+    assert!(
+        site.read("feeds/rss.xml")
+            .contains("tag:taiyuan.example.cn,2023-01-10:xiaodian/2023-01-10")
+    );
 
     // Paths too: --config, --content and --out by environment.
-    std::fs::rename(site.path().join("crier.toml"), site.path().join("site.toml")).unwrap();
+    std::fs::rename(
+        site.path().join("crier.toml"),
+        site.path().join("site.toml"),
+    )
+    .unwrap();
     std::fs::rename(site.content(), site.path().join("articles")).unwrap();
     let run = site
         .command(&["build"])
@@ -161,15 +227,30 @@ fn flag_beats_environment_beats_file() {
         .env("CRIER_OUT", "public")
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(count(&site.read("public/rss.xml"), "<item>"), SAMPLE_ARTICLES);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        count(&site.read("public/rss.xml"), "<item>"),
+        SAMPLE_ARTICLES
+    );
 }
 
 #[test]
 fn help_explains_every_flag() {
     let site = Site::sample();
     let help = site.run(&["build", "--help"]).stdout();
-    for flag in ["--config", "--content", "--out", "--base-url", "CRIER_BASE_URL", "CRIER_OUT", "--max-age"] {
+    for flag in [
+        "--config",
+        "--content",
+        "--out",
+        "--base-url",
+        "CRIER_BASE_URL",
+        "CRIER_OUT",
+        "--max-age",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
 }
@@ -179,26 +260,55 @@ fn feeds_follow_the_feed_rules() {
     let site = Site::sample();
     assert_eq!(site.run(&["build"]).code(), 0);
     let rss = site.read("feeds/xiaodian/rss.xml");
-    assert!(rss.contains("<guid isPermaLink=\"false\">tag:taiyuan.example.cn,2023-01-10:xiaodian/2023-01-10</guid>"));
+    assert!(rss.contains(
+        "<guid isPermaLink=\"false\">tag:taiyuan.example.cn,2023-01-10:xiaodian/2023-01-10</guid>"
+    ));
     assert!(rss.contains("<pubDate>Tue, 10 Jan 2023 00:00:00 +0800</pubDate>"));
     assert!(rss.contains("<dc:creator>司勇</dc:creator>"));
-    assert!(rss.contains("<atom:link href=\"http://127.0.0.1:8080/xiaodian/rss.xml\" rel=\"self\""));
+    assert!(
+        rss.contains("<atom:link href=\"http://127.0.0.1:8080/xiaodian/rss.xml\" rel=\"self\"")
+    );
     assert!(rss.contains("<language>zh-CN</language>"));
-    assert!(rss.contains("<ttl>5</ttl>"), "ttl must match max_age = 300 s");
-    assert!(!rss.contains("<author>"), "RSS <author> must be an e-mail address; names go in dc:creator");
+    assert!(
+        rss.contains("<ttl>5</ttl>"),
+        "ttl must match max_age = 300 s"
+    );
+    assert!(
+        !rss.contains("<author>"),
+        "RSS <author> must be an e-mail address; names go in dc:creator"
+    );
     // Feed-level date is the newest item, not the build time.
     assert!(rss.contains("<lastBuildDate>Tue, 10 Jan 2023 00:00:00 +0800</lastBuildDate>"));
     let atom = site.read("feeds/atom.xml");
     assert!(atom.contains("<updated>2023-01-15T00:00:00+08:00</updated>"));
     assert!(atom.contains("xml:lang=\"zh-CN\""));
     assert!(atom.contains("<content type=\"html\">"));
-    // The same id in the district feed and the combined feed.
-    for d in DISTRICTS {
-        for f in ["rss.xml", "atom.xml", "feed.json"] {
-            let text = site.read(&format!("feeds/{d}/{f}"));
-            assert!(text.contains(&format!("tag:taiyuan.example.cn,2023-01-")), "{d}/{f}");
+    // Each item has the same id in its district feed and the combined feed.
+    let ids = |text: &str, open: &str, close: &str| -> Vec<String> {
+        text.split(open)
+            .skip(1)
+            .map(|s| s.split(close).next().unwrap().to_string())
+            .collect()
+    };
+    let mut seen = 0;
+    for (file, open, close) in [
+        ("rss.xml", "<guid isPermaLink=\"false\">", "</guid>"),
+        ("atom.xml", "<id>tag:", "</id>"),
+        ("feed.json", "\"id\": \"", "\""),
+    ] {
+        let combined = ids(&site.read(&format!("feeds/{file}")), open, close);
+        assert_eq!(combined.len(), SAMPLE_ARTICLES, "{file}");
+        for d in DISTRICTS {
+            for id in ids(&site.read(&format!("feeds/{d}/{file}")), open, close) {
+                assert!(
+                    combined.contains(&id),
+                    "{d}/{file}: {id} not in the combined feed"
+                );
+                seen += 1;
+            }
         }
     }
+    assert_eq!(seen, 3 * (SAMPLE_ARTICLES - 1));
     for f in files(&site.feeds()) {
         let text = site.read(&format!("feeds/{}", f.display()));
         let name = f.display().to_string();
@@ -206,12 +316,18 @@ fn feeds_follow_the_feed_rules() {
             assert!(!text.contains("<!DOCTYPE"), "{name}: no DOCTYPE in XML");
             assert!(!text.contains("&nbsp;"), "{name}: no HTML entities in XML");
         }
-        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{name}: control character");
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{name}: control character"
+        );
     }
     // Column breaks of the print page are repaired.
     let lead = site.read("feeds/2023-01-14.html");
     for word in ["政治站位高", "基础设施", "鼓励和支持"] {
         assert!(lead.contains(word), "{word}");
     }
-    assert!(site.read("feeds/index.html").contains("<html lang=\"zh-CN\">"));
+    assert!(
+        site.read("feeds/index.html")
+            .contains("<html lang=\"zh-CN\">")
+    );
 }

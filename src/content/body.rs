@@ -6,9 +6,7 @@ use pulldown_cmark::{Event, Options, Parser, TagEnd, html};
 use url::Url;
 
 fn options() -> Options {
-    Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
+    Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH
 }
 
 /// Renders Markdown to HTML safe to put in a reader's view: no script,
@@ -29,11 +27,9 @@ pub fn plain_text(markdown: &str) -> String {
     for event in Parser::new_ext(markdown, options()) {
         match event {
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
-            Event::SoftBreak | Event::HardBreak | Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) => {
-                if !out.ends_with(' ') && !out.is_empty() {
-                    out.push(' ');
-                }
-            }
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) => out.push(' '),
             _ => {}
         }
     }
@@ -62,12 +58,14 @@ pub fn cut_summary(text: &str, max: usize) -> String {
     let head: String = text.chars().take(max).collect();
     // End at the last full sentence if one ends in the second half.
     let stops = ['。', '！', '？', '.', '!', '?'];
-    if let Some((i, c)) = head.char_indices().filter(|(_, c)| stops.contains(c)).last() {
-        if head[..i].chars().count() >= max / 2 {
-            return head[..i + c.len_utf8()].to_string();
-        }
+    if let Some((i, c)) = head.char_indices().rfind(|(_, c)| stops.contains(c))
+        && head[..i].chars().count() >= max / 2
+    {
+        return head[..i + c.len_utf8()].to_string();
     }
-    let mut cut = head.trim_end_matches(['，', '、', ',', ' ', '；', '：']).to_string();
+    let mut cut = head
+        .trim_end_matches(['，', '、', ',', ' ', '；', '：'])
+        .to_string();
     cut.push('…');
     cut
 }
@@ -84,7 +82,15 @@ mod tests {
     fn sanitises_dangerous_markup() {
         let md = "hi <script>alert(1)</script>\n\n<img src=x onerror=\"alert(1)\">\n\n[x](javascript:alert(1))\n\n<iframe src=\"https://evil\"></iframe><form><input></form>";
         let h = to_html(md, &base());
-        for bad in ["<script", "alert(1)", "onerror", "javascript:", "<iframe", "<form", "<input"] {
+        for bad in [
+            "<script",
+            "alert(1)",
+            "onerror",
+            "javascript:",
+            "<iframe",
+            "<form",
+            "<input",
+        ] {
             assert!(!h.contains(bad), "{bad} survived in {h}");
         }
         assert!(h.contains("hi"));
@@ -93,13 +99,19 @@ mod tests {
     #[test]
     fn relative_urls_become_absolute() {
         let h = to_html("[a](other.html) ![p](/img/p.png)", &base());
-        assert!(h.contains("href=\"https://n.example/xiaodian/other.html\""), "{h}");
+        assert!(
+            h.contains("href=\"https://n.example/xiaodian/other.html\""),
+            "{h}"
+        );
         assert!(h.contains("src=\"https://n.example/img/p.png\""), "{h}");
     }
 
     #[test]
     fn plain_text_drops_markup() {
-        assert_eq!(plain_text("# 标题\n\n**粗**体\n第二行\n\n段落"), "标题 粗体 第二行 段落");
+        assert_eq!(
+            plain_text("# 标题\n\n**粗**体\n第二行\n\n段落"),
+            "标题 粗体 第二行 段落"
+        );
     }
 
     #[test]

@@ -88,7 +88,13 @@ pub fn split(src: &str) -> Result<Split<'_>, FrontError> {
     for (i, line) in rest.split_inclusive('\n').enumerate() {
         if line.trim_end() == fence {
             let body = &rest[offset + line.len()..];
-            return Ok(Split { format, text: &rest[..offset], first_line: 2, body, body_line: i + 3 });
+            return Ok(Split {
+                format,
+                text: &rest[..offset],
+                first_line: 2,
+                body,
+                body_line: i + 3,
+            });
         }
         offset += line.len();
     }
@@ -103,7 +109,11 @@ pub fn parse(split: &Split<'_>) -> Result<(FrontMatter, Vec<String>), FrontError
         Format::Toml => toml_map(split)?,
         Format::Yaml => yaml_map(split)?,
     };
-    let unknown: Vec<String> = map.keys().filter(|k| !KNOWN_FIELDS.contains(&k.as_str())).cloned().collect();
+    let unknown: Vec<String> = map
+        .keys()
+        .filter(|k| !KNOWN_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
     // Check each field on its own so the error can point at its line.
     for key in KNOWN_FIELDS {
         if let Some(v) = map.get(*key) {
@@ -145,16 +155,20 @@ pub fn key_line(split: &Split<'_>, key: &str) -> usize {
 
 fn toml_map(split: &Split<'_>) -> Result<Map<String, Value>, FrontError> {
     let table: toml::Table = toml::from_str(split.text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| split.text[..s.start.min(split.text.len())].matches('\n').count())
-            .unwrap_or(0);
+        let at = e.span().map_or(0, |s| s.start.min(split.text.len()));
         FrontError {
-            line: split.first_line + line,
-            message: format!("TOML front matter: {}", e.message().trim()),
+            line: split.first_line + split.text[..at].matches('\n').count(),
+            message: format!(
+                "TOML front matter: {} (at `{}`): fix the TOML on that line (text values need quotes)",
+                e.message().trim(),
+                crate::config::line_at(split.text, at).trim()
+            ),
         }
     })?;
-    Ok(table.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+    Ok(table
+        .into_iter()
+        .map(|(k, v)| (k, toml_to_json(v)))
+        .collect())
 }
 
 fn toml_to_json(v: toml::Value) -> Value {
@@ -166,7 +180,9 @@ fn toml_to_json(v: toml::Value) -> Value {
         // Dates stay text; crier reads them itself, in the site's time zone.
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
     }
 }
 
@@ -178,7 +194,10 @@ fn yaml_map(split: &Split<'_>) -> Result<Map<String, Value>, FrontError> {
         let line = e.location().map(|l| l.line() as usize).unwrap_or(1).max(1);
         let msg = e.to_string();
         let first = msg.lines().next().unwrap_or("invalid YAML").to_string();
-        FrontError { line: split.first_line + line - 1, message: format!("YAML front matter: {first}") }
+        FrontError {
+            line: split.first_line + line - 1,
+            message: format!("YAML front matter: {first}"),
+        }
     })?;
     match value {
         Value::Object(m) => Ok(m),
@@ -239,12 +258,23 @@ mod tests {
     #[test]
     fn errors_carry_lines() {
         assert_eq!(front("no fences\n").unwrap_err().line, 1);
-        assert!(front("+++\ntitle = \"t\"\n").unwrap_err().message.contains("not closed"));
+        assert!(
+            front("+++\ntitle = \"t\"\n")
+                .unwrap_err()
+                .message
+                .contains("not closed")
+        );
         let e = front("+++\ntitle = \"t\"\ndate = = 3\n+++\n").unwrap_err();
         assert_eq!(e.line, 3, "{e:?}");
         let e = front("---\ntitle: t\ndate: [unclosed\n---\n").unwrap_err();
         assert!(e.line >= 3, "{e:?}");
         let e = front("+++\ntitle = \"t\"\n\ndraft = \"yes\"\n+++\n").unwrap_err();
-        assert_eq!(e, FrontError { line: 4, message: "`draft` must be true or false".into() });
+        assert_eq!(
+            e,
+            FrontError {
+                line: 4,
+                message: "`draft` must be true or false".into()
+            }
+        );
     }
 }

@@ -23,7 +23,11 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub const SUMMARY_CHARS: usize = 120;
 
 /// Characters left as they are in a URL path segment (RFC 3986 unreserved).
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 pub fn encode_segment(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
@@ -83,10 +87,20 @@ impl fmt::Display for Diagnostic {
 
 impl Diagnostic {
     fn error(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, file: file.to_string(), line, message: message.into() }
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
     }
     fn warning(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, file: file.to_string(), line, message: message.into() }
+        Diagnostic {
+            severity: Severity::Warning,
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -101,7 +115,10 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn errors(&self) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 }
 
@@ -119,7 +136,9 @@ pub fn is_ignored(name: &str) -> bool {
         || name.starts_with('#')
         || name.ends_with('~')
         || name == "4913"
-        || [".swp", ".swx", ".tmp", ".bak"].iter().any(|s| name.ends_with(s))
+        || [".swp", ".swx", ".tmp", ".bak"]
+            .iter()
+            .any(|s| name.ends_with(s))
 }
 
 /// Reads every article under `dir`. Fails only when `dir` itself cannot be
@@ -127,8 +146,10 @@ pub fn is_ignored(name: &str) -> bool {
 pub fn load(config: &Config, dir: &Path) -> std::io::Result<Loaded> {
     let mut diagnostics = Vec::new();
     let candidates = discover(config, dir, &mut diagnostics)?;
-    let results: Vec<(Option<Article>, bool, Vec<Diagnostic>)> =
-        candidates.par_iter().map(|c| read_article(config, c)).collect();
+    let results: Vec<(Option<Article>, bool, Vec<Diagnostic>)> = candidates
+        .par_iter()
+        .map(|c| read_article(config, c))
+        .collect();
 
     let mut drafts = 0;
     let mut articles = Vec::with_capacity(results.len());
@@ -152,7 +173,11 @@ pub fn load(config: &Config, dir: &Path) -> std::io::Result<Loaded> {
         articles.push(a);
     }
     sort_newest_first(&mut articles);
-    Ok(Loaded { articles, diagnostics, drafts })
+    Ok(Loaded {
+        articles,
+        diagnostics,
+        drafts,
+    })
 }
 
 /// Newest first; ties broken by id so the order never depends on the disk.
@@ -166,20 +191,32 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
     Ok(entries)
 }
 
-fn discover(config: &Config, dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Candidate>> {
+fn discover(
+    config: &Config,
+    dir: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> std::io::Result<Vec<Candidate>> {
     let mut out = Vec::new();
     for entry in sorted_entries(dir)? {
         let path = entry.path();
         let display = path.display().to_string();
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-            diags.push(Diagnostic::error(&display, None, "file name is not UTF-8: rename it"));
+            diags.push(Diagnostic::error(
+                &display,
+                None,
+                "file name is not UTF-8: rename it",
+            ));
             continue;
         };
         if is_ignored(&name) {
             continue;
         }
         let Ok(meta) = std::fs::metadata(&path) else {
-            diags.push(Diagnostic::error(&display, None, "cannot be read (broken link?): fix or remove it"));
+            diags.push(Diagnostic::error(
+                &display,
+                None,
+                "cannot be read (broken link?): fix or remove it",
+            ));
             continue;
         };
         if meta.is_dir() {
@@ -197,7 +234,11 @@ fn discover(config: &Config, dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io
                 let ipath = inner.path();
                 let idisplay = ipath.display().to_string();
                 let Some(iname) = inner.file_name().to_str().map(str::to_string) else {
-                    diags.push(Diagnostic::error(&idisplay, None, "file name is not UTF-8: rename it"));
+                    diags.push(Diagnostic::error(
+                        &idisplay,
+                        None,
+                        "file name is not UTF-8: rename it",
+                    ));
                     continue;
                 };
                 if is_ignored(&iname) {
@@ -219,7 +260,12 @@ fn discover(config: &Config, dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io
                 }
             }
         } else if let Some(stem) = name.strip_suffix(".md") {
-            out.push(Candidate { path: path.clone(), display, district: None, stem: stem.to_string() });
+            out.push(Candidate {
+                path: path.clone(),
+                display,
+                district: None,
+                stem: stem.to_string(),
+            });
         }
     }
     Ok(out)
@@ -240,14 +286,26 @@ fn read_article(config: &Config, c: &Candidate) -> (Option<Article>, bool, Vec<D
     }
 }
 
-fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) -> Result<Option<Article>, Diagnostic> {
+fn parse_article(
+    config: &Config,
+    c: &Candidate,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Option<Article>, Diagnostic> {
     let file = c.display.as_str();
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
 
     if c.stem.is_empty() || c.stem.eq_ignore_ascii_case("index") {
-        return Err(err(None, format!("`{}.md` would overwrite the index page: rename the file", c.stem)));
+        return Err(err(
+            None,
+            format!(
+                "`{}.md` would overwrite the index page: rename the file",
+                c.stem
+            ),
+        ));
     }
-    let size = std::fs::metadata(&c.path).map_err(|e| err(None, format!("cannot read: {e}")))?.len();
+    let size = std::fs::metadata(&c.path)
+        .map_err(|e| err(None, format!("cannot read: {e}")))?
+        .len();
     if size > MAX_FILE_BYTES {
         return Err(err(
             None,
@@ -258,7 +316,10 @@ fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) ->
     }
     let bytes = std::fs::read(&c.path).map_err(|e| err(None, format!("cannot read: {e}")))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(err(None, "file is empty: add front matter with a title and a date, or delete the file".into()));
+        return Err(err(
+            None,
+            "file is empty: add front matter with a title and a date, or delete the file".into(),
+        ));
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -266,21 +327,33 @@ fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) ->
             let at = e.utf8_error().valid_up_to();
             let bytes = e.as_bytes();
             let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-            let col = at - bytes[..at].iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
+            let col = at
+                - bytes[..at]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
             return Err(err(
                 Some(line),
-                format!("not UTF-8 (bad byte at column {col}): save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)"),
+                format!(
+                    "not UTF-8 (bad byte at column {col}): save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
+                ),
             ));
         }
     };
-    let controls = text.chars().filter(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t')).count();
+    let controls = text
+        .chars()
+        .filter(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))
+        .count();
     let text = if controls > 0 {
         diags.push(Diagnostic::warning(
             file,
             None,
             format!("removed {controls} control character(s) that XML cannot carry"),
         ));
-        text.chars().filter(|ch| !ch.is_control() || matches!(ch, '\n' | '\r' | '\t')).collect()
+        text.chars()
+            .filter(|ch| !ch.is_control() || matches!(ch, '\n' | '\r' | '\t'))
+            .collect()
     } else {
         text
     };
@@ -291,15 +364,25 @@ fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) ->
         diags.push(Diagnostic::warning(
             file,
             Some(front::key_line(&split, &key)),
-            format!("unknown field `{key}` is ignored (known: {})", front::KNOWN_FIELDS.join(", ")),
+            format!(
+                "unknown field `{key}` is ignored (known: {})",
+                front::KNOWN_FIELDS.join(", ")
+            ),
         ));
     }
     if fm.draft {
         return Ok(None);
     }
-    let title = fm.title.as_deref().map(body::normalise_space).unwrap_or_default();
+    let title = fm
+        .title
+        .as_deref()
+        .map(body::normalise_space)
+        .unwrap_or_default();
     if title.is_empty() {
-        return Err(err(Some(split.first_line - 1), "missing `title`: add title = \"…\" to the front matter".into()));
+        return Err(err(
+            Some(split.first_line - 1),
+            "missing `title`: add title = \"…\" to the front matter".into(),
+        ));
     }
     let Some(date_text) = fm.date.as_deref() else {
         return Err(err(
@@ -307,11 +390,13 @@ fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) ->
             "missing `date`: add date = 2023-01-10 (or a date-time) to the front matter".into(),
         ));
     };
-    let date = date::parse(date_text, config.timezone).map_err(|m| err(Some(front::key_line(&split, "date")), m))?;
+    let date = date::parse(date_text, config.timezone)
+        .map_err(|m| err(Some(front::key_line(&split, "date")), m))?;
     let updated = match fm.updated.as_deref() {
         None => date,
         Some(u) => {
-            let u = date::parse(u, config.timezone).map_err(|m| err(Some(front::key_line(&split, "updated")), m))?;
+            let u = date::parse(u, config.timezone)
+                .map_err(|m| err(Some(front::key_line(&split, "updated")), m))?;
             if u < date {
                 diags.push(Diagnostic::warning(
                     file,
@@ -325,11 +410,20 @@ fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) ->
 
     let encoded = encode_segment(&c.stem);
     let (path, file_path, id_path) = match &c.district {
-        Some(d) => (format!("{d}/{encoded}.html"), PathBuf::from(d).join(format!("{}.html", c.stem)), format!("{d}/{encoded}")),
-        None => (format!("{encoded}.html"), PathBuf::from(format!("{}.html", c.stem)), encoded.clone()),
+        Some(d) => (
+            format!("{d}/{encoded}.html"),
+            PathBuf::from(d).join(format!("{}.html", c.stem)),
+            format!("{d}/{encoded}"),
+        ),
+        None => (
+            format!("{encoded}.html"),
+            PathBuf::from(format!("{}.html", c.stem)),
+            encoded.clone(),
+        ),
     };
     let url = config.url(&path);
-    let page_url = Url::parse(&url).map_err(|e| err(None, format!("cannot form a URL for this file: {e}")))?;
+    let page_url =
+        Url::parse(&url).map_err(|e| err(None, format!("cannot form a URL for this file: {e}")))?;
 
     let id = match fm.id {
         Some(id) => {
@@ -337,12 +431,19 @@ fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) ->
             if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_graphic()) {
                 return Err(err(
                     Some(front::key_line(&split, "id")),
-                    format!("`id` `{id}` must be ASCII without spaces (percent-encode other characters)"),
+                    format!(
+                        "`id` `{id}` must be ASCII without spaces (percent-encode other characters)"
+                    ),
                 ));
             }
             id
         }
-        None => format!("tag:{},{}:{}", config.id_authority, date.format("%Y-%m-%d"), id_path),
+        None => format!(
+            "tag:{},{}:{}",
+            config.id_authority,
+            date.format("%Y-%m-%d"),
+            id_path
+        ),
     };
 
     let mut absolute = |key: &str, value: Option<String>| -> Option<String> {
@@ -367,8 +468,18 @@ fn parse_article(config: &Config, c: &Candidate, diags: &mut Vec<Diagnostic>) ->
         _ => body::cut_summary(&body::plain_text(split.body), SUMMARY_CHARS),
     };
     let content_html = body::to_html(split.body, &page_url);
-    let author = fm.author.as_deref().map(body::normalise_space).filter(|a| !a.is_empty());
-    let tags = fm.tags.0.iter().map(|t| body::normalise_space(t)).filter(|t| !t.is_empty()).collect();
+    let author = fm
+        .author
+        .as_deref()
+        .map(body::normalise_space)
+        .filter(|a| !a.is_empty());
+    let tags = fm
+        .tags
+        .0
+        .iter()
+        .map(|t| body::normalise_space(t))
+        .filter(|t| !t.is_empty())
+        .collect();
 
     Ok(Some(Article {
         source: c.display.clone(),
@@ -402,7 +513,15 @@ mod tests {
 
     #[test]
     fn editor_temporaries_are_ignored() {
-        for name in [".hidden.md", "a.md~", ".a.md.swp", "4913", "#a.md#", ".#a.md", "x.tmp"] {
+        for name in [
+            ".hidden.md",
+            "a.md~",
+            ".a.md.swp",
+            "4913",
+            "#a.md#",
+            ".#a.md",
+            "x.tmp",
+        ] {
             assert!(is_ignored(name), "{name}");
         }
         assert!(!is_ignored("2023-01-10.md"));

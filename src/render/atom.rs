@@ -1,11 +1,18 @@
 //! Atom 1.0 (RFC 4287).
 
-use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig};
+use atom_syndication::{
+    Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
+};
 
 use super::{FeedKind, Scope};
 
 fn link(href: String, rel: &str, mime: &str) -> Link {
-    Link { href, rel: rel.into(), mime_type: Some(mime.into()), ..Default::default() }
+    Link {
+        href,
+        rel: rel.into(),
+        mime_type: Some(mime.into()),
+        ..Default::default()
+    }
 }
 
 pub fn render(scope: &Scope<'_>) -> Vec<u8> {
@@ -26,12 +33,18 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                 authors: a
                     .author
                     .iter()
-                    .map(|n| Person { name: n.clone(), ..Default::default() })
+                    .map(|n| Person {
+                        name: n.clone(),
+                        ..Default::default()
+                    })
                     .collect(),
                 categories: scope
                     .categories(a)
                     .into_iter()
-                    .map(|term| Category { term, ..Default::default() })
+                    .map(|term| Category {
+                        term,
+                        ..Default::default()
+                    })
                     .collect(),
                 links,
                 summary: Some(Text::plain(a.summary.clone())),
@@ -52,10 +65,21 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         id: scope.feed_url(FeedKind::Atom),
         updated: scope.updated(),
         // Entries without an author fall back to the desk.
-        authors: vec![Person { name: config.title.clone(), uri: Some(config.base_url.to_string()), ..Default::default() }],
-        generator: Some(Generator { value: "crier".into(), ..Default::default() }),
+        authors: vec![Person {
+            name: config.title.clone(),
+            uri: Some(config.base_url.to_string()),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: "crier".into(),
+            ..Default::default()
+        }),
         links: vec![
-            link(scope.feed_url(FeedKind::Atom), "self", FeedKind::Atom.media_type()),
+            link(
+                scope.feed_url(FeedKind::Atom),
+                "self",
+                FeedKind::Atom.media_type(),
+            ),
             link(scope.page_url(), "alternate", "text/html"),
         ],
         subtitle: Some(Text::plain(scope.description())),
@@ -64,7 +88,13 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         ..Default::default()
     };
     let mut out = feed
-        .write_with_config(Vec::new(), WriteConfig { write_document_declaration: true, indent_size: Some(2) })
+        .write_with_config(
+            Vec::new(),
+            WriteConfig {
+                write_document_declaration: true,
+                indent_size: Some(2),
+            },
+        )
         .unwrap_or_default();
     out.push(b'\n');
     out

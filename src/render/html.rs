@@ -30,7 +30,14 @@ fn discovery(scope: &Scope<'_>) -> String {
 fn feed_links(scope: &Scope<'_>) -> String {
     FeedKind::ALL
         .iter()
-        .map(|k| format!("<a href=\"{}\" type=\"{}\">{}</a>", escape(&scope.feed_url(*k)), k.media_type(), k.label()))
+        .map(|k| {
+            format!(
+                "<a href=\"{}\" type=\"{}\">{}</a>",
+                escape(&scope.feed_url(*k)),
+                k.media_type(),
+                k.label()
+            )
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -47,7 +54,9 @@ fn layout(config: &Config, title: &str, head: &str, body: &str) -> Vec<u8> {
 }
 
 fn headline(a: &Article, district: Option<&str>) -> String {
-    let place = district.map(|d| format!(" <span class=\"meta\">{}</span>", escape(d))).unwrap_or_default();
+    let place = district
+        .map(|d| format!(" <span class=\"meta\">{}</span>", escape(d)))
+        .unwrap_or_default();
     format!(
         "<li><time datetime=\"{}\">{}</time><a href=\"{}\">{}</a>{place}</li>\n",
         a.date.to_rfc3339(),
@@ -116,19 +125,41 @@ pub fn district(scope: &Scope<'_>) -> Vec<u8> {
 /// `/<district>/<slug>.html`: the article itself.
 pub fn article(scope: &Scope<'_>, a: &Article) -> Vec<u8> {
     let config = scope.config;
-    let mut nav = format!("<a href=\"{}\">{}</a>", escape(&config.url("")), escape(&config.title));
+    let mut nav = format!(
+        "<a href=\"{}\">{}</a>",
+        escape(&config.url("")),
+        escape(&config.title)
+    );
     if let Some(d) = scope.district {
-        nav += &format!(" › <a href=\"{}\">{}</a>", escape(&scope.page_url()), escape(&d.name));
+        nav += &format!(
+            " › <a href=\"{}\">{}</a>",
+            escape(&scope.page_url()),
+            escape(&d.name)
+        );
     }
-    let mut meta = format!("<time datetime=\"{}\">{}</time>", a.date.to_rfc3339(), a.date.format("%Y-%m-%d %H:%M"));
+    let mut meta = format!(
+        "<time datetime=\"{}\">{}</time>",
+        a.date.to_rfc3339(),
+        a.date.format("%Y-%m-%d %H:%M")
+    );
     if let Some(author) = &a.author {
         meta += &format!(" {}", escape(author));
     }
     if !a.tags.is_empty() {
-        meta += &format!(" · {}", a.tags.iter().map(|t| escape(t)).collect::<Vec<_>>().join("、"));
+        meta += &format!(
+            " · {}",
+            a.tags
+                .iter()
+                .map(|t| escape(t))
+                .collect::<Vec<_>>()
+                .join("、")
+        );
     }
     let source = if a.link != a.url {
-        format!("<p class=\"meta\">原文：<a href=\"{0}\">{0}</a></p>\n", escape(&a.link))
+        format!(
+            "<p class=\"meta\">原文：<a href=\"{0}\">{0}</a></p>\n",
+            escape(&a.link)
+        )
     } else {
         String::new()
     };
@@ -138,6 +169,15 @@ pub fn article(scope: &Scope<'_>, a: &Article) -> Vec<u8> {
         a.content_html,
         feed_links(scope)
     );
-    let head = format!("<link rel=\"canonical\" href=\"{}\">\n{}", escape(&a.url), discovery(scope));
-    layout(config, &format!("{} - {}", a.title, scope.title()), &head, &body)
+    let head = format!(
+        "<link rel=\"canonical\" href=\"{}\">\n{}",
+        escape(&a.url),
+        discovery(scope)
+    );
+    layout(
+        config,
+        &format!("{} - {}", a.title, scope.title()),
+        &head,
+        &body,
+    )
 }

@@ -49,7 +49,9 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         feed_url: scope.feed_url(FeedKind::Json),
         description: scope.description(),
         language: &config.language,
-        authors: vec![Author { name: &config.title }],
+        authors: vec![Author {
+            name: &config.title,
+        }],
         items: scope
             .articles
             .iter()

@@ -61,16 +61,23 @@ pub struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     pub fn new(config: &'a Config, district: Option<&'a District>, all: &'a [Article]) -> Self {
-        let mine = all
-            .iter()
-            .filter(|a| district.is_none() || a.district.as_deref() == district.map(|d| d.slug.as_str()));
+        let mine = all.iter().filter(|a| {
+            district.is_none() || a.district.as_deref() == district.map(|d| d.slug.as_str())
+        });
         let total = mine.clone().count();
-        Scope { config, district, articles: mine.take(config.feed_limit).collect(), total }
+        Scope {
+            config,
+            district,
+            articles: mine.take(config.feed_limit).collect(),
+            total,
+        }
     }
 
     /// Path prefix of the scope: `` or `xiaodian/`.
     pub fn prefix(&self) -> String {
-        self.district.map(|d| format!("{}/", d.slug)).unwrap_or_default()
+        self.district
+            .map(|d| format!("{}/", d.slug))
+            .unwrap_or_default()
     }
 
     pub fn title(&self) -> String {
@@ -94,7 +101,8 @@ impl<'a> Scope<'a> {
     }
 
     pub fn feed_url(&self, kind: FeedKind) -> String {
-        self.config.url(&format!("{}{}", self.prefix(), kind.file_name()))
+        self.config
+            .url(&format!("{}{}", self.prefix(), kind.file_name()))
     }
 
     /// The newest change of any item in the feed: never the build time, so
@@ -109,16 +117,19 @@ impl<'a> Scope<'a> {
 
     /// Name of an article's district, used as an extra category.
     pub fn district_name(&self, a: &Article) -> Option<&'a str> {
-        a.district.as_deref().and_then(|s| self.config.district(s)).map(|d| d.name.as_str())
+        a.district
+            .as_deref()
+            .and_then(|s| self.config.district(s))
+            .map(|d| d.name.as_str())
     }
 
     /// The article's categories: its tags, then its district's name.
     pub fn categories(&self, a: &Article) -> Vec<String> {
         let mut c = a.tags.clone();
-        if let Some(n) = self.district_name(a) {
-            if !c.iter().any(|t| t == n) {
-                c.push(n.to_string());
-            }
+        if let Some(n) = self.district_name(a)
+            && !c.iter().any(|t| t == n)
+        {
+            c.push(n.to_string());
         }
         c
     }
@@ -126,7 +137,11 @@ impl<'a> Scope<'a> {
 
 /// Media type of an image URL, from its extension.
 pub fn image_type(url: &str) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
     match path.rsplit('.').next() {
         Some("png") => "image/png",
         Some("gif") => "image/gif",

@@ -4,11 +4,22 @@
 use super::{FeedKind, Scope, escape};
 
 pub fn render(scopes: &[Scope<'_>]) -> Vec<u8> {
-    let Some(city) = scopes.first() else { return Vec::new() };
-    let modified = scopes.iter().map(Scope::updated).max().unwrap_or(city.updated());
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n  <head>\n");
+    let Some(city) = scopes.first() else {
+        return Vec::new();
+    };
+    let modified = scopes
+        .iter()
+        .map(Scope::updated)
+        .max()
+        .unwrap_or(city.updated());
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\">\n  <head>\n",
+    );
     out += &format!("    <title>{}</title>\n", escape(&city.title()));
-    out += &format!("    <dateModified>{}</dateModified>\n", modified.to_rfc2822());
+    out += &format!(
+        "    <dateModified>{}</dateModified>\n",
+        modified.to_rfc2822()
+    );
     out += "  </head>\n  <body>\n";
     for s in scopes {
         out += &format!(

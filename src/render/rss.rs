@@ -22,7 +22,10 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                 .into_iter()
                 .map(|name| Category { name, domain: None })
                 .collect(),
-            guid: Some(Guid { value: a.id.clone(), permalink: false }),
+            guid: Some(Guid {
+                value: a.id.clone(),
+                permalink: false,
+            }),
             pub_date: Some(a.date.to_rfc2822()),
             content: Some(a.content_html.clone()),
             enclosure: a.image.as_ref().map(|url| Enclosure {
@@ -54,12 +57,16 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         // Polling more often than Cache-Control allows gains nothing.
         ttl: Some(config.max_age.div_ceil(60).max(1).to_string()),
-        atom_ext: Some(AtomExtension { links: vec![self_link] }),
+        atom_ext: Some(AtomExtension {
+            links: vec![self_link],
+        }),
         items,
         namespaces: BTreeMap::new(),
         ..Default::default()
     };
-    let mut out = channel.pretty_write_to(Vec::new(), b' ', 2).unwrap_or_default();
+    let mut out = channel
+        .pretty_write_to(Vec::new(), b' ', 2)
+        .unwrap_or_default();
     out.push(b'\n');
     out
 }

@@ -19,7 +19,8 @@ pub struct Site {
 impl Site {
     pub fn sample() -> Site {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::copy(repo().join("crier.toml"), dir.path().join("crier.toml")).expect("copy config");
+        std::fs::copy(repo().join("crier.toml"), dir.path().join("crier.toml"))
+            .expect("copy config");
         copy_tree(&repo().join("content"), &dir.path().join("content"));
         Site { dir }
     }
@@ -77,7 +78,11 @@ impl Run {
     }
     /// Lines of stderr that report an error.
     pub fn errors(&self) -> Vec<String> {
-        self.stderr().lines().filter(|l| l.contains(": error: ") || l.starts_with("error:")).map(str::to_string).collect()
+        self.stderr()
+            .lines()
+            .filter(|l| l.contains(": error: ") || l.starts_with("error:"))
+            .map(str::to_string)
+            .collect()
     }
 }
 
