@@ -3,12 +3,15 @@ against what the content files say.
 
 feedparser (the reference Python parser) reads RSS and Atom; it cannot read
 JSON Feed, so feedparser-rs (a feedparser-compatible parser that can) reads
-all three. Expected ids, titles, dates and counts come from crier.toml and
+that. (feedparser-rs 0.7 is not used for RSS and Atom: it loses Atom link
+hrefs.) Expected ids, titles, dates and counts come from crier.toml and
 content/ directly, not from crier.
 
 usage: check_feeds.py CONFIG CONTENT_DIR FEEDS_DIR
 """
 import datetime as dt
+import html
+import json
 import pathlib
 import sys
 import tomllib
@@ -74,8 +77,8 @@ def check(config_path, content, feeds):
     for scope, items in scopes.items():
         prefix = f"{scope}/" if scope else ""
         for name, parsers, version in [
-            ("rss.xml", [feedparser.parse, feedparser_rs.parse], "rss20"),
-            ("atom.xml", [feedparser.parse, feedparser_rs.parse], "atom10"),
+            ("rss.xml", [feedparser.parse], "rss20"),
+            ("atom.xml", [feedparser.parse], "atom10"),
             ("feed.json", [feedparser_rs.parse], "json11"),
         ]:
             data = (pathlib.Path(feeds) / prefix / name).read_bytes()
@@ -85,16 +88,21 @@ def check(config_path, content, feeds):
                 assert not d.bozo, f"{where}: parse error {d.get('bozo_exception')}"
                 assert d.version == version, f"{where}: version {d.version}"
                 assert d.feed.get("language") == config.get("language", "zh-CN"), f"{where}: language"
-                # feedparser-rs 0.7 loses Atom link hrefs; feedparser is the reference here.
-                if parse is feedparser.parse:
+                if name != "feed.json":
                     selfs = [l.href for l in d.feed.get("links", []) if l.get("rel") == "self"]
                     assert selfs == [base + prefix + name], f"{where}: self link {selfs}"
-                got = [(e.id, e.title, entry_date(e)) for e in d.entries]
+                # feedparser-rs escapes `&` in titles; undo that, and check the
+                # exact JSON titles with the json module below.
+                fix = html.unescape if parse is feedparser_rs.parse else str
+                got = [(e.id, fix(e.title), entry_date(e)) for e in d.entries]
                 want = [(i["id"], i["title"], i["date"].astimezone(dt.timezone.utc)) for i in items]
                 assert len(got) == len(want), f"{where}: {len(got)} items, expected {len(want)}"
                 for g, w in zip(got, want):
                     assert g == w, f"{where}: got {g}, expected {w}"
                 checked += 1
+            if name == "feed.json":
+                titles = [i["title"] for i in json.loads(data)["items"]]
+                assert titles == [i["title"] for i in items], f"{prefix}{name}: titles {titles}"
     print(f"{checked} feed parses OK across {len(scopes)} scopes")
 
 
