@@ -8,7 +8,7 @@ use crate::content::Article;
 const STYLE: &str = "body{font-family:system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;line-height:1.75;color:#222;background:#fff}\
 a{color:#a40000}header p,footer,.meta{color:#666;font-size:.9rem}ul.feeds{padding-left:1.2rem}\
 li{margin:.3rem 0}.feeds a{margin-right:.6rem}time{color:#666;font-size:.9rem;margin-right:.5rem}\
-article p{text-indent:2em}nav{font-size:.9rem;margin-bottom:1rem}footer{margin-top:3rem;border-top:1px solid #ddd;padding-top:.5rem}";
+article p{text-indent:2em}article p.meta{text-indent:0}nav{font-size:.9rem;margin-bottom:1rem}footer{margin-top:3rem;border-top:1px solid #ddd;padding-top:.5rem}";
 
 /// `<link rel="alternate">` lines for a scope's feeds, for reader discovery.
 fn discovery(scope: &Scope<'_>) -> String {
@@ -137,10 +137,16 @@ pub fn article(scope: &Scope<'_>, a: &Article) -> Vec<u8> {
             escape(&d.name)
         );
     }
+    // A date written without a time shows no time.
+    let shown = if a.date.time() == chrono::NaiveTime::MIN {
+        "%Y-%m-%d"
+    } else {
+        "%Y-%m-%d %H:%M"
+    };
     let mut meta = format!(
         "<time datetime=\"{}\">{}</time>",
         a.date.to_rfc3339(),
-        a.date.format("%Y-%m-%d %H:%M")
+        a.date.format(shown)
     );
     if let Some(author) = &a.author {
         meta += &format!(" {}", escape(author));
