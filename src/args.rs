@@ -87,6 +87,7 @@ impl SiteArgs {
             timezone: self.timezone.clone(),
             feed_limit: self.feed_limit,
             max_age: self.max_age,
+            districts: Default::default(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct ConfigError {
 }
 
 /// `crier.toml` as written: every key optional so that flags can supply it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub title: Option<String>,
@@ -41,18 +41,9 @@ pub struct DistrictConfig {
     pub description: String,
 }
 
-/// Values given by flag or environment variable; they win over the file.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub base_url: Option<String>,
-    pub id_authority: Option<String>,
-    pub language: Option<String>,
-    pub timezone: Option<String>,
-    pub feed_limit: Option<usize>,
-    pub max_age: Option<u64>,
-}
+/// Values given by flag or environment variable win over the file; they
+/// have the file's shape (their `districts` are not used).
+pub type Overrides = FileConfig;
 
 #[derive(Debug, Clone)]
 pub struct District {
