@@ -319,3 +319,46 @@ fn bad_config_exits_2_naming_the_key() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     assert!(run.stderr().contains("nope"), "{}", run.stderr());
 }
+
+#[test]
+fn sub_folder_of_a_district_is_reported() {
+    let site = Site::sample();
+    site.write(
+        "content/xiaodian/2022/old.md",
+        "+++\ntitle = \"旧\"\ndate = 2022-01-10\n+++\n",
+    );
+    let run = site.run(&["check"]);
+    assert_eq!(run.code(), 1);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("content/xiaodian/2022: error: sub-folders"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn file_name_that_is_not_utf8_is_reported() {
+    use std::os::unix::ffi::OsStrExt;
+    let site = Site::sample();
+    let name = std::ffi::OsStr::from_bytes(b"\xb1\xea\xcc\xe2.md");
+    std::fs::write(
+        site.content().join("xiaodian").join(name),
+        "+++\ntitle = \"t\"\ndate = 2023-01-10\n+++\n",
+    )
+    .unwrap();
+    let run = site.run(&["build"]);
+    assert_eq!(run.code(), 1);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("file name is not UTF-8: rename it"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        count(&site.read("feeds/rss.xml"), "<item>"),
+        SAMPLE_ARTICLES
+    );
+}

@@ -185,22 +185,24 @@ pub fn sort_newest_first(articles: &mut [Article]) {
     articles.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.id.cmp(&b.id)));
 }
 
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    Ok(entries)
+/// An entry of a content folder worth looking at.
+struct Entry {
+    path: PathBuf,
+    display: String,
+    name: String,
+    is_dir: bool,
 }
 
-fn discover(
-    config: &Config,
-    dir: &Path,
-    diags: &mut Vec<Diagnostic>,
-) -> std::io::Result<Vec<Candidate>> {
-    let mut out = Vec::new();
-    for entry in sorted_entries(dir)? {
-        let path = entry.path();
+/// The entries of `dir` sorted by name, without ignored files; names that
+/// are not UTF-8 and broken links become errors.
+fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry>> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    found.sort_by_key(|e| e.file_name());
+    let mut out = Vec::with_capacity(found.len());
+    for e in found {
+        let path = e.path();
         let display = path.display().to_string();
-        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
             diags.push(Diagnostic::error(
                 &display,
                 None,
@@ -211,61 +213,68 @@ fn discover(
         if is_ignored(&name) {
             continue;
         }
-        let Ok(meta) = std::fs::metadata(&path) else {
-            diags.push(Diagnostic::error(
+        match std::fs::metadata(&path) {
+            Ok(meta) => out.push(Entry {
+                is_dir: meta.is_dir(),
+                path,
+                display,
+                name,
+            }),
+            Err(_) => diags.push(Diagnostic::error(
                 &display,
                 None,
                 "cannot be read (broken link?): fix or remove it",
+            )),
+        }
+    }
+    Ok(out)
+}
+
+fn candidate(e: Entry, district: Option<&str>) -> Option<Candidate> {
+    let stem = e.name.strip_suffix(".md")?.to_string();
+    Some(Candidate {
+        path: e.path,
+        display: e.display,
+        district: district.map(str::to_string),
+        stem,
+    })
+}
+
+fn discover(
+    config: &Config,
+    dir: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> std::io::Result<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for entry in entries(dir, diags)? {
+        if !entry.is_dir {
+            out.extend(candidate(entry, None));
+            continue;
+        }
+        let name = entry.name.as_str();
+        if config.district(name).is_none() {
+            diags.push(Diagnostic::error(
+                &entry.display,
+                None,
+                format!(
+                    "folder `{name}` is not a district of crier.toml, so its articles are not published: add [districts.{name}] to crier.toml or move the files"
+                ),
             ));
             continue;
-        };
-        if meta.is_dir() {
-            if config.district(&name).is_none() {
+        }
+        for inner in entries(&entry.path, diags)? {
+            if inner.is_dir {
                 diags.push(Diagnostic::error(
-                    &display,
+                    &inner.display,
                     None,
                     format!(
-                        "folder `{name}` is not a district of crier.toml, so its articles are not published: add [districts.{name}] to crier.toml or move the files"
+                        "sub-folders of a district are not read: move its articles into {}",
+                        entry.display
                     ),
                 ));
-                continue;
+            } else {
+                out.extend(candidate(inner, Some(name)));
             }
-            for inner in sorted_entries(&path)? {
-                let ipath = inner.path();
-                let idisplay = ipath.display().to_string();
-                let Some(iname) = inner.file_name().to_str().map(str::to_string) else {
-                    diags.push(Diagnostic::error(
-                        &idisplay,
-                        None,
-                        "file name is not UTF-8: rename it",
-                    ));
-                    continue;
-                };
-                if is_ignored(&iname) {
-                    continue;
-                }
-                if ipath.is_dir() {
-                    diags.push(Diagnostic::error(
-                        &idisplay,
-                        None,
-                        format!("sub-folders of a district are not read: move its articles into {display}"),
-                    ));
-                } else if let Some(stem) = iname.strip_suffix(".md") {
-                    out.push(Candidate {
-                        path: ipath.clone(),
-                        display: idisplay,
-                        district: Some(name.clone()),
-                        stem: stem.to_string(),
-                    });
-                }
-            }
-        } else if let Some(stem) = name.strip_suffix(".md") {
-            out.push(Candidate {
-                path: path.clone(),
-                display,
-                district: None,
-                stem: stem.to_string(),
-            });
         }
     }
     Ok(out)
