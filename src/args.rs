@@ -1,6 +1,7 @@
 //! Command-line arguments. Every site setting can come from a flag or a
 //! `CRIER_*` environment variable (flag first), then `crier.toml`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -33,6 +34,41 @@ pub enum Command {
         #[command(flatten)]
         input: Input,
     },
+    /// Build the site (writing the output folder as build does) and serve it over HTTP.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Output folder, written as by `crier build`.
+    #[arg(long, env = "CRIER_OUT", default_value = "feeds")]
+    pub out: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "CRIER_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Log format: text for people, json for log shippers. Filter with RUST_LOG.
+    #[arg(long, env = "CRIER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Seconds a client may take to send a request's headers; also closes idle keep-alive connections.
+    #[arg(long, env = "CRIER_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Most connections served at once; more wait in the listen backlog.
+    #[arg(long, env = "CRIER_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Largest request head (request line and headers) in bytes; bigger gets 431.
+    #[arg(long, env = "CRIER_MAX_REQUEST_BYTES", default_value_t = 16384)]
+    pub max_request_bytes: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "CRIER_GRACE_PERIOD", default_value_t = 10)]
+    pub grace_period: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

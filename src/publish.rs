@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::site::Site;
+use crate::site::{Encoded, Output, Site};
 
 /// Marks a folder as crier's output, so crier never deletes files in a
 /// folder it did not create.
@@ -55,7 +55,8 @@ pub fn publish(site: &Site, out: &Path) -> Result<Report, PublishError> {
     for batch in [early, late] {
         let results: Vec<Result<bool, PublishError>> = batch
             .par_iter()
-            .map(|o| write_if_changed(&out.join(&o.file), &o.body))
+            .flat_map_iter(|o| files_of(o).map(move |(file, enc)| (out.join(file), enc)))
+            .map(|(path, enc)| write_if_changed(&path, &enc.bytes))
             .collect();
         for r in results {
             if r? {
@@ -65,9 +66,29 @@ pub fn publish(site: &Site, out: &Path) -> Result<Report, PublishError> {
             }
         }
     }
-    let keep: HashSet<PathBuf> = site.outputs.iter().map(|o| out.join(&o.file)).collect();
+    let keep: HashSet<PathBuf> = site
+        .outputs
+        .iter()
+        .flat_map(|o| files_of(o).map(|(f, _)| out.join(f)))
+        .collect();
     report.removed = remove_stale(out, &keep)?;
     Ok(report)
+}
+
+/// The files of one output: itself and its `.gz` and `.br` siblings, for
+/// nginx `gzip_static` / `brotli_static` or a CDN serving the tree as is.
+fn files_of(o: &Output) -> impl Iterator<Item = (PathBuf, &Encoded)> {
+    let sibling = |ext: &str| {
+        let mut name = o.file.clone().into_os_string();
+        name.push(ext);
+        PathBuf::from(name)
+    };
+    [
+        (o.file.clone(), &o.body),
+        (sibling(".gz"), &o.gzip),
+        (sibling(".br"), &o.br),
+    ]
+    .into_iter()
 }
 
 /// Makes sure `out` is ours: new, empty (hidden placeholders aside), or

@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use bytes::Bytes;
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::content::Article;
@@ -17,9 +19,55 @@ pub struct Output {
     /// File inside the output folder: `xiaodian/rss.xml`.
     pub file: PathBuf,
     pub content_type: &'static str,
-    pub body: Vec<u8>,
+    /// The bytes, then gzip and brotli of them.
+    pub body: Encoded,
+    pub gzip: Encoded,
+    pub br: Encoded,
     /// Newest change of what the bytes show (for Last-Modified).
     pub last_modified: DateTime<FixedOffset>,
+}
+
+/// One encoding of an output, with its strong ETag: a hash of exactly
+/// these bytes, so every replica agrees and a new body gets a new tag.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub bytes: Bytes,
+    /// With the quotes: `"3f2a…"`.
+    pub etag: String,
+}
+
+impl Encoded {
+    pub fn new(bytes: Vec<u8>) -> Encoded {
+        let digest = Sha256::digest(&bytes);
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        Encoded {
+            bytes: Bytes::from(bytes),
+            etag: format!("\"{hex}\""),
+        }
+    }
+}
+
+/// A rendered file before compression.
+struct Page {
+    path: String,
+    file: PathBuf,
+    content_type: &'static str,
+    body: Vec<u8>,
+    last_modified: DateTime<FixedOffset>,
+}
+
+impl Page {
+    fn finish(self) -> Output {
+        Output {
+            gzip: Encoded::new(crate::compress::gzip(&self.body)),
+            br: Encoded::new(crate::compress::brotli(&self.body)),
+            body: Encoded::new(self.body),
+            path: self.path,
+            file: self.file,
+            content_type: self.content_type,
+            last_modified: self.last_modified,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -48,7 +96,7 @@ impl Site {
             .map(|d| Scope::new(config, Some(d), articles))
             .collect();
 
-        let mut outputs: Vec<Output> = articles
+        let mut pages: Vec<Page> = articles
             .par_iter()
             .map(|a| {
                 let scope = a
@@ -60,7 +108,7 @@ impl Site {
                             .find(|s| s.district.is_some_and(|d| d.slug == slug))
                     })
                     .unwrap_or(&city);
-                Output {
+                Page {
                     path: format!("/{}", a.path),
                     file: a.file.clone(),
                     content_type: HTML,
@@ -79,7 +127,7 @@ impl Site {
                     FeedKind::Atom => render::atom::render(scope),
                     FeedKind::Json => render::json::render(scope),
                 };
-                outputs.push(Output {
+                pages.push(Page {
                     path: format!("/{prefix}{}", kind.file_name()),
                     file: PathBuf::from(format!("{prefix}{}", kind.file_name())),
                     content_type: content_type(kind),
@@ -91,7 +139,7 @@ impl Site {
                 Some(_) => render::html::district(scope),
                 None => render::html::index(&city, &districts),
             };
-            outputs.push(Output {
+            pages.push(Page {
                 path: format!("/{prefix}"),
                 file: PathBuf::from(format!("{prefix}index.html")),
                 content_type: HTML,
@@ -101,7 +149,7 @@ impl Site {
         }
 
         let all: Vec<Scope<'_>> = std::iter::once(city).chain(districts).collect();
-        outputs.push(Output {
+        pages.push(Page {
             path: "/feeds.opml".into(),
             file: PathBuf::from("feeds.opml"),
             content_type: OPML,
@@ -112,6 +160,7 @@ impl Site {
                 .max()
                 .unwrap_or(DateTime::UNIX_EPOCH.fixed_offset()),
         });
+        let mut outputs: Vec<Output> = pages.into_par_iter().map(Page::finish).collect();
         outputs.sort_by(|a, b| a.path.cmp(&b.path));
         Site { outputs }
     }

@@ -4,7 +4,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{SAMPLE_ARTICLES, Site, count, files, repo};
+use std::io::Read;
+
+use common::{SAMPLE_ARTICLES, Site, count, files, pages, repo};
 
 const DISTRICTS: [&str; 12] = [
     "xiaodian",
@@ -48,7 +50,22 @@ fn build_writes_the_whole_url_space() {
         want.push(src.with_extension("html"));
     }
     want.sort();
-    assert_eq!(files(&site.feeds()), want);
+    assert_eq!(pages(&site.feeds()), want);
+    // Beside each, its .gz and .br, holding the same bytes.
+    for p in &want {
+        let plain = std::fs::read(site.feeds().join(p)).unwrap();
+        let gz = std::fs::read(site.feeds().join(format!("{}.gz", p.display()))).unwrap();
+        let br = std::fs::read(site.feeds().join(format!("{}.br", p.display()))).unwrap();
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        let mut unbrotlied = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut unbrotlied).unwrap();
+        assert_eq!(unzipped, plain, "{p:?}.gz");
+        assert_eq!(unbrotlied, plain, "{p:?}.br");
+    }
+    assert_eq!(files(&site.feeds()).len(), 3 * want.len());
 }
 
 /// The whole sample output against the committed golden copy in
@@ -59,11 +76,14 @@ fn output_matches_golden_files() {
     let site = Site::sample();
     assert_eq!(site.run(&["build"]).code(), 0);
     let golden = repo().join("tests/golden");
-    let built = files(&site.feeds());
+    let built = pages(&site.feeds());
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         let _ = std::fs::remove_dir_all(&golden);
-        common::copy_tree(&site.feeds(), &golden);
-        std::fs::remove_file(golden.join(".crier-output")).ok();
+        for f in &built {
+            let to = golden.join(f);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(site.feeds().join(f), to).unwrap();
+        }
     }
     assert_eq!(
         built,
@@ -102,7 +122,7 @@ fn same_input_gives_byte_identical_output_and_no_rewrites() {
     assert!(
         again
             .stdout()
-            .contains(" 0 written, 66 unchanged, 0 removed"),
+            .contains(" 0 written, 198 unchanged, 0 removed"),
         "{}",
         again.stdout()
     );
@@ -121,7 +141,11 @@ fn rebuild_removes_pages_of_deleted_articles_and_updates_feeds() {
     std::fs::remove_file(site.content().join("xiaodian/2023-01-10.md")).unwrap();
     let run = site.run(&["build"]);
     assert_eq!(run.code(), 0);
-    assert!(run.stdout().contains("1 removed"), "{}", run.stdout());
+    assert!(
+        run.stdout().contains("3 removed"),
+        "page, .gz and .br: {}",
+        run.stdout()
+    );
     assert!(!site.feeds().join("xiaodian/2023-01-10.html").exists());
     // The district feed still exists, valid and empty.
     let rss = site.read("feeds/xiaodian/rss.xml");
@@ -309,7 +333,7 @@ fn feeds_follow_the_feed_rules() {
         }
     }
     assert_eq!(seen, 3 * (SAMPLE_ARTICLES - 1));
-    for f in files(&site.feeds()) {
+    for f in pages(&site.feeds()) {
         let text = site.read(&format!("feeds/{}", f.display()));
         let name = f.display().to_string();
         if name.ends_with(".xml") || name.ends_with(".opml") {

@@ -120,6 +120,15 @@ pub fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The pages and feeds under `dir`, without their .gz and .br siblings.
+pub fn pages(dir: &Path) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|p| !matches!(p.extension().and_then(|e| e.to_str()), Some("gz" | "br")))
+        .collect()
+}
+
 pub fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
+pub mod http;

@@ -1,0 +1,135 @@
+//! Prometheus metrics (text exposition via `prometheus-client`).
+
+use std::sync::atomic::AtomicU64;
+
+use std::fmt::Write;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// What kind of path a request was for: a bounded label set, never the raw
+/// path (which a client controls).
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Route {
+    Feed,
+    Page,
+    Opml,
+    Health,
+    Metrics,
+    Redirect,
+    NotFound,
+    Other,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Feed => "feed",
+            Route::Page => "page",
+            Route::Opml => "opml",
+            Route::Health => "healthz",
+            Route::Metrics => "metrics",
+            Route::Redirect => "redirect",
+            Route::NotFound => "not_found",
+            Route::Other => "other",
+        }
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub route: Route,
+    pub status: u16,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub bytes_sent: Counter,
+    pub not_modified: Counter,
+    pub build_seconds: Histogram,
+    pub builds: Counter,
+    pub articles: Gauge,
+    pub content_errors: Gauge,
+    pub last_build: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("crier");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route kind and status",
+            requests.clone(),
+        );
+        let bytes_sent = Counter::default();
+        registry.register(
+            "http_response_body_bytes",
+            "Response body bytes sent",
+            bytes_sent.clone(),
+        );
+        let not_modified = Counter::default();
+        registry.register(
+            "http_not_modified",
+            "304 Not Modified responses",
+            not_modified.clone(),
+        );
+        let build_seconds = Histogram::new(exponential_buckets(0.001, 4.0, 10));
+        registry.register(
+            "build_duration_seconds",
+            "Time to read content and render the site",
+            build_seconds.clone(),
+        );
+        let builds = Counter::default();
+        registry.register("builds", "Site builds completed", builds.clone());
+        let articles = Gauge::default();
+        registry.register("articles", "Articles in the served site", articles.clone());
+        let content_errors = Gauge::default();
+        registry.register(
+            "content_errors",
+            "Article files with errors in the last build",
+            content_errors.clone(),
+        );
+        let last_build = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "last_build_timestamp_seconds",
+            "Unix time of the last good build",
+            last_build.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            bytes_sent,
+            not_modified,
+            build_seconds,
+            builds,
+            articles,
+            content_errors,
+            last_build,
+        }
+    }
+
+    /// The OpenMetrics text exposition, which Prometheus reads.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

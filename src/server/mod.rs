@@ -1,0 +1,142 @@
+//! The HTTP server: hyper 1 on tokio, HTTP/1.1 and cleartext HTTP/2
+//! detected per connection, with limits that keep slow or idle clients
+//! from holding it, and graceful shutdown.
+
+pub mod conditional;
+pub mod negotiate;
+pub mod routes;
+pub mod service;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use service::State;
+
+/// Defences against slow and idle clients, and the shutdown grace period.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Time a connection may take to send a request's headers, counted from
+    /// the moment it waits for a request, so it also closes idle keep-alive
+    /// connections.
+    pub header_timeout: Duration,
+    /// Connections served at once; further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Largest request head (request line and headers), in bytes.
+    pub max_request_bytes: usize,
+    /// Time in-flight requests get to finish after SIGTERM.
+    pub grace_period: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            max_request_bytes: 16 * 1024,
+            grace_period: Duration::from_secs(10),
+        }
+    }
+}
+
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Serves until `shutdown` completes, then stops accepting and gives
+/// in-flight requests `grace_period` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<State>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_request_bytes.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(100)
+        .max_header_list_size(limits.max_request_bytes as u32)
+        .keep_alive_interval(Some(limits.header_timeout))
+        .keep_alive_timeout(limits.header_timeout);
+    let builder = Arc::new(builder);
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        // Take a permit before accepting: at the cap, new connections wait
+        // in the backlog instead of costing memory and tasks.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, go on.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let header_timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            // hyper's protocol detection has no timeout of its own: wait for
+            // the first bytes here, within the header timeout.
+            if !tokio::time::timeout(header_timeout, first_bytes(&stream))
+                .await
+                .unwrap_or(false)
+            {
+                return;
+            }
+            let service = service_fn(move |req| {
+                let response = service::respond(&state, &req);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let _ = watcher.watch(conn.into_owned()).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: finishing in-flight requests");
+    if tokio::time::timeout(limits.grace_period, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over: closing remaining connections");
+    }
+}
+
+/// Waits until the connection has shown enough bytes for hyper to tell
+/// HTTP/1 from HTTP/2 without waiting. `false` if the peer closed.
+async fn first_bytes(stream: &TcpStream) -> bool {
+    let mut buf = [0u8; 24];
+    loop {
+        match stream.peek(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) if n >= H2_PREFACE.len() || buf[..n] != H2_PREFACE[..n] => return true,
+            // A partial HTTP/2 preface: wait for the rest.
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The request pipeline: one linear pass from request to response.
+//! Method, path, encoding, preconditions; nothing here touches the disk.
+
+use std::time::Instant;
+
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+
+use super::conditional;
+use super::negotiate;
+use super::routes::Routes;
+use crate::metrics::{Metrics, RequestLabels, Route};
+
+pub type Body = Full<Bytes>;
+
+/// What the server shares between connections: the current site, swapped
+/// whole on every build, and the metrics.
+#[derive(Default)]
+pub struct State {
+    pub routes: ArcSwapOption<Routes>,
+    pub metrics: Metrics,
+}
+
+const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+
+/// Answers one request and records it in the access log and the metrics.
+pub fn respond<B>(state: &State, req: &Request<B>) -> Response<Body> {
+    let started = Instant::now();
+    let (response, route) = handle(state, req);
+    let status = response.status().as_u16();
+    let bytes = if req.method() == Method::HEAD {
+        0
+    } else {
+        response.body().size_hint_exact()
+    };
+    let m = &state.metrics;
+    m.requests
+        .get_or_create(&RequestLabels { route, status })
+        .inc();
+    m.bytes_sent.inc_by(bytes);
+    if status == 304 {
+        m.not_modified.inc();
+    }
+    tracing::info!(
+        target: "crier::access",
+        method = %req.method(),
+        path = %req.uri().path(),
+        status,
+        bytes,
+        micros = started.elapsed().as_micros() as u64,
+    );
+    response
+}
+
+trait ExactSize {
+    fn size_hint_exact(&self) -> u64;
+}
+
+impl ExactSize for Body {
+    fn size_hint_exact(&self) -> u64 {
+        hyper::body::Body::size_hint(self).exact().unwrap_or(0)
+    }
+}
+
+fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
+    let path = req.uri().path();
+    let head = req.method() == Method::HEAD;
+    if req.method() != Method::GET && !head {
+        let mut r = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed: use GET or HEAD\n",
+            head,
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return (r, Route::Other);
+    }
+    let routes = state.routes.load();
+    match path {
+        "/healthz" => {
+            return match routes.as_ref() {
+                Some(_) => (plain(StatusCode::OK, "ok\n", head), Route::Health),
+                None => (
+                    plain(StatusCode::SERVICE_UNAVAILABLE, "building\n", head),
+                    Route::Health,
+                ),
+            };
+        }
+        "/metrics" => {
+            let mut r = with_body(StatusCode::OK, state.metrics.encode().into(), head);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+            return (r, Route::Metrics);
+        }
+        _ => {}
+    }
+    let Some(routes) = routes.as_ref() else {
+        let mut r = plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the site is being built; try again shortly\n",
+            head,
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return (r, Route::Other);
+    };
+    let Some(resource) = routes.get(path) else {
+        if routes.has_dir(path) {
+            let mut r = plain(StatusCode::MOVED_PERMANENTLY, "moved\n", head);
+            if let Ok(loc) = HeaderValue::from_str(&format!("{path}/")) {
+                r.headers_mut().insert(header::LOCATION, loc);
+            }
+            return (r, Route::Redirect);
+        }
+        return (
+            plain(StatusCode::NOT_FOUND, "not found\n", head),
+            Route::NotFound,
+        );
+    };
+
+    let headers = req.headers();
+    let Some(coding) = negotiate::choose(joined(headers, header::ACCEPT_ENCODING).as_deref())
+    else {
+        let mut r = plain(
+            StatusCode::NOT_ACCEPTABLE,
+            "no acceptable encoding: br, gzip or identity\n",
+            head,
+        );
+        r.headers_mut().insert(header::VARY, VARY);
+        return (r, resource.route);
+    };
+    let variant = resource.variant(coding);
+
+    let not_modified = match joined(headers, header::IF_NONE_MATCH) {
+        Some(inm) => conditional::none_match(&inm, &variant.etag_text),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ims| conditional::not_modified_since(ims, resource.last_modified)),
+    };
+
+    let mut r = if not_modified || head {
+        Response::new(Body::default())
+    } else {
+        Response::new(Body::new(variant.body.clone()))
+    };
+    *r.status_mut() = if not_modified {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let h = r.headers_mut();
+    h.insert(header::ETAG, variant.etag.clone());
+    h.insert(header::LAST_MODIFIED, resource.last_modified_header.clone());
+    h.insert(header::CACHE_CONTROL, resource.cache_control.clone());
+    h.insert(header::VARY, VARY);
+    if !not_modified {
+        h.insert(header::CONTENT_TYPE, resource.content_type.clone());
+        h.insert(header::CONTENT_LENGTH, variant.length.clone());
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+        if let Some(enc) = coding.header() {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+        }
+    }
+    (r, resource.route)
+}
+
+/// All values of a header joined by commas; `None` if absent or not text.
+fn joined(headers: &HeaderMap, name: HeaderName) -> Option<String> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?.to_str().ok()?.to_string();
+    values.try_fold(first, |mut acc, v| {
+        acc.push_str(", ");
+        acc.push_str(v.to_str().ok()?);
+        Some(acc)
+    })
+}
+
+fn with_body(status: StatusCode, body: Bytes, head: bool) -> Response<Body> {
+    let len = body.len();
+    let mut r = Response::new(if head {
+        Body::default()
+    } else {
+        Body::new(body)
+    });
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    r
+}
+
+fn plain(status: StatusCode, text: &'static str, head: bool) -> Response<Body> {
+    let mut r = with_body(status, Bytes::from_static(text.as_bytes()), head);
+    r.headers_mut().insert(header::CONTENT_TYPE, TEXT);
+    r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+    r
+}
