@@ -151,6 +151,16 @@ pub struct Reply {
 }
 
 impl Reply {
+    async fn read(res: hyper::Response<hyper::body::Incoming>) -> Result<Reply, String> {
+        let (parts, body) = res.into_parts();
+        let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -191,13 +201,7 @@ pub async fn request(
     }
     let req = req.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
     let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let (parts, body) = res.into_parts();
-    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok(Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
+    Reply::read(res).await
 }
 
 /// One request over cleartext HTTP/2 (prior knowledge).
@@ -216,11 +220,5 @@ pub async fn get_h2(addr: SocketAddr, path: &str) -> Result<Reply, String> {
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
     let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let (parts, body) = res.into_parts();
-    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok(Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
+    Reply::read(res).await
 }
