@@ -4,6 +4,7 @@
 pub mod compress;
 pub mod config;
 pub mod content;
+pub mod logging;
 pub mod metrics;
 pub mod publish;
 pub mod render;

@@ -14,18 +14,21 @@ fn main() -> ExitCode {
     let json = matches!(&cli.command, Command::Serve(s) if s.log_format == LogFormat::Json);
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let writer = crier::logging::LogWriter::new();
+    writer.spawn_flusher();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_writer(writer.clone());
     if json {
         logs.json().init();
     } else {
-        logs.init();
+        logs.event_format(crier::logging::TextFormat).init();
     }
-    match cli.command {
+    let code = match cli.command {
         Command::Check { input } => commands::check(&input),
         Command::Build { input, out } => commands::build(&input, &out),
         Command::Serve(args) => commands::serve(&args),
-    }
+    };
+    writer.flush();
+    code
 }

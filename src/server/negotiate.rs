@@ -30,7 +30,7 @@ pub fn choose(accept: Option<&str>) -> Option<Coding> {
     let mut star = None;
     for item in accept.split(',') {
         let mut parts = item.split(';');
-        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = parts.next().unwrap_or("").trim();
         if name.is_empty() {
             continue;
         }
@@ -42,12 +42,17 @@ pub fn choose(accept: Option<&str>) -> Option<Coding> {
             }
         }
         let Some(q) = q else { continue }; // a malformed q-value: ignore the item
-        let slot = match name.as_str() {
-            "br" => &mut br,
-            "gzip" | "x-gzip" => &mut gzip,
-            "identity" => &mut identity,
-            "*" => &mut star,
-            _ => continue,
+        let is = |coding: &str| name.eq_ignore_ascii_case(coding);
+        let slot = if is("br") {
+            &mut br
+        } else if is("gzip") || is("x-gzip") {
+            &mut gzip
+        } else if is("identity") {
+            &mut identity
+        } else if name == "*" {
+            &mut star
+        } else {
+            continue;
         };
         *slot = Some(q);
     }

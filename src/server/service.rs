@@ -1,6 +1,7 @@
 //! The request pipeline: one linear pass from request to response.
 //! Method, path, encoding, preconditions; nothing here touches the disk.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
@@ -49,8 +50,8 @@ pub fn respond<B>(state: &State, req: &Request<B>) -> Response<Body> {
     }
     tracing::info!(
         target: "crier::access",
-        method = %req.method(),
-        path = %req.uri().path(),
+        method = req.method().as_str(),
+        path = req.uri().path(),
         status,
         bytes,
         micros = started.elapsed().as_micros() as u64,
@@ -176,15 +177,12 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
     (r, resource.route)
 }
 
-/// All values of a header joined by commas; `None` if absent or not text.
-fn joined(headers: &HeaderMap, name: HeaderName) -> Option<String> {
+/// All values of a header joined by commas (borrowed when there is one);
+/// `None` if absent or not text.
+fn joined(headers: &HeaderMap, name: HeaderName) -> Option<Cow<'_, str>> {
     let mut values = headers.get_all(name).iter();
-    let first = values.next()?.to_str().ok()?.to_string();
-    values.try_fold(first, |mut acc, v| {
-        acc.push_str(", ");
-        acc.push_str(v.to_str().ok()?);
-        Some(acc)
-    })
+    let first = Cow::Borrowed(values.next()?.to_str().ok()?);
+    values.try_fold(first, |acc, v| Some(Cow::Owned(format!("{acc}, {}", v.to_str().ok()?))))
 }
 
 fn with_body(status: StatusCode, body: Bytes, head: bool) -> Response<Body> {
