@@ -48,9 +48,9 @@ http {
 NGINX
 nginx -c "$work/nginx.conf"
 
-# crier with as many worker threads as nginx has workers (tokio's default
+# crier with as many server threads as nginx has workers (its default
 # is one per core), its access log going to a file like nginx's.
-TOKIO_WORKER_THREADS=$THREADS ./target/release/crier serve --out "$work/served" \
+./target/release/crier serve --threads "$THREADS" --out "$work/served" \
   --addr "127.0.0.1:$CRIER_PORT" 2>"$work/crier.log" &
 echo $! > "$work/crier.pid"
 for _ in $(seq 100); do

@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CRIER_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// Server threads, each with its own accept loop [default: one per CPU core].
+    #[arg(long, env = "CRIER_THREADS")]
+    pub threads: Option<usize>,
     /// Log format: text for people, json for log shippers. Filter with RUST_LOG.
     #[arg(long, env = "CRIER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

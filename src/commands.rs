@@ -111,7 +111,9 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // The main thread's runtime waits for signals and runs builds; the
+    // server threads have runtimes of their own.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -121,7 +123,10 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(BAD_CONFIG);
         }
     };
-    let listener = match runtime.block_on(tokio::net::TcpListener::bind(args.addr)) {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let listeners = match runtime.block_on(async { server::bind(args.addr, threads) }) {
         Ok(l) => l,
         Err(e) => {
             eprintln!(
@@ -131,6 +136,10 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(BAD_CONFIG);
         }
     };
+    let addr = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .unwrap_or(args.addr);
     let state = Arc::new(State::default());
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
@@ -138,27 +147,28 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         max_request_bytes: args.max_request_bytes,
         grace_period: Duration::from_secs(args.grace_period),
     };
-    let addr = listener.local_addr().map_or(args.addr, |a| a);
-    tracing::info!(%addr, base_url = %config.base_url, "listening");
-    runtime.block_on(async {
-        // Serve at once (/healthz says 503 until the first build is in).
-        let builder = {
-            let state = state.clone();
-            let content = args.input.content.clone();
-            let out = args.out.clone();
-            tokio::task::spawn_blocking(move || rebuild(&state, &config, &content, &out))
-        };
-        let server = tokio::spawn(server::serve(
-            listener,
-            state.clone(),
-            limits,
-            shutdown_signal(),
-        ));
-        if let Ok(Err(e)) = builder.await {
-            tracing::error!("{e}");
+    let running = match server::start(listeners, state.clone(), limits) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the server threads: {e}");
+            return ExitCode::from(BAD_CONFIG);
         }
-        let _ = server.await;
+    };
+    tracing::info!(%addr, threads, base_url = %config.base_url, "listening");
+    runtime.block_on(async {
+        // Serving starts at once; /healthz says 503 until the first build is in.
+        let content = args.input.content.clone();
+        let out = args.out.clone();
+        let build = tokio::task::spawn_blocking(move || rebuild(&state, &config, &content, &out));
+        tokio::spawn(async move {
+            if let Ok(Err(e)) = build.await {
+                tracing::error!("{e}");
+            }
+        });
+        shutdown_signal().await;
     });
+    tracing::info!("shutting down: finishing in-flight requests");
+    running.stop();
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }

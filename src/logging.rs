@@ -30,7 +30,12 @@ impl Default for LogWriter {
 
 impl LogWriter {
     pub fn new() -> LogWriter {
-        LogWriter { inner: Arc::new(Mutex::new(BufWriter::with_capacity(64 * 1024, std::io::stderr()))) }
+        LogWriter {
+            inner: Arc::new(Mutex::new(BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stderr(),
+            ))),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, BufWriter<Stderr>> {
@@ -45,12 +50,14 @@ impl LogWriter {
     /// Flushes every 200 ms, so a quiet server's last lines still appear.
     pub fn spawn_flusher(&self) {
         let me = self.clone();
-        let _ = std::thread::Builder::new().name("log-flush".into()).spawn(move || {
-            loop {
-                std::thread::sleep(Duration::from_millis(200));
-                me.flush();
-            }
-        });
+        let _ = std::thread::Builder::new()
+            .name("log-flush".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_millis(200));
+                    me.flush();
+                }
+            });
     }
 }
 
@@ -80,11 +87,17 @@ impl<'a> MakeWriter<'a> for LogWriter {
     type Writer = LogLine<'a>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        LogLine { guard: self.lock(), flush: false }
+        LogLine {
+            guard: self.lock(),
+            flush: false,
+        }
     }
 
     fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
-        LogLine { guard: self.lock(), flush: *meta.level() <= Level::WARN || meta.target() != "crier::access" }
+        LogLine {
+            guard: self.lock(),
+            flush: *meta.level() <= Level::WARN || meta.target() != "crier::access",
+        }
     }
 }
 
@@ -100,11 +113,19 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         write_time(&mut w)?;
         let meta = event.metadata();
         write!(w, " {:>5} {}:", meta.level(), meta.target())?;
-        let mut fields = Fields { w: &mut w, result: Ok(()) };
+        let mut fields = Fields {
+            w: &mut w,
+            result: Ok(()),
+        };
         event.record(&mut fields);
         fields.result?;
         w.write_char('\n')
@@ -124,10 +145,14 @@ impl Visit for Fields<'_, '_> {
         });
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.result = self.result.and_then(|_| write!(self.w, " {}={value}", field.name()));
+        self.result = self
+            .result
+            .and_then(|_| write!(self.w, " {}={value}", field.name()));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.result = self.result.and_then(|_| write!(self.w, " {}={value}", field.name()));
+        self.result = self
+            .result
+            .and_then(|_| write!(self.w, " {}={value}", field.name()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.result = self.result.and_then(|_| match field.name() {

@@ -127,9 +127,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError>
     // (temp files are otherwise created 0600).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
+    let mut tmp = builder.tempfile_in(dir).map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(path))?;
     tmp.persist(path).map_err(|e| PublishError::Io {
         path: path.to_path_buf(),

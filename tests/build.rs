@@ -68,7 +68,10 @@ fn build_writes_the_whole_url_space() {
     assert_eq!(files(&site.feeds()).len(), 3 * want.len());
     // Readable by a web server running as another user.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(site.feeds().join("rss.xml")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(site.feeds().join("rss.xml"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o644);
 }
 

@@ -384,12 +384,7 @@ async fn health_metrics_and_access_log() {
         assert!(text.contains(needle), "metrics lack `{needle}`:\n{text}");
     }
     // One access-log line per request: method, path, status, bytes, duration.
-    std::thread::sleep(Duration::from_millis(100));
-    let log = s.log_text();
-    let line = log
-        .lines()
-        .find(|l| l.contains("path=/missing"))
-        .expect("access line");
+    let line = s.wait_for_log("path=/missing");
     for field in [
         "crier::access",
         "method=GET",
@@ -405,7 +400,7 @@ async fn health_metrics_and_access_log() {
 fn json_logs_for_log_shippers() {
     let s = Server::start(Site::sample(), &["--log-format", "json"]);
     block_on(get(s.addr, "/feed.json", &[])).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    s.wait_for_log("\"/feed.json\"");
     let log = s.log_text();
     let access = log
         .lines()

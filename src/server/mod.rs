@@ -1,6 +1,12 @@
 //! The HTTP server: hyper 1 on tokio, HTTP/1.1 and cleartext HTTP/2
 //! detected per connection, with limits that keep slow or idle clients
 //! from holding it, and graceful shutdown.
+//!
+//! Like nginx's workers, each server thread runs its own single-threaded
+//! runtime and accept loop on its own SO_REUSEPORT socket; the kernel
+//! spreads connections over them. Serving a request touches nothing but the
+//! shared, immutable site, so the threads never need to hand work to each
+//! other (which is where a work-stealing runtime spends its time here).
 
 pub mod conditional;
 pub mod negotiate;
@@ -9,15 +15,17 @@ pub mod service;
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{Semaphore, watch};
 
 use service::State;
 
@@ -47,10 +55,85 @@ impl Default for Limits {
     }
 }
 
+/// Binds `count` sockets to `addr` with SO_REUSEPORT (port 0: one free
+/// port for all). Must run inside a tokio runtime.
+pub fn bind(addr: SocketAddr, count: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let mut addr = addr;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.set_reuseport(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(1024)?;
+        addr = listener.local_addr()?;
+        out.push(listener.into_std()?);
+    }
+    Ok(out)
+}
+
+/// The running server threads.
+pub struct Running {
+    threads: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish (up to the grace
+    /// period) and waits for every thread.
+    pub fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts one server thread per listener.
+pub fn start(
+    listeners: Vec<std::net::TcpListener>,
+    state: Arc<State>,
+    limits: Limits,
+) -> std::io::Result<Running> {
+    let (stop, stopped) = watch::channel(false);
+    let per_thread = Limits {
+        max_connections: limits.max_connections.div_ceil(listeners.len().max(1)),
+        ..limits
+    };
+    let mut threads = Vec::with_capacity(listeners.len());
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (state, limits, mut stopped) = (state.clone(), per_thread.clone(), stopped.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("http-{i}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            let stop = async move {
+                                let _ = stopped.wait_for(|s| *s).await;
+                            };
+                            serve(listener, state, limits, stop).await;
+                        }
+                        Err(e) => tracing::error!("cannot use the listening socket: {e}"),
+                    }
+                });
+            })?;
+        threads.push(thread);
+    }
+    Ok(Running { threads, stop })
+}
+
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// Serves until `shutdown` completes, then stops accepting and gives
-/// in-flight requests `grace_period` to finish.
+/// One thread's accept loop: serves until `shutdown` completes, then stops
+/// accepting and gives in-flight requests `grace_period` to finish.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<State>,
@@ -118,7 +201,6 @@ pub async fn serve(
         });
     }
     drop(listener);
-    tracing::info!("shutting down: finishing in-flight requests");
     if tokio::time::timeout(limits.grace_period, graceful.shutdown())
         .await
         .is_err()

@@ -58,8 +58,9 @@ pub fn choose(accept: Option<&str>) -> Option<Coding> {
     }
     let br = br.or(star).unwrap_or(0);
     let gzip = gzip.or(star).unwrap_or(0);
-    // identity is acceptable unless excluded by name or by `*;q=0`.
-    let identity = identity.or(star).unwrap_or(1000);
+    // identity is acceptable unless excluded by name or by `*;q=0`; when
+    // the client does not name it, any coding it does name comes first.
+    let identity = identity.or(star).unwrap_or(1);
     let best = [
         (Coding::Br, br),
         (Coding::Gzip, gzip),
@@ -109,7 +110,9 @@ mod tests {
             (Some("gzip;q=2, br;q=bad"), Some(Identity)),
             (Some("deflate, compress"), Some(Identity)),
             (Some(",,; ;q=,"), Some(Identity)),
-            (Some("br;q=0.001"), Some(Identity)),
+            (Some("br;q=0.001"), Some(Br)),
+            (Some("br;q=0.5, gzip;q=0.8"), Some(Gzip)),
+            (Some("br;q=0.001, identity"), Some(Identity)),
             (Some("br;q=0.001, identity;q=0"), Some(Br)),
         ];
         for (header, want) in cases {

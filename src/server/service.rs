@@ -182,7 +182,9 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
 fn joined(headers: &HeaderMap, name: HeaderName) -> Option<Cow<'_, str>> {
     let mut values = headers.get_all(name).iter();
     let first = Cow::Borrowed(values.next()?.to_str().ok()?);
-    values.try_fold(first, |acc, v| Some(Cow::Owned(format!("{acc}, {}", v.to_str().ok()?))))
+    values.try_fold(first, |acc, v| {
+        Some(Cow::Owned(format!("{acc}, {}", v.to_str().ok()?)))
+    })
 }
 
 fn with_body(status: StatusCode, body: Bytes, head: bool) -> Response<Body> {
