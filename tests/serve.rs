@@ -576,3 +576,46 @@ fn startup_errors_exit_2() {
     ]);
     assert_eq!(run.code(), 2);
 }
+
+/// The "done": a real feed reader subscribes and polls. newsboat
+/// (installed by .ci/run) keys items by id, so an item in both the district
+/// and the combined feed counts once, and it polls with validators.
+#[test]
+fn newsboat_subscribes_and_polls_conditionally() {
+    let s = sample();
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls");
+    std::fs::write(
+        &urls,
+        format!("http://{0}/xiaodian/atom.xml\nhttp://{0}/rss.xml\n", s.addr),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache.db");
+    let newsboat = |cmds: &[&str]| {
+        let mut c = std::process::Command::new("newsboat");
+        c.arg("-u")
+            .arg(&urls)
+            .arg("-c")
+            .arg(&cache)
+            .env("HOME", dir.path());
+        for cmd in cmds {
+            c.args(["-x", cmd]);
+        }
+        let out = c
+            .output()
+            .expect("newsboat must be installed (apt-get install newsboat; see .ci/run)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let printed = newsboat(&["reload", "print-unread"]);
+    assert!(printed.contains("13 unread articles"), "{printed}");
+    // newsboat keeps the validators from its second fetch of a new feed on.
+    newsboat(&["reload"]);
+    newsboat(&["reload"]);
+    s.wait_for_log("path=/xiaodian/atom.xml status=304");
+    s.wait_for_log("path=/rss.xml status=304");
+}
