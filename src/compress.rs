@@ -13,10 +13,22 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-pub fn brotli(data: &[u8]) -> Vec<u8> {
+/// How hard brotli works: feeds are fetched over and over by aggregators,
+/// so they get the smallest encoding; an article page is fetched a few
+/// times, and at archive scale there are hundreds of thousands of them.
+#[derive(Debug, Clone, Copy)]
+pub enum Effort {
+    Max,
+    Fast,
+}
+
+pub fn brotli(data: &[u8], effort: Effort) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() / 3 + 64);
     let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
+        quality: match effort {
+            Effort::Max => 11,
+            Effort::Fast => 6,
+        },
         lgwin: 22,
         ..Default::default()
     };
@@ -40,8 +52,9 @@ mod tests {
             .unwrap();
         assert_eq!(back, text);
 
-        let br = brotli(text.as_bytes());
-        assert_eq!(br, brotli(text.as_bytes()));
+        let br = brotli(text.as_bytes(), Effort::Max);
+        assert_eq!(br, brotli(text.as_bytes(), Effort::Max));
+        assert!(brotli(text.as_bytes(), Effort::Fast).len() < text.len() / 5);
         let mut back = Vec::new();
         brotli::BrotliDecompress(&mut &br[..], &mut back).unwrap();
         assert_eq!(back, text.as_bytes());

@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::compress::Effort;
 use crate::config::Config;
 use crate::content::Article;
 use crate::render::{self, FeedKind, Scope};
@@ -57,10 +58,18 @@ struct Page {
 }
 
 impl Page {
+    fn effort(&self) -> Effort {
+        if self.path.ends_with(".html") {
+            Effort::Fast
+        } else {
+            Effort::Max
+        }
+    }
+
     fn finish(self) -> Output {
         Output {
             gzip: Encoded::new(crate::compress::gzip(&self.body)),
-            br: Encoded::new(crate::compress::brotli(&self.body)),
+            br: Encoded::new(crate::compress::brotli(&self.body, self.effort())),
             body: Encoded::new(self.body),
             path: self.path,
             file: self.file,
