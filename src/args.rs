@@ -48,6 +48,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CRIER_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// Scan for changes every debounce interval instead of waiting for file
+    /// events (network mounts, some Docker volumes give none).
+    #[arg(long, env = "CRIER_POLL")]
+    pub poll: bool,
+    /// Milliseconds to gather file events into one update.
+    #[arg(long, env = "CRIER_DEBOUNCE_MS", default_value_t = 100)]
+    pub debounce_ms: u64,
     /// Server threads, each with its own accept loop [default: one per CPU core].
     #[arg(long, env = "CRIER_THREADS")]
     pub threads: Option<usize>,

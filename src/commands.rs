@@ -4,15 +4,16 @@
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crier::config::Config;
-use crier::content::{self, Loaded, Severity};
+use crier::library::Library;
+use crier::live::Live;
 use crier::publish;
-use crier::server::routes::Routes;
 use crier::server::service::State;
 use crier::server::{self, Limits};
 use crier::site::Site;
+use crier::watch;
 
 use crate::args::{Input, ServeArgs};
 
@@ -26,8 +27,8 @@ fn load_config(input: &Input) -> Result<Config, ExitCode> {
     })
 }
 
-fn load_content(config: &Config, dir: &Path) -> Result<Loaded, ExitCode> {
-    content::load(config, dir).map_err(|e| {
+fn load_library(config: Config, dir: &Path) -> Result<Library, ExitCode> {
+    Library::load(config, dir).map_err(|e| {
         eprintln!(
             "error: {}: cannot read the content folder ({e}); create it or point --content / CRIER_CONTENT at it",
             dir.display()
@@ -36,55 +37,54 @@ fn load_content(config: &Config, dir: &Path) -> Result<Loaded, ExitCode> {
     })
 }
 
-fn exit_for(loaded: &Loaded) -> ExitCode {
-    if loaded.errors() > 0 {
+fn exit_for(library: &Library) -> ExitCode {
+    if library.errors() > 0 {
         ExitCode::from(CONTENT_ERRORS)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn summary(loaded: &Loaded) -> String {
+fn summary(library: &Library) -> String {
     format!(
         "{} articles, {} drafts skipped, {} errors, {} warnings",
-        loaded.articles.len(),
-        loaded.drafts,
-        loaded.errors(),
-        loaded.diagnostics.len() - loaded.errors()
+        library.count(None),
+        library.drafts(),
+        library.errors(),
+        library.warnings()
     )
 }
 
+/// Reads config and content and prints every problem.
+fn load(input: &Input) -> Result<Library, ExitCode> {
+    let library = load_config(input).and_then(|c| load_library(c, &input.content))?;
+    for d in library.diagnostics() {
+        eprintln!("{d}");
+    }
+    Ok(library)
+}
+
 pub fn check(input: &Input) -> ExitCode {
-    let loaded = match load_config(input).and_then(|c| load_content(&c, &input.content)) {
+    let library = match load(input) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    for d in &loaded.diagnostics {
-        eprintln!("{d}");
-    }
-    println!("{}", summary(&loaded));
-    exit_for(&loaded)
+    println!("{}", summary(&library));
+    exit_for(&library)
 }
 
 pub fn build(input: &Input, out: &Path) -> ExitCode {
     let started = Instant::now();
-    let config = match load_config(input) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let loaded = match load_content(&config, &input.content) {
+    let library = match load(input) {
         Ok(l) => l,
         Err(code) => return code,
     };
-    for d in &loaded.diagnostics {
-        eprintln!("{d}");
-    }
-    let site = Site::build(&config, &loaded.articles);
+    let site = Site::build(&library);
     match publish::publish(&site, out) {
         Ok(r) => {
             println!(
                 "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
-                summary(&loaded),
+                summary(&library),
                 site.outputs.len(),
                 r.written + r.unchanged,
                 out.display(),
@@ -93,7 +93,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
                 r.removed,
                 started.elapsed().as_secs_f64()
             );
-            exit_for(&loaded)
+            exit_for(&library)
         }
         Err(e @ publish::PublishError::NotOurs(_)) => {
             eprintln!("error: {e}");
@@ -155,59 +155,45 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         }
     };
     tracing::info!(%addr, threads, base_url = %config.base_url, "listening");
-    runtime.block_on(async {
-        // Serving starts at once; /healthz says 503 until the first build is in.
-        let content = args.input.content.clone();
-        let out = args.out.clone();
-        let build = tokio::task::spawn_blocking(move || rebuild(&state, &config, &content, &out));
-        tokio::spawn(async move {
-            if let Ok(Err(e)) = build.await {
-                tracing::error!("{e}");
-            }
+    // Serving starts at once (/healthz says 503 until the first build is
+    // in); a thread builds, then applies each batch of file changes.
+    let mut live = Live::new(
+        state,
+        &args.input.config,
+        args.input.site.overrides(),
+        &args.input.content,
+        &args.out,
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let debounce = Duration::from_millis(args.debounce_ms.max(1));
+    let watcher = watch::start(
+        live.content_abs(),
+        live.config_abs(),
+        args.poll,
+        debounce,
+        tx,
+    );
+    let _watcher = match watcher {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!(
+                "cannot watch {} ({e}): serving without live updates; try --poll",
+                args.input.content.display()
+            );
+            None
+        }
+    };
+    let _ = std::thread::Builder::new()
+        .name("live".into())
+        .spawn(move || {
+            live.build_all(config);
+            live.run(rx);
         });
-        shutdown_signal().await;
-    });
+    runtime.block_on(shutdown_signal());
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop();
     tracing::info!("stopped");
     ExitCode::SUCCESS
-}
-
-/// Builds the site, publishes it to `out` and swaps it into the server.
-fn rebuild(state: &State, config: &Config, content: &Path, out: &Path) -> Result<(), String> {
-    let started = Instant::now();
-    let loaded = content::load(config, content)
-        .map_err(|e| format!("{}: cannot read the content folder: {e}", content.display()))?;
-    for d in &loaded.diagnostics {
-        match d.severity {
-            Severity::Error => tracing::error!("{d}"),
-            Severity::Warning => tracing::warn!("{d}"),
-        }
-    }
-    let site = Site::build(config, &loaded.articles);
-    let routes = Routes::new(&site, config.max_age);
-    state.routes.store(Some(Arc::new(routes)));
-    let m = &state.metrics;
-    m.build_seconds.observe(started.elapsed().as_secs_f64());
-    m.builds.inc();
-    m.articles.set(loaded.articles.len() as i64);
-    m.content_errors.set(loaded.errors() as i64);
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    m.last_build.set(now.as_secs_f64());
-    tracing::info!(
-        articles = loaded.articles.len(),
-        errors = loaded.errors(),
-        paths = site.outputs.len(),
-        millis = started.elapsed().as_millis() as u64,
-        "site built"
-    );
-    // Serving comes first; a failed write to feeds/ is logged, not fatal.
-    if let Err(e) = publish::publish(&site, out) {
-        tracing::error!("cannot write {}: {e}", out.display());
-    }
-    Ok(())
 }
 
 async fn shutdown_signal() {

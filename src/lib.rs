@@ -4,9 +4,12 @@
 pub mod compress;
 pub mod config;
 pub mod content;
+pub mod library;
+pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod publish;
 pub mod render;
 pub mod server;
 pub mod site;
+pub mod watch;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::site::{Encoded, Output, Site};
+use crate::site::{Delta, Encoded, Output, Site};
 
 /// Marks a folder as crier's output, so crier never deletes files in a
 /// folder it did not create.
@@ -42,13 +42,46 @@ pub struct Report {
     pub removed: usize,
 }
 
-/// Writes `site` into `out`.
+/// Writes `site` into `out`, removing files the site no longer has.
 pub fn publish(site: &Site, out: &Path) -> Result<Report, PublishError> {
     claim(out)?;
-    // Pages first, index pages and OPML last: a new link never points at a
-    // file that is not there yet.
-    let (late, early): (Vec<_>, Vec<_>) = site
+    let mut report = write_outputs(&site.outputs, out)?;
+    let keep: HashSet<PathBuf> = site
         .outputs
+        .iter()
+        .flat_map(|o| files_of(o).map(|(f, _)| out.join(f)))
+        .collect();
+    report.removed = remove_stale(out, &keep)?;
+    Ok(report)
+}
+
+/// Writes what a refresh changed: its outputs, then removes its gone pages.
+pub fn apply(delta: &Delta, out: &Path) -> Result<Report, PublishError> {
+    claim(out)?;
+    let mut report = write_outputs(&delta.outputs, out)?;
+    for (_, file) in &delta.removed {
+        for ext in ["", ".gz", ".br"] {
+            let mut name = out.join(file).into_os_string();
+            name.push(ext);
+            match std::fs::remove_file(&name) {
+                Ok(()) => report.removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(PublishError::Io {
+                        path: name.into(),
+                        source: e,
+                    });
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Writes outputs whose bytes changed: pages first, index pages and OPML
+/// last, so a new link never points at a file that is not there yet.
+fn write_outputs(outputs: &[Output], out: &Path) -> Result<Report, PublishError> {
+    let (late, early): (Vec<_>, Vec<_>) = outputs
         .iter()
         .partition(|o| o.path.ends_with('/') || o.path == "/feeds.opml");
     let mut report = Report::default();
@@ -66,12 +99,6 @@ pub fn publish(site: &Site, out: &Path) -> Result<Report, PublishError> {
             }
         }
     }
-    let keep: HashSet<PathBuf> = site
-        .outputs
-        .iter()
-        .flat_map(|o| files_of(o).map(|(f, _)| out.join(f)))
-        .collect();
-    report.removed = remove_stale(out, &keep)?;
     Ok(report)
 }
 

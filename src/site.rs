@@ -1,7 +1,9 @@
 //! The built site: every path of the URL space with its bytes. Immutable
 //! once built; the same articles always give the same site.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, FixedOffset};
@@ -9,8 +11,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::compress::Effort;
-use crate::config::Config;
 use crate::content::Article;
+use crate::library::{Change, Library};
 use crate::render::{self, FeedKind, Scope};
 
 #[derive(Debug, Clone)]
@@ -96,82 +98,123 @@ fn content_type(kind: FeedKind) -> &'static str {
 pub const HTML: &str = "text/html; charset=utf-8";
 pub const OPML: &str = "text/x-opml; charset=utf-8";
 
-impl Site {
-    pub fn build(config: &Config, articles: &[Article]) -> Site {
-        let city = Scope::new(config, None, articles);
-        let districts: Vec<Scope<'_>> = config
-            .districts
-            .iter()
-            .map(|d| Scope::new(config, Some(d), articles))
-            .collect();
+/// What a refresh changes on the site: outputs to (re)place and paths to
+/// remove.
+#[derive(Debug, Default)]
+pub struct Delta {
+    pub outputs: Vec<Output>,
+    /// (URL path, file in the output folder) of pages that are gone.
+    pub removed: Vec<(String, PathBuf)>,
+}
 
-        let mut pages: Vec<Page> = articles
-            .par_iter()
-            .map(|a| {
-                let scope = a
-                    .district
-                    .as_deref()
-                    .and_then(|slug| {
-                        districts
-                            .iter()
-                            .find(|s| s.district.is_some_and(|d| d.slug == slug))
-                    })
-                    .unwrap_or(&city);
-                Page {
-                    path: format!("/{}", a.path),
-                    file: a.file.clone(),
-                    content_type: HTML,
-                    body: render::html::article(scope, a),
-                    last_modified: a.updated,
-                }
-            })
-            .collect();
+fn feed_page(scope: &Scope<'_>, kind: FeedKind) -> Page {
+    let prefix = scope.prefix();
+    let body = match kind {
+        FeedKind::Rss => render::rss::render(scope),
+        FeedKind::Atom => render::atom::render(scope),
+        FeedKind::Json => render::json::render(scope),
+    };
+    Page {
+        path: format!("/{prefix}{}", kind.file_name()),
+        file: PathBuf::from(format!("{prefix}{}", kind.file_name())),
+        content_type: content_type(kind),
+        body,
+        last_modified: scope.updated(),
+    }
+}
 
-        for scope in std::iter::once(&city).chain(&districts) {
-            let prefix = scope.prefix();
-            let updated = scope.updated();
-            for kind in FeedKind::ALL {
-                let body = match kind {
-                    FeedKind::Rss => render::rss::render(scope),
-                    FeedKind::Atom => render::atom::render(scope),
-                    FeedKind::Json => render::json::render(scope),
-                };
-                pages.push(Page {
-                    path: format!("/{prefix}{}", kind.file_name()),
-                    file: PathBuf::from(format!("{prefix}{}", kind.file_name())),
-                    content_type: content_type(kind),
-                    body,
-                    last_modified: updated,
-                });
-            }
-            let body = match scope.district {
-                Some(_) => render::html::district(scope),
-                None => render::html::index(&city, &districts),
-            };
-            pages.push(Page {
-                path: format!("/{prefix}"),
-                file: PathBuf::from(format!("{prefix}index.html")),
-                content_type: HTML,
-                body,
-                last_modified: updated,
-            });
-        }
-
-        let all: Vec<Scope<'_>> = std::iter::once(city).chain(districts).collect();
+/// A scope's three feeds, and its page for a district.
+fn scope_pages(scope: &Scope<'_>) -> Vec<Page> {
+    let mut pages: Vec<Page> = FeedKind::ALL.iter().map(|k| feed_page(scope, *k)).collect();
+    if scope.district.is_some() {
+        let prefix = scope.prefix();
         pages.push(Page {
+            path: format!("/{prefix}"),
+            file: PathBuf::from(format!("{prefix}index.html")),
+            content_type: HTML,
+            body: render::html::district(scope),
+            last_modified: scope.updated(),
+        });
+    }
+    pages
+}
+
+/// The index page and the OPML, which list every scope.
+fn directory_pages(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<Page> {
+    let updated = districts
+        .iter()
+        .map(Scope::updated)
+        .fold(city.updated(), |a, b| a.max(b));
+    let all: Vec<&Scope<'_>> = std::iter::once(city).chain(districts).collect();
+    vec![
+        Page {
+            path: "/".into(),
+            file: PathBuf::from("index.html"),
+            content_type: HTML,
+            body: render::html::index(city, districts),
+            last_modified: city.updated(),
+        },
+        Page {
             path: "/feeds.opml".into(),
             file: PathBuf::from("feeds.opml"),
             content_type: OPML,
             body: render::opml::render(&all),
-            last_modified: all
+            last_modified: updated,
+        },
+    ]
+}
+
+fn article_page(scope: &Scope<'_>, a: &Article) -> Page {
+    Page {
+        path: format!("/{}", a.path),
+        file: a.file.clone(),
+        content_type: HTML,
+        body: render::html::article(scope, a),
+        last_modified: a.updated,
+    }
+}
+
+/// The scope an article's page belongs to.
+fn scope_of<'s, 'a>(a: &Article, city: &'s Scope<'a>, districts: &'s [Scope<'a>]) -> &'s Scope<'a> {
+    a.district
+        .as_deref()
+        .and_then(|slug| {
+            districts
                 .iter()
-                .map(Scope::updated)
-                .max()
-                .unwrap_or(DateTime::UNIX_EPOCH.fixed_offset()),
-        });
-        let mut outputs: Vec<Output> = pages.into_par_iter().map(Page::finish).collect();
-        outputs.sort_by(|a, b| a.path.cmp(&b.path));
-        Site { outputs }
+                .find(|s| s.district.is_some_and(|d| d.slug == slug))
+        })
+        .unwrap_or(city)
+}
+
+fn finish(pages: Vec<Page>) -> Vec<Output> {
+    let mut outputs: Vec<Output> = pages.into_par_iter().map(Page::finish).collect();
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    outputs
+}
+
+impl Site {
+    /// Every page and feed of the library.
+    pub fn build(library: &Library) -> Site {
+        let config = &library.config;
+        let city = Scope::new(library, None);
+        let districts: Vec<Scope<'_>> = config
+            .districts
+            .iter()
+            .map(|d| Scope::new(library, Some(d)))
+            .collect();
+        let articles: Vec<&Arc<Article>> = library.articles().collect();
+        let mut pages: Vec<Page> = articles
+            .par_iter()
+            .map(|a| article_page(scope_of(a, &city, &districts), a))
+            .collect();
+        pages.extend(scope_pages(&city));
+        for d in &districts {
+            pages.extend(scope_pages(d));
+        }
+        pages.extend(directory_pages(&city, &districts));
+        Site {
+            outputs: finish(pages),
+        }
     }
 
     pub fn get(&self, path: &str) -> Option<&Output> {
@@ -179,5 +222,54 @@ impl Site {
             .binary_search_by(|o| o.path.as_str().cmp(path))
             .ok()
             .map(|i| &self.outputs[i])
+    }
+}
+
+impl Delta {
+    /// Only what `change` touches: the pages of changed articles, the feeds
+    /// and pages of their districts, and the combined feeds, index and
+    /// OPML. Everything else keeps its bytes and its ETag.
+    pub fn render(library: &Library, change: &Change) -> Delta {
+        let config = &library.config;
+        let city = Scope::new(library, None);
+        let districts: Vec<Scope<'_>> = config
+            .districts
+            .iter()
+            .filter(|d| change.districts.contains(&d.slug) || change.any)
+            .map(|d| Scope::new(library, Some(d)))
+            .collect();
+        // The latest reading of each changed page that is still current.
+        let mut latest: BTreeMap<&str, &Arc<Article>> = BTreeMap::new();
+        for a in &change.pages {
+            if library.is_current(a) {
+                latest.insert(a.path.as_str(), a);
+            }
+        }
+        let mut pages: Vec<Page> = latest
+            .values()
+            .map(|a| article_page(scope_of(a, &city, &districts), a))
+            .collect();
+        for d in districts.iter().filter(|s| {
+            s.district
+                .is_some_and(|d| change.districts.contains(&d.slug))
+        }) {
+            pages.extend(scope_pages(d));
+        }
+        if change.any {
+            pages.extend(scope_pages(&city));
+            pages.extend(directory_pages(&city, &districts));
+        }
+        let mut removed: Vec<(String, PathBuf)> = change
+            .gone
+            .iter()
+            .filter(|a| !library.has_page(&a.path))
+            .map(|a| (format!("/{}", a.path), a.file.clone()))
+            .collect();
+        removed.sort();
+        removed.dedup();
+        Delta {
+            outputs: finish(pages),
+            removed,
+        }
     }
 }

@@ -6,13 +6,11 @@ pub mod body;
 pub mod date;
 pub mod front;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rayon::prelude::*;
 use url::Url;
 
 use crate::config::Config;
@@ -86,7 +84,7 @@ impl fmt::Display for Diagnostic {
 }
 
 impl Diagnostic {
-    fn error(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+    pub fn error(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             file: file.to_string(),
@@ -94,7 +92,7 @@ impl Diagnostic {
             message: message.into(),
         }
     }
-    fn warning(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+    pub fn warning(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             file: file.to_string(),
@@ -104,30 +102,46 @@ impl Diagnostic {
     }
 }
 
-/// What loading `content/` gave: the good articles, newest first, and
-/// every problem found on the way.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    pub articles: Vec<Article>,
-    pub diagnostics: Vec<Diagnostic>,
-    pub drafts: usize,
+/// A file that may be an article.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub path: PathBuf,
+    pub display: String,
+    pub district: Option<String>,
+    pub stem: String,
 }
 
-impl Loaded {
-    pub fn errors(&self) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+impl Candidate {
+    /// The candidate at `path` (as it would be found under `dir`), if it is
+    /// one: `<dir>/<slug>.md` or `<dir>/<district>/<slug>.md`, not ignored.
+    /// The district need not exist: reading it reports that.
+    pub fn at(dir: &Path, path: &Path) -> Option<Candidate> {
+        let rel = path.strip_prefix(dir).ok()?;
+        let parts: Vec<&str> = rel.iter().map(|p| p.to_str()).collect::<Option<_>>()?;
+        let (district, name) = match parts.as_slice() {
+            [name] => (None, *name),
+            [district, name] if !is_ignored(district) => (Some(district.to_string()), *name),
+            _ => return None,
+        };
+        if is_ignored(name) {
+            return None;
+        }
+        let stem = name.strip_suffix(".md")?.to_string();
+        Some(Candidate {
+            path: path.to_path_buf(),
+            display: path.display().to_string(),
+            district,
+            stem,
+        })
     }
 }
 
-/// A file that may be an article.
-struct Candidate {
-    path: PathBuf,
-    display: String,
-    district: Option<String>,
-    stem: String,
+/// What reading one file gave.
+#[derive(Debug, Default)]
+pub struct FileRead {
+    pub article: Option<Article>,
+    pub draft: bool,
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Files crier never reads: hidden files, editor temporaries, non-Markdown.
@@ -139,45 +153,6 @@ pub fn is_ignored(name: &str) -> bool {
         || [".swp", ".swx", ".tmp", ".bak"]
             .iter()
             .any(|s| name.ends_with(s))
-}
-
-/// Reads every article under `dir`. Fails only when `dir` itself cannot be
-/// read; problems with single files are diagnostics.
-pub fn load(config: &Config, dir: &Path) -> std::io::Result<Loaded> {
-    let mut diagnostics = Vec::new();
-    let candidates = discover(config, dir, &mut diagnostics)?;
-    let results: Vec<(Option<Article>, bool, Vec<Diagnostic>)> = candidates
-        .par_iter()
-        .map(|c| read_article(config, c))
-        .collect();
-
-    let mut drafts = 0;
-    let mut articles = Vec::with_capacity(results.len());
-    let mut seen: HashMap<String, String> = HashMap::new();
-    for (article, draft, diags) in results {
-        diagnostics.extend(diags);
-        drafts += usize::from(draft);
-        let Some(a) = article else { continue };
-        if let Some(first) = seen.get(&a.id) {
-            diagnostics.push(Diagnostic::error(
-                &a.source,
-                None,
-                format!(
-                    "id `{}` is already used by {first}; ids must be unique: give one of them its own `id` in the front matter",
-                    a.id
-                ),
-            ));
-            continue;
-        }
-        seen.insert(a.id.clone(), a.source.clone());
-        articles.push(a);
-    }
-    sort_newest_first(&mut articles);
-    Ok(Loaded {
-        articles,
-        diagnostics,
-        drafts,
-    })
 }
 
 /// Newest first; ties broken by id so the order never depends on the disk.
@@ -240,7 +215,9 @@ fn candidate(e: Entry, district: Option<&str>) -> Option<Candidate> {
     })
 }
 
-fn discover(
+/// Every candidate file under `dir`, in path order; problems with folders
+/// (not a district, nested too deep, unreadable names) go to `diags`.
+pub fn discover(
     config: &Config,
     dir: &Path,
     diags: &mut Vec<Diagnostic>,
@@ -282,15 +259,39 @@ fn discover(
 
 /// Reads one file: the article (if good), whether it is a draft, and its
 /// diagnostics.
-fn read_article(config: &Config, c: &Candidate) -> (Option<Article>, bool, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let result = parse_article(config, c, &mut diags);
-    match result {
-        Ok(Some(a)) => (Some(a), false, diags),
-        Ok(None) => (None, true, diags),
+pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
+    let mut diagnostics = Vec::new();
+    if let Some(d) = c.district.as_deref()
+        && config.district(d).is_none()
+    {
+        diagnostics.push(Diagnostic::error(
+            &c.display,
+            None,
+            format!("`{d}` is not a district of crier.toml: add [districts.{d}] or move the file"),
+        ));
+        return FileRead {
+            diagnostics,
+            ..Default::default()
+        };
+    }
+    match parse_article(config, c, &mut diagnostics) {
+        Ok(Some(a)) => FileRead {
+            article: Some(a),
+            draft: false,
+            diagnostics,
+        },
+        Ok(None) => FileRead {
+            article: None,
+            draft: true,
+            diagnostics,
+        },
         Err(e) => {
-            diags.push(e);
-            (None, false, diags)
+            diagnostics.push(e);
+            FileRead {
+                article: None,
+                draft: false,
+                diagnostics,
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::{Config, District};
 use crate::content::Article;
+use crate::library::Library;
 
 /// The three feed formats, each served at a fixed name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,16 +61,15 @@ pub struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
-    pub fn new(config: &'a Config, district: Option<&'a District>, all: &'a [Article]) -> Self {
-        let mine = all.iter().filter(|a| {
-            district.is_none() || a.district.as_deref() == district.map(|d| d.slug.as_str())
-        });
-        let total = mine.clone().count();
+    /// The scope of `district` (`None`: the whole city) in `library`.
+    pub fn new(library: &'a Library, district: Option<&'a District>) -> Self {
+        let config = &library.config;
+        let slug = district.map(|d| d.slug.as_str());
         Scope {
             config,
             district,
-            articles: mine.take(config.feed_limit).collect(),
-            total,
+            articles: library.newest(slug, config.feed_limit),
+            total: library.count(slug),
         }
     }
 

@@ -3,13 +3,13 @@
 
 use super::{FeedKind, Scope, escape};
 
-pub fn render(scopes: &[Scope<'_>]) -> Vec<u8> {
-    let Some(city) = scopes.first() else {
+pub fn render(scopes: &[&Scope<'_>]) -> Vec<u8> {
+    let Some(city) = scopes.first().copied() else {
         return Vec::new();
     };
     let modified = scopes
         .iter()
-        .map(Scope::updated)
+        .map(|s| s.updated())
         .max()
         .unwrap_or(city.updated());
     let mut out = String::from(

@@ -1,0 +1,349 @@
+//! The article index: every article file's last reading, keyed by path,
+//! and the articles of each district in feed order. Built once in full;
+//! afterwards refreshed from the paths a watcher reports, re-reading only
+//! those (and whatever a re-listing of their folders shows to be new or
+//! gone), so the work for one changed file does not grow with the archive.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::content::{self, Article, Candidate, Diagnostic, FileRead, Severity};
+
+/// Feed order: newest first, ties by id.
+type Key = (Reverse<DateTime<FixedOffset>>, String);
+
+fn key(a: &Article) -> Key {
+    (Reverse(a.date), a.id.clone())
+}
+
+/// Size and modification time: a file whose stamp is unchanged is not
+/// read again on a full rescan.
+type Stamp = (u64, Option<SystemTime>);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    m.is_file().then(|| (m.len(), m.modified().ok()))
+}
+
+#[derive(Debug, Default)]
+struct FileState {
+    stamp: Option<Stamp>,
+    /// The article as last read without error (kept while the file is bad).
+    article: Option<Arc<Article>>,
+    draft: bool,
+    diagnostics: Vec<Diagnostic>,
+}
+
+pub struct Library {
+    pub config: Config,
+    content: PathBuf,
+    files: BTreeMap<PathBuf, FileState>,
+    folder_problems: Vec<Diagnostic>,
+    /// Which file owns each id.
+    ids: HashMap<String, PathBuf>,
+    all: BTreeMap<Key, Arc<Article>>,
+    /// Page path of each current article, with how many claim it.
+    pages: HashMap<String, usize>,
+    by_district: HashMap<String, BTreeMap<Key, Arc<Article>>>,
+}
+
+/// What a refresh changed, for the renderer.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub files_read: usize,
+    /// Districts whose feeds and page must be rendered again.
+    pub districts: BTreeSet<String>,
+    /// Whether any article changed (combined feeds, index, OPML).
+    pub any: bool,
+    /// Articles whose page must be rendered (new or changed).
+    pub pages: Vec<Arc<Article>>,
+    /// Articles gone from the site whose page must be removed.
+    pub gone: Vec<Arc<Article>>,
+    /// Problems found by this refresh (logged by the caller).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Library {
+    /// Reads every article under `content` (in parallel).
+    pub fn load(config: Config, content: &Path) -> std::io::Result<Library> {
+        let mut lib = Library {
+            config,
+            content: content.to_path_buf(),
+            files: BTreeMap::new(),
+            folder_problems: Vec::new(),
+            ids: HashMap::new(),
+            all: BTreeMap::new(),
+            pages: HashMap::new(),
+            by_district: HashMap::new(),
+        };
+        lib.rescan(&mut Change::default())?;
+        Ok(lib)
+    }
+
+    pub fn content(&self) -> &Path {
+        &self.content
+    }
+
+    /// Lists every folder again and reads each file that is new or whose
+    /// size or time changed; removes what is gone.
+    pub fn rescan(&mut self, change: &mut Change) -> std::io::Result<()> {
+        let mut problems = Vec::new();
+        let found = content::discover(&self.config, &self.content, &mut problems)?;
+        change.diagnostics.extend(problems.iter().cloned());
+        self.folder_problems = problems;
+        let present: BTreeSet<&Path> = found.iter().map(|c| c.path.as_path()).collect();
+        let gone: Vec<PathBuf> = self
+            .files
+            .keys()
+            .filter(|p| !present.contains(p.as_path()))
+            .cloned()
+            .collect();
+        for path in gone {
+            self.remove(&path, change);
+        }
+        let stale: Vec<&Candidate> = found
+            .iter()
+            .filter(|c| {
+                self.files
+                    .get(&c.path)
+                    .is_none_or(|s| s.stamp.is_none() || s.stamp != stamp(&c.path))
+            })
+            .collect();
+        let config = &self.config;
+        let reads: Vec<(Option<Stamp>, FileRead)> = stale
+            .par_iter()
+            .map(|c| (stamp(&c.path), content::read_article(config, c)))
+            .collect();
+        for (c, (st, read)) in stale.into_iter().zip(reads) {
+            change.files_read += 1;
+            self.set(&c.path, st, read, change);
+        }
+        Ok(())
+    }
+
+    /// Takes in the paths a watcher reported (files or folders, existing
+    /// or not). Their folders are listed again, since events get lost,
+    /// merged and reordered (an editor's save is often a write to a temp
+    /// file renamed over the article).
+    pub fn refresh(&mut self, touched: &[PathBuf], change: &mut Change) -> std::io::Result<()> {
+        let mut folders = BTreeSet::new();
+        let mut work = BTreeSet::new();
+        for path in touched {
+            let Ok(rel) = path.strip_prefix(&self.content) else {
+                continue;
+            };
+            match rel.components().count() {
+                // The content folder itself, or a district folder coming or
+                // going: everything is listed again.
+                0 => return self.rescan(change),
+                1 if path.is_dir()
+                    || self.config.district(&rel.to_string_lossy()).is_some() && !path.exists() =>
+                {
+                    return self.rescan(change);
+                }
+                1 | 2 => {
+                    if let Some(parent) = path.parent() {
+                        folders.insert(parent.to_path_buf());
+                    }
+                    work.insert(path.clone());
+                }
+                _ => {}
+            }
+        }
+        for folder in &folders {
+            if let Ok(entries) = std::fs::read_dir(folder) {
+                for e in entries.flatten() {
+                    work.insert(e.path());
+                }
+            }
+            work.extend(
+                self.files
+                    .keys()
+                    .filter(|p| p.parent() == Some(folder.as_path()))
+                    .cloned(),
+            );
+        }
+        for path in work {
+            match Candidate::at(&self.content, &path) {
+                Some(c) if path.is_file() => {
+                    let st = stamp(&path);
+                    // Listed but unchanged: nothing to read.
+                    if st.is_some() && self.files.get(&path).is_some_and(|s| s.stamp == st) {
+                        continue;
+                    }
+                    let read = content::read_article(&self.config, &c);
+                    change.files_read += 1;
+                    self.set(&path, st, read, change);
+                }
+                _ if self.files.contains_key(&path) && !path.is_file() => {
+                    self.remove(&path, change)
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a new reading of `path`. A file that fails keeps its last
+    /// good article; a draft has none.
+    fn set(&mut self, path: &Path, stamp: Option<Stamp>, read: FileRead, change: &mut Change) {
+        let old = self.files.get(path).and_then(|s| s.article.clone());
+        let mut diagnostics = read.diagnostics;
+        let new = match read.article {
+            Some(a) => match self.ids.get(&a.id) {
+                Some(owner) if owner != path => {
+                    diagnostics.push(Diagnostic::error(
+                        &path.display().to_string(),
+                        None,
+                        format!(
+                            "id `{}` is already used by {}; ids must be unique: give one of them its own `id` in the front matter",
+                            a.id,
+                            owner.display()
+                        ),
+                    ));
+                    old.clone()
+                }
+                _ => Some(Arc::new(a)),
+            },
+            None if read.draft => None,
+            None => old.clone(),
+        };
+        change.diagnostics.extend(diagnostics.iter().cloned());
+        let same = match (&old, &new) {
+            (Some(o), Some(n)) => Arc::ptr_eq(o, n),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            if let Some(o) = &old {
+                self.unindex(o, change);
+                if new.as_ref().is_none_or(|n| n.path != o.path) {
+                    change.gone.push(o.clone());
+                }
+            }
+            if let Some(n) = &new {
+                self.index(path, n, change);
+            }
+        }
+        self.files.insert(
+            path.to_path_buf(),
+            FileState {
+                stamp,
+                article: new,
+                draft: read.draft,
+                diagnostics,
+            },
+        );
+    }
+
+    fn remove(&mut self, path: &Path, change: &mut Change) {
+        if let Some(state) = self.files.remove(path)
+            && let Some(a) = state.article
+        {
+            self.unindex(&a, change);
+            change.gone.push(a);
+        }
+    }
+
+    fn index(&mut self, path: &Path, a: &Arc<Article>, change: &mut Change) {
+        self.ids.insert(a.id.clone(), path.to_path_buf());
+        self.all.insert(key(a), a.clone());
+        *self.pages.entry(a.path.clone()).or_default() += 1;
+        if let Some(d) = &a.district {
+            self.by_district
+                .entry(d.clone())
+                .or_default()
+                .insert(key(a), a.clone());
+            change.districts.insert(d.clone());
+        }
+        change.any = true;
+        change.pages.push(a.clone());
+    }
+
+    fn unindex(&mut self, a: &Arc<Article>, change: &mut Change) {
+        if self.ids.get(&a.id).is_some_and(|p| {
+            self.files
+                .get(p)
+                .and_then(|s| s.article.as_ref())
+                .is_some_and(|x| Arc::ptr_eq(x, a))
+        }) {
+            self.ids.remove(&a.id);
+        }
+        self.all.remove(&key(a));
+        if let Some(n) = self.pages.get_mut(&a.path) {
+            *n -= 1;
+            if *n == 0 {
+                self.pages.remove(&a.path);
+            }
+        }
+        if let Some(d) = &a.district {
+            if let Some(m) = self.by_district.get_mut(d) {
+                m.remove(&key(a));
+            }
+            change.districts.insert(d.clone());
+        }
+        change.any = true;
+    }
+
+    /// Whether `a` is the current reading of its file.
+    pub fn is_current(&self, a: &Arc<Article>) -> bool {
+        self.all.get(&key(a)).is_some_and(|x| Arc::ptr_eq(x, a))
+    }
+
+    /// Whether some current article has its page at `path`.
+    pub fn has_page(&self, path: &str) -> bool {
+        self.pages.contains_key(path)
+    }
+
+    /// The newest `limit` articles of a district (or of all, for `None`).
+    pub fn newest(&self, district: Option<&str>, limit: usize) -> Vec<&Article> {
+        let map = match district {
+            None => Some(&self.all),
+            Some(d) => self.by_district.get(d),
+        };
+        map.map(|m| m.values().take(limit).map(|a| a.as_ref()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn count(&self, district: Option<&str>) -> usize {
+        match district {
+            None => self.all.len(),
+            Some(d) => self.by_district.get(d).map_or(0, BTreeMap::len),
+        }
+    }
+
+    /// Every article, newest first.
+    pub fn articles(&self) -> impl Iterator<Item = &Arc<Article>> {
+        self.all.values()
+    }
+
+    /// Every current problem: folders first, then files in path order.
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.folder_problems
+            .iter()
+            .chain(self.files.values().flat_map(|s| &s.diagnostics))
+    }
+
+    pub fn errors(&self) -> usize {
+        self.diagnostics()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+
+    pub fn drafts(&self) -> usize {
+        self.files.values().filter(|s| s.draft).count()
+    }
+}

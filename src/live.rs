@@ -1,0 +1,220 @@
+//! Keeping a served site current: the first full build, then one refresh
+//! per batch of file changes, each swapped into the server in one step and
+//! written to the output folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Instant, SystemTime};
+
+use crate::config::{Config, Overrides};
+use crate::content::{Diagnostic, Severity};
+use crate::library::{Change, Library};
+use crate::publish;
+use crate::server::routes::Routes;
+use crate::server::service::State;
+use crate::site::{Delta, Site};
+use crate::watch::Batch;
+
+pub struct Live {
+    state: Arc<State>,
+    config_path: PathBuf,
+    overrides: Overrides,
+    content: PathBuf,
+    out: PathBuf,
+    /// Absolute forms, to recognise watcher paths.
+    content_abs: PathBuf,
+    config_abs: PathBuf,
+    library: Option<Library>,
+}
+
+fn log(d: &Diagnostic) {
+    match d.severity {
+        Severity::Error => tracing::error!("{d}"),
+        Severity::Warning => tracing::warn!("{d}"),
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+}
+
+impl Live {
+    pub fn new(
+        state: Arc<State>,
+        config_path: &Path,
+        overrides: Overrides,
+        content: &Path,
+        out: &Path,
+    ) -> Live {
+        Live {
+            state,
+            config_path: config_path.to_path_buf(),
+            overrides,
+            content: content.to_path_buf(),
+            out: out.to_path_buf(),
+            content_abs: absolute(content),
+            config_abs: absolute(config_path),
+            library: None,
+        }
+    }
+
+    pub fn content_abs(&self) -> &Path {
+        &self.content_abs
+    }
+
+    pub fn config_abs(&self) -> &Path {
+        &self.config_abs
+    }
+
+    /// Reads everything with `config` and replaces the whole site.
+    pub fn build_all(&mut self, config: Config) {
+        let started = Instant::now();
+        let library = match Library::load(config, &self.content) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(
+                    "{}: cannot read the content folder ({e}); keeping the current site",
+                    self.content.display()
+                );
+                return;
+            }
+        };
+        library.diagnostics().for_each(log);
+        let site = Site::build(&library);
+        self.state
+            .routes
+            .store(Some(Arc::new(Routes::new(&site, library.config.max_age))));
+        self.record(&library, started);
+        let report = publish::publish(&site, &self.out);
+        self.report(
+            &library,
+            started,
+            library.count(None),
+            site.outputs.len(),
+            report,
+        );
+        self.library = Some(library);
+    }
+
+    /// Takes in one batch of changes.
+    pub fn apply(&mut self, batch: Batch) {
+        let config_changed = batch.paths.iter().any(|p| p == &self.config_abs);
+        if config_changed {
+            match Config::load(&self.config_path, &self.overrides) {
+                Ok(config) => {
+                    tracing::info!(
+                        "{} changed: rebuilding everything",
+                        self.config_path.display()
+                    );
+                    return self.build_all(config);
+                }
+                Err(e) => {
+                    tracing::error!("{e}; the site built from the previous config is still served");
+                    if batch.paths.iter().all(|p| p == &self.config_abs) {
+                        return;
+                    }
+                }
+            }
+        }
+        let Some(library) = self.library.as_mut() else {
+            return;
+        };
+        let started = Instant::now();
+        let mut change = Change::default();
+        let touched: Vec<PathBuf> = batch
+            .paths
+            .iter()
+            .filter_map(|p| p.strip_prefix(&self.content_abs).ok())
+            .map(|rel| self.content.join(rel))
+            .collect();
+        let result = if batch.rescan {
+            library.rescan(&mut change)
+        } else {
+            library.refresh(&touched, &mut change)
+        };
+        if let Err(e) = result {
+            tracing::error!(
+                "{}: cannot read the content folder ({e})",
+                self.content.display()
+            );
+            return;
+        }
+        change.diagnostics.iter().for_each(log);
+        if !change.any && change.files_read == 0 {
+            return;
+        }
+        let delta = Delta::render(library, &change);
+        if let Some(routes) = self.state.routes.load_full() {
+            self.state
+                .routes
+                .store(Some(Arc::new(routes.apply(&delta))));
+        }
+        let Some(library) = self.library.as_ref() else {
+            return;
+        };
+        self.record(library, started);
+        let report = publish::apply(&delta, &self.out);
+        let feeds = delta
+            .outputs
+            .iter()
+            .filter(|o| o.path.ends_with(".xml") || o.path.ends_with(".json"))
+            .count();
+        self.report(library, started, change.files_read, feeds, report);
+    }
+
+    /// Metrics of a build that is now served.
+    fn record(&self, library: &Library, started: Instant) {
+        let m = &self.state.metrics;
+        m.build_seconds.observe(started.elapsed().as_secs_f64());
+        m.builds.inc();
+        m.articles.set(library.count(None) as i64);
+        m.content_errors.set(library.errors() as i64);
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        m.last_build.set(now.as_secs_f64());
+    }
+
+    /// The one log line of a rebuild.
+    fn report(
+        &self,
+        library: &Library,
+        started: Instant,
+        files_read: usize,
+        rendered: usize,
+        report: Result<publish::Report, publish::PublishError>,
+    ) {
+        let (written, removed) = match report {
+            Ok(r) => (r.written, r.removed),
+            Err(e) => {
+                // Serving comes first: a failed write to the output folder is logged.
+                tracing::error!("cannot write {}: {e}", self.out.display());
+                (0, 0)
+            }
+        };
+        tracing::info!(
+            files_read,
+            rendered,
+            written,
+            removed,
+            articles = library.count(None),
+            errors = library.errors(),
+            millis = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+            "site updated"
+        );
+    }
+
+    /// Applies batches until the sender is gone, merging those that queued
+    /// up while a refresh ran.
+    pub fn run(mut self, batches: Receiver<Batch>) {
+        while let Ok(mut batch) = batches.recv() {
+            while let Ok(more) = batches.try_recv() {
+                batch.rescan |= more.rescan;
+                batch.paths.extend(more.paths);
+            }
+            self.apply(batch);
+        }
+    }
+}

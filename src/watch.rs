@@ -1,0 +1,88 @@
+//! Watching `content/` and `crier.toml` with notify, debounced by
+//! notify-debouncer-full: each batch of changes arrives as one message.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use notify::{PollWatcher, RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{
+    DebounceEventResult, Debouncer, FileIdMap, RecommendedCache, new_debouncer_opt,
+};
+
+/// One debounced batch of changes.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Paths that changed, absolute.
+    pub paths: Vec<PathBuf>,
+    /// The watcher lost track (queue overflow, errors): list everything again.
+    pub rescan: bool,
+}
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub enum Watch {
+    Native(Debouncer<RecommendedWatcher, RecommendedCache>),
+    Poll(Debouncer<PollWatcher, FileIdMap>),
+}
+
+fn handler(tx: Sender<Batch>) -> impl FnMut(DebounceEventResult) + Send + 'static {
+    move |result: DebounceEventResult| {
+        let batch = match result {
+            Ok(events) => Batch {
+                rescan: events.iter().any(|e| e.need_rescan()),
+                paths: events.into_iter().flat_map(|e| e.event.paths).collect(),
+            },
+            Err(errors) => {
+                for e in errors {
+                    tracing::warn!("file watcher: {e}");
+                }
+                Batch {
+                    paths: Vec::new(),
+                    rescan: true,
+                }
+            }
+        };
+        let _ = tx.send(batch);
+    }
+}
+
+/// Watches `content` (recursively) and the folder of `config` (for the
+/// file itself: editors replace it by renaming). With `poll`, scans every
+/// `debounce` instead of relying on change events, for network mounts and
+/// volumes that give none.
+pub fn start(
+    content: &Path,
+    config: &Path,
+    poll: bool,
+    debounce: Duration,
+    tx: Sender<Batch>,
+) -> notify::Result<Watch> {
+    let config_dir = config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if poll {
+        let cfg = notify::Config::default().with_poll_interval(debounce);
+        let mut d = new_debouncer_opt::<_, PollWatcher, FileIdMap>(
+            debounce,
+            None,
+            handler(tx),
+            FileIdMap::new(),
+            cfg,
+        )?;
+        d.watch(content, RecursiveMode::Recursive)?;
+        d.watch(config_dir, RecursiveMode::NonRecursive)?;
+        Ok(Watch::Poll(d))
+    } else {
+        let mut d = new_debouncer_opt::<_, RecommendedWatcher, RecommendedCache>(
+            debounce,
+            None,
+            handler(tx),
+            RecommendedCache::new(),
+            notify::Config::default(),
+        )?;
+        d.watch(content, RecursiveMode::Recursive)?;
+        d.watch(config_dir, RecursiveMode::NonRecursive)?;
+        Ok(Watch::Native(d))
+    }
+}
