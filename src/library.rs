@@ -5,7 +5,8 @@
 //! gone), so the work for one changed file does not grow with the archive.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -44,7 +45,10 @@ struct FileState {
 pub struct Library {
     pub config: Config,
     content: PathBuf,
-    files: BTreeMap<PathBuf, FileState>,
+    files: HashMap<PathBuf, FileState>,
+    /// The names of the indexed files of each folder, to compare with a
+    /// new listing.
+    by_folder: HashMap<PathBuf, HashSet<OsString>>,
     folder_problems: Vec<Diagnostic>,
     /// Which file owns each id.
     ids: HashMap<String, PathBuf>,
@@ -76,7 +80,8 @@ impl Library {
         let mut lib = Library {
             config,
             content: content.to_path_buf(),
-            files: BTreeMap::new(),
+            files: HashMap::new(),
+            by_folder: HashMap::new(),
             folder_problems: Vec::new(),
             ids: HashMap::new(),
             all: BTreeMap::new(),
@@ -139,14 +144,19 @@ impl Library {
             let Ok(rel) = path.strip_prefix(&self.content) else {
                 continue;
             };
-            match rel.components().count() {
-                // The content folder itself, or a district folder coming or
-                // going: everything is listed again.
+            let depth = rel.components().count();
+            let known_district =
+                depth == 1 && self.config.district(&rel.to_string_lossy()).is_some();
+            match depth {
+                // The content folder itself, a folder that is not a district
+                // (an error to report), or a district folder gone: list
+                // everything again.
                 0 => return self.rescan(change),
-                1 if path.is_dir()
-                    || self.config.district(&rel.to_string_lossy()).is_some() && !path.exists() =>
-                {
-                    return self.rescan(change);
+                1 if path.is_dir() && !known_district => return self.rescan(change),
+                1 if known_district && !path.exists() => return self.rescan(change),
+                // A district folder: list it again.
+                1 if path.is_dir() => {
+                    folders.insert(path.clone());
                 }
                 1 | 2 => {
                     if let Some(parent) = path.parent() {
@@ -157,18 +167,28 @@ impl Library {
                 _ => {}
             }
         }
+        // Names new to the index, and indexed files no longer listed: only
+        // these (and the reported paths) are looked at, so a folder of
+        // thousands of unchanged files costs one listing, not thousands of
+        // reads.
         for folder in &folders {
-            if let Ok(entries) = std::fs::read_dir(folder) {
-                for e in entries.flatten() {
-                    work.insert(e.path());
-                }
+            let listed: HashSet<OsString> = match std::fs::read_dir(folder) {
+                Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
+                Err(_) => HashSet::new(),
+            };
+            let known = self.by_folder.get(folder);
+            let new = listed
+                .iter()
+                .filter(|n| known.is_none_or(|k| !k.contains(*n)));
+            work.extend(new.map(|n| folder.join(n)));
+            if let Some(known) = known {
+                work.extend(
+                    known
+                        .iter()
+                        .filter(|n| !listed.contains(*n))
+                        .map(|n| folder.join(n)),
+                );
             }
-            work.extend(
-                self.files
-                    .keys()
-                    .filter(|p| p.parent() == Some(folder.as_path()))
-                    .cloned(),
-            );
         }
         for path in work {
             match Candidate::at(&self.content, &path) {
@@ -232,6 +252,12 @@ impl Library {
                 self.index(path, n, change);
             }
         }
+        if let (Some(folder), Some(name)) = (path.parent(), path.file_name()) {
+            self.by_folder
+                .entry(folder.to_path_buf())
+                .or_default()
+                .insert(name.to_os_string());
+        }
         self.files.insert(
             path.to_path_buf(),
             FileState {
@@ -244,6 +270,12 @@ impl Library {
     }
 
     fn remove(&mut self, path: &Path, change: &mut Change) {
+        if let (Some(known), Some(name)) = (
+            path.parent().and_then(|f| self.by_folder.get_mut(f)),
+            path.file_name(),
+        ) {
+            known.remove(name);
+        }
         if let Some(state) = self.files.remove(path)
             && let Some(a) = state.article
         {
@@ -325,25 +357,107 @@ impl Library {
     }
 
     /// Every current problem: folders first, then files in path order.
-    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+    pub fn diagnostics(&self) -> Vec<&Diagnostic> {
+        let mut files: Vec<(&PathBuf, &FileState)> = self.files.iter().collect();
+        files.sort_by(|a, b| a.0.cmp(b.0));
         self.folder_problems
             .iter()
-            .chain(self.files.values().flat_map(|s| &s.diagnostics))
+            .chain(files.into_iter().flat_map(|(_, s)| &s.diagnostics))
+            .collect()
+    }
+
+    fn count_of(&self, severity: Severity) -> usize {
+        let all = self
+            .folder_problems
+            .iter()
+            .chain(self.files.values().flat_map(|s| &s.diagnostics));
+        all.filter(|d| d.severity == severity).count()
     }
 
     pub fn errors(&self) -> usize {
-        self.diagnostics()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
+        self.count_of(Severity::Error)
     }
 
     pub fn warnings(&self) -> usize {
-        self.diagnostics()
-            .filter(|d| d.severity == Severity::Warning)
-            .count()
+        self.count_of(Severity::Warning)
     }
 
     pub fn drafts(&self) -> usize {
         self.files.values().filter(|s| s.draft).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn config() -> Config {
+        let text = "title = \"t\"\nbase_url = \"https://n.example/\"\nid_authority = \"n.example\"\n[districts.a]\nname = \"A\"\n";
+        Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap()
+    }
+
+    fn write(dir: &Path, rel: &str, title: &str) {
+        std::fs::write(
+            dir.join(rel),
+            format!("+++\ntitle = \"{title}\"\ndate = 2023-01-10\n+++\nbody\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn refresh_reads_the_touched_file_and_finds_what_events_missed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let content = tmp.path().join("content");
+        std::fs::create_dir_all(content.join("a")).unwrap();
+        for i in 0..20 {
+            write(&content, &format!("a/{i:02}.md"), &format!("t{i}"));
+        }
+        let mut lib = Library::load(config(), &content).unwrap();
+        assert_eq!(lib.count(Some("a")), 20);
+
+        // One reported edit; one new file and one deletion nobody reported.
+        write(&content, "a/05.md", "edited");
+        write(&content, "a/new.md", "unreported");
+        std::fs::remove_file(content.join("a/07.md")).unwrap();
+        let mut change = Change::default();
+        lib.refresh(&[content.join("a/05.md")], &mut change)
+            .unwrap();
+        assert_eq!(
+            change.files_read, 2,
+            "the edited file and the new one, not the other 18"
+        );
+        assert_eq!(lib.count(Some("a")), 20);
+        let titles: Vec<&str> = lib.articles().map(|a| a.title.as_str()).collect();
+        assert!(
+            titles.contains(&"edited") && titles.contains(&"unreported") && !titles.contains(&"t7")
+        );
+        assert_eq!(change.gone.len(), 1);
+        assert!(change.districts.contains("a") && change.any);
+    }
+
+    #[test]
+    fn a_broken_file_keeps_its_last_good_article() {
+        let tmp = tempfile::tempdir().unwrap();
+        let content = tmp.path().join("content");
+        std::fs::create_dir_all(content.join("a")).unwrap();
+        write(&content, "a/x.md", "good");
+        let mut lib = Library::load(config(), &content).unwrap();
+        std::fs::write(content.join("a/x.md"), "no front matter").unwrap();
+        let mut change = Change::default();
+        lib.refresh(&[content.join("a/x.md")], &mut change).unwrap();
+        assert_eq!(lib.errors(), 1);
+        assert_eq!(
+            lib.articles().next().map(|a| a.title.as_str()),
+            Some("good")
+        );
+        write(&content, "a/x.md", "fixed");
+        lib.refresh(&[content.join("a/x.md")], &mut Change::default())
+            .unwrap();
+        assert_eq!(lib.errors(), 0);
+        assert_eq!(
+            lib.articles().next().map(|a| a.title.as_str()),
+            Some("fixed")
+        );
     }
 }

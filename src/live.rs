@@ -81,16 +81,18 @@ impl Live {
                 return;
             }
         };
-        library.diagnostics().for_each(log);
+        library.diagnostics().into_iter().for_each(log);
         let site = Site::build(&library);
         self.state
             .routes
             .store(Some(Arc::new(Routes::new(&site, library.config.max_age))));
         self.record(&library, started);
+        let served = started.elapsed();
         let report = publish::publish(&site, &self.out);
         self.report(
             &library,
             started,
+            served,
             library.count(None),
             site.outputs.len(),
             report,
@@ -155,13 +157,14 @@ impl Live {
             return;
         };
         self.record(library, started);
+        let served = started.elapsed();
         let report = publish::apply(&delta, &self.out);
         let feeds = delta
             .outputs
             .iter()
             .filter(|o| o.path.ends_with(".xml") || o.path.ends_with(".json"))
             .count();
-        self.report(library, started, change.files_read, feeds, report);
+        self.report(library, started, served, change.files_read, feeds, report);
     }
 
     /// Metrics of a build that is now served.
@@ -182,6 +185,7 @@ impl Live {
         &self,
         library: &Library,
         started: Instant,
+        served: std::time::Duration,
         files_read: usize,
         rendered: usize,
         report: Result<publish::Report, publish::PublishError>,
@@ -201,6 +205,7 @@ impl Live {
             removed,
             articles = library.count(None),
             errors = library.errors(),
+            served_ms = format!("{:.1}", served.as_secs_f64() * 1000.0),
             millis = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
             "site updated"
         );

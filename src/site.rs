@@ -10,7 +10,6 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::compress::Effort;
 use crate::content::Article;
 use crate::library::{Change, Library};
 use crate::render::{self, FeedKind, Scope};
@@ -60,18 +59,10 @@ struct Page {
 }
 
 impl Page {
-    fn effort(&self) -> Effort {
-        if self.path.ends_with(".html") {
-            Effort::Fast
-        } else {
-            Effort::Max
-        }
-    }
-
     fn finish(self) -> Output {
         Output {
             gzip: Encoded::new(crate::compress::gzip(&self.body)),
-            br: Encoded::new(crate::compress::brotli(&self.body, self.effort())),
+            br: Encoded::new(crate::compress::brotli(&self.body)),
             body: Encoded::new(self.body),
             path: self.path,
             file: self.file,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use notify::{PollWatcher, RecommendedWatcher, RecursiveMode};
+use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{
     DebounceEventResult, Debouncer, FileIdMap, RecommendedCache, new_debouncer_opt,
 };
@@ -28,10 +28,21 @@ pub enum Watch {
 fn handler(tx: Sender<Batch>) -> impl FnMut(DebounceEventResult) + Send + 'static {
     move |result: DebounceEventResult| {
         let batch = match result {
-            Ok(events) => Batch {
-                rescan: events.iter().any(|e| e.need_rescan()),
-                paths: events.into_iter().flat_map(|e| e.event.paths).collect(),
-            },
+            Ok(events) => {
+                // Reads (crier's own included: every file it reads and
+                // folder it lists) change nothing.
+                let events: Vec<_> = events
+                    .into_iter()
+                    .filter(|e| !matches!(e.kind, EventKind::Access(_)))
+                    .collect();
+                if events.is_empty() {
+                    return;
+                }
+                Batch {
+                    rescan: events.iter().any(|e| e.need_rescan()),
+                    paths: events.into_iter().flat_map(|e| e.event.paths).collect(),
+                }
+            }
             Err(errors) => {
                 for e in errors {
                     tracing::warn!("file watcher: {e}");
