@@ -92,10 +92,6 @@ impl Library {
         Ok(lib)
     }
 
-    pub fn content(&self) -> &Path {
-        &self.content
-    }
-
     /// Lists every folder again and reads each file that is new or whose
     /// size or time changed; removes what is gone.
     pub fn rescan(&mut self, change: &mut Change) -> std::io::Result<()> {

@@ -207,13 +207,6 @@ impl Site {
             outputs: finish(pages),
         }
     }
-
-    pub fn get(&self, path: &str) -> Option<&Output> {
-        self.outputs
-            .binary_search_by(|o| o.path.as_str().cmp(path))
-            .ok()
-            .map(|i| &self.outputs[i])
-    }
 }
 
 impl Delta {

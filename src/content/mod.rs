@@ -155,11 +155,6 @@ pub fn is_ignored(name: &str) -> bool {
             .any(|s| name.ends_with(s))
 }
 
-/// Newest first; ties broken by id so the order never depends on the disk.
-pub fn sort_newest_first(articles: &mut [Article]) {
-    articles.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.id.cmp(&b.id)));
-}
-
 /// An entry of a content folder worth looking at.
 struct Entry {
     path: PathBuf,

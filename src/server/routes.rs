@@ -131,14 +131,6 @@ impl Routes {
         decode(raw_path)
             .is_some_and(|p| !p.ends_with('/') && self.map.contains_key(&format!("{p}/")))
     }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
 }
 
 /// Percent-decodes a path; `None` if the result is not UTF-8.
