@@ -36,6 +36,20 @@ pub enum Command {
     },
     /// Build the site (writing the output folder as build does) and serve it over HTTP.
     Serve(ServeArgs),
+    /// Split a printed page (plain text) into article files in the content folder.
+    Import {
+        /// The page, UTF-8 text.
+        page: PathBuf,
+        /// The page's date (YYYY-MM-DD): gives the year, and the date of briefs that say 日前.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// Site configuration file (its districts' names map headings to folders).
+        #[arg(long, env = "CRIER_CONFIG", default_value = "crier.toml")]
+        config: PathBuf,
+        /// Folder to write the articles into.
+        #[arg(long, env = "CRIER_CONTENT", default_value = "content")]
+        content: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

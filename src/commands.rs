@@ -196,6 +196,52 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+pub fn import(page: &Path, date: chrono::NaiveDate, config: &Path, content: &Path) -> ExitCode {
+    let config = match Config::load(config, &Default::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    let bytes = match std::fs::read(page) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {}: cannot read the page ({e})", page.display());
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    let plan = match crier::import::plan(&config, &bytes, date) {
+        Ok(p) => p,
+        Err(e) => {
+            let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+            eprintln!(
+                "{}{at}: error: {}; nothing was written",
+                page.display(),
+                e.message
+            );
+            return ExitCode::from(CONTENT_ERRORS);
+        }
+    };
+    for (line, w) in &plan.warnings {
+        eprintln!("{}:{line}: warning: {w}", page.display());
+    }
+    match crier::import::write(&plan, content) {
+        Ok((written, unchanged)) => {
+            println!(
+                "{} articles into {}: {written} written, {unchanged} unchanged",
+                plan.files.len(),
+                content.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write the articles: {e}");
+            ExitCode::from(CONTENT_ERRORS)
+        }
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]

@@ -28,6 +28,12 @@ fn main() -> ExitCode {
         Command::Check { input } => commands::check(&input),
         Command::Build { input, out } => commands::build(&input, &out),
         Command::Serve(args) => commands::serve(&args),
+        Command::Import {
+            page,
+            date,
+            config,
+            content,
+        } => commands::import(&page, date, &config, &content),
     };
     writer.flush();
     code
