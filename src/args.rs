@@ -36,6 +36,12 @@ pub enum Command {
     },
     /// Build the site (writing the output folder as build does) and serve it over HTTP.
     Serve(ServeArgs),
+    /// Exit 0 if a running `crier serve` answers /healthz with 200 within a few seconds, else 1 (for Docker's HEALTHCHECK).
+    Healthcheck {
+        /// The server's address; 0.0.0.0 / [::] mean this machine.
+        #[arg(long, env = "CRIER_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+    },
     /// Split a printed page (plain text) into article files in the content folder.
     Import {
         /// The page, UTF-8 text.

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Check { input } => commands::check(&input),
         Command::Build { input, out } => commands::build(&input, &out),
         Command::Serve(args) => commands::serve(&args),
+        Command::Healthcheck { addr } => commands::healthcheck(addr),
         Command::Import {
             page,
             date,
