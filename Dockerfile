@@ -4,7 +4,7 @@
 # Dependencies are compiled in their own layer (cargo-chef), so a change to
 # crier's code does not rebuild them.
 FROM rust:1.95-bookworm AS chef
-RUN cargo install cargo-chef --locked --version 0.1.71
+RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /src
 
 FROM chef AS planner
