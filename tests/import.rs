@@ -6,12 +6,14 @@ use std::path::PathBuf;
 
 use common::{Site, files, repo};
 
+/// A copy of `../shared/seed/000_43fc77b577ed78f0.txt`, so the tests do
+/// not depend on what sits beside the repository.
 fn seed() -> PathBuf {
-    repo().join("../shared/seed/000_43fc77b577ed78f0.txt")
+    repo().join("tests/data/page-2023-01-15.txt")
 }
 
 fn seed_text() -> String {
-    std::fs::read_to_string(seed()).expect("the seed page beside the repository")
+    std::fs::read_to_string(seed()).expect("tests/data/page-2023-01-15.txt")
 }
 
 /// A site with config but an empty content folder.
