@@ -216,10 +216,11 @@ impl Delta {
     pub fn render(library: &Library, change: &Change) -> Delta {
         let config = &library.config;
         let city = Scope::new(library, None);
+        // Every district's scope (cheap: its newest items and a count); the
+        // index lists them all. Only the changed ones are rendered.
         let districts: Vec<Scope<'_>> = config
             .districts
             .iter()
-            .filter(|d| change.districts.contains(&d.slug) || change.any)
             .map(|d| Scope::new(library, Some(d)))
             .collect();
         // The latest reading of each changed page that is still current.
