@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// events (network mounts, some Docker volumes give none).
     #[arg(long, env = "CRIER_POLL")]
     pub poll: bool,
+    /// With --poll: milliseconds between scans (each scan stats every file).
+    #[arg(long, env = "CRIER_POLL_MS", default_value_t = 500)]
+    pub poll_ms: u64,
     /// Milliseconds to gather file events into one update.
     #[arg(long, env = "CRIER_DEBOUNCE_MS", default_value_t = 100)]
     pub debounce_ms: u64,

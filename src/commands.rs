@@ -166,13 +166,10 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     );
     let (tx, rx) = std::sync::mpsc::channel();
     let debounce = Duration::from_millis(args.debounce_ms.max(1));
-    let watcher = watch::start(
-        live.content_abs(),
-        live.config_abs(),
-        args.poll,
-        debounce,
-        tx,
-    );
+    let poll = args
+        .poll
+        .then(|| Duration::from_millis(args.poll_ms.max(10)));
+    let watcher = watch::start(live.content_abs(), live.config_abs(), poll, debounce, tx);
     let _watcher = match watcher {
         Ok(w) => Some(w),
         Err(e) => {

@@ -58,13 +58,13 @@ fn handler(tx: Sender<Batch>) -> impl FnMut(DebounceEventResult) + Send + 'stati
 }
 
 /// Watches `content` (recursively) and the folder of `config` (for the
-/// file itself: editors replace it by renaming). With `poll`, scans every
-/// `debounce` instead of relying on change events, for network mounts and
-/// volumes that give none.
+/// file itself: editors replace it by renaming). With `poll: Some(every)`,
+/// scans at that interval instead of relying on change events, for network
+/// mounts and volumes that give none.
 pub fn start(
     content: &Path,
     config: &Path,
-    poll: bool,
+    poll: Option<Duration>,
     debounce: Duration,
     tx: Sender<Batch>,
 ) -> notify::Result<Watch> {
@@ -72,8 +72,8 @@ pub fn start(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    if poll {
-        let cfg = notify::Config::default().with_poll_interval(debounce);
+    if let Some(every) = poll {
+        let cfg = notify::Config::default().with_poll_interval(every);
         let mut d = new_debouncer_opt::<_, PollWatcher, FileIdMap>(
             debounce,
             None,
