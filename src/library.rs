@@ -40,6 +40,8 @@ struct FileState {
     article: Option<Arc<Article>>,
     draft: bool,
     diagnostics: Vec<Diagnostic>,
+    /// The id this file was refused for, because another file has it.
+    blocked_by: Option<String>,
 }
 
 pub struct Library {
@@ -56,6 +58,8 @@ pub struct Library {
     /// Page path of each current article, with how many claim it.
     pages: HashMap<String, usize>,
     by_district: HashMap<String, BTreeMap<Key, Arc<Article>>>,
+    /// Ids freed since the last retry of the files refused for them.
+    released: Vec<String>,
 }
 
 /// What a refresh changed, for the renderer.
@@ -87,6 +91,7 @@ impl Library {
             all: BTreeMap::new(),
             pages: HashMap::new(),
             by_district: HashMap::new(),
+            released: Vec::new(),
         };
         lib.rescan(&mut Change::default())?;
         Ok(lib)
@@ -126,6 +131,7 @@ impl Library {
             change.files_read += 1;
             self.set(&c.path, st, read, change);
         }
+        self.retry_blocked(change);
         Ok(())
     }
 
@@ -204,7 +210,30 @@ impl Library {
                 _ => {}
             }
         }
+        self.retry_blocked(change);
         Ok(())
+    }
+
+    /// Reads again the files refused for an id that has since been freed
+    /// (its owner deleted or changed), so the article comes back.
+    fn retry_blocked(&mut self, change: &mut Change) {
+        while !self.released.is_empty() {
+            let freed: HashSet<String> = self.released.drain(..).collect();
+            let mut waiting: Vec<PathBuf> = self
+                .files
+                .iter()
+                .filter(|(_, s)| s.blocked_by.as_ref().is_some_and(|id| freed.contains(id)))
+                .map(|(p, _)| p.clone())
+                .collect();
+            waiting.sort();
+            for path in waiting {
+                if let Some(c) = Candidate::at(&self.content, &path) {
+                    let read = content::read_article(&self.config, &c);
+                    change.files_read += 1;
+                    self.set(&path, stamp(&path), read, change);
+                }
+            }
+        }
     }
 
     /// Records a new reading of `path`. A file that fails keeps its last
@@ -212,9 +241,11 @@ impl Library {
     fn set(&mut self, path: &Path, stamp: Option<Stamp>, read: FileRead, change: &mut Change) {
         let old = self.files.get(path).and_then(|s| s.article.clone());
         let mut diagnostics = read.diagnostics;
+        let mut blocked_by = None;
         let new = match read.article {
             Some(a) => match self.ids.get(&a.id) {
                 Some(owner) if owner != path => {
+                    blocked_by = Some(a.id.clone());
                     diagnostics.push(Diagnostic::error(
                         &path.display().to_string(),
                         None,
@@ -261,6 +292,7 @@ impl Library {
                 article: new,
                 draft: read.draft,
                 diagnostics,
+                blocked_by,
             },
         );
     }
@@ -272,12 +304,12 @@ impl Library {
         ) {
             known.remove(name);
         }
-        if let Some(state) = self.files.remove(path)
-            && let Some(a) = state.article
-        {
+        // Unindex while the file is still known: that frees its id.
+        if let Some(a) = self.files.get(path).and_then(|s| s.article.clone()) {
             self.unindex(&a, change);
             change.gone.push(a);
         }
+        self.files.remove(path);
     }
 
     fn index(&mut self, path: &Path, a: &Arc<Article>, change: &mut Change) {
@@ -303,6 +335,7 @@ impl Library {
                 .is_some_and(|x| Arc::ptr_eq(x, a))
         }) {
             self.ids.remove(&a.id);
+            self.released.push(a.id.clone());
         }
         self.all.remove(&key(a));
         if let Some(n) = self.pages.get_mut(&a.path) {
@@ -454,6 +487,30 @@ mod tests {
         assert_eq!(
             lib.articles().next().map(|a| a.title.as_str()),
             Some("fixed")
+        );
+    }
+
+    #[test]
+    fn a_file_refused_for_a_duplicate_id_comes_back_when_the_id_is_freed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let content = tmp.path().join("content");
+        std::fs::create_dir_all(content.join("a")).unwrap();
+        let with_id = |title: &str| {
+            format!(
+                "+++\ntitle = \"{title}\"\ndate = 2023-01-10\nid = \"tag:x,2023:same\"\n+++\nbody\n"
+            )
+        };
+        std::fs::write(content.join("a/first.md"), with_id("first")).unwrap();
+        std::fs::write(content.join("a/second.md"), with_id("second")).unwrap();
+        let mut lib = Library::load(config(), &content).unwrap();
+        assert_eq!((lib.count(None), lib.errors()), (1, 1));
+        std::fs::remove_file(content.join("a/first.md")).unwrap();
+        lib.refresh(&[content.join("a/first.md")], &mut Change::default())
+            .unwrap();
+        assert_eq!((lib.count(None), lib.errors()), (1, 0));
+        assert_eq!(
+            lib.articles().next().map(|a| a.title.as_str()),
+            Some("second")
         );
     }
 }
