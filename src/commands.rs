@@ -28,13 +28,7 @@ fn load_config(input: &Input) -> Result<Config, ExitCode> {
 }
 
 fn load_library(config: Config, dir: &Path) -> Result<Library, ExitCode> {
-    Library::load(config, dir).map_err(|e| {
-        eprintln!(
-            "error: {}: cannot read the content folder ({e}); create it or point --content / CRIER_CONTENT at it",
-            dir.display()
-        );
-        ExitCode::from(BAD_CONFIG)
-    })
+    Library::load(config, dir).map_err(|e| content_unreadable(dir, &e))
 }
 
 fn exit_for(library: &Library) -> ExitCode {
@@ -75,17 +69,38 @@ pub fn check(input: &Input) -> ExitCode {
 
 pub fn build(input: &Input, out: &Path) -> ExitCode {
     let started = Instant::now();
-    let library = match load(input) {
-        Ok(l) => l,
+    let config = match load_config(input) {
+        Ok(c) => c,
         Err(code) => return code,
     };
+    if let Err(e) = publish::claim(out) {
+        return publish_failed(e);
+    }
+    // Article pages are rendered and written as their files are read, so
+    // the build holds no more than a page per thread.
+    let page_config = config.clone();
+    let writer = publish::PageWriter::new(&page_config, Some(out), false);
+    let library =
+        match Library::load_with(config, &input.content, Some(&|a, b| writer.write(a, &b))) {
+            Ok(l) => l,
+            Err(e) => return content_unreadable(&input.content, &e),
+        };
+    for d in library.diagnostics() {
+        eprintln!("{d}");
+    }
+    let (pages, _, error) = writer.finish();
+    if let Some(e) = error {
+        return publish_failed(e);
+    }
     let site = Site::build(&library);
-    match publish::publish(&site, out) {
-        Ok(r) => {
+    match publish::publish(&site, &library, out) {
+        Ok(mut r) => {
+            r.written += pages.written;
+            r.unchanged += pages.unchanged;
             println!(
                 "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
                 summary(&library),
-                site.outputs.len(),
+                site.outputs.len() + library.count(None),
                 r.written + r.unchanged,
                 out.display(),
                 r.written,
@@ -95,15 +110,29 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
             );
             exit_for(&library)
         }
-        Err(e @ publish::PublishError::NotOurs(_)) => {
+        Err(e) => publish_failed(e),
+    }
+}
+
+fn publish_failed(e: publish::PublishError) -> ExitCode {
+    match e {
+        e @ publish::PublishError::NotOurs(_) => {
             eprintln!("error: {e}");
             ExitCode::from(BAD_CONFIG)
         }
-        Err(e) => {
+        e => {
             eprintln!("error: cannot write the output: {e}");
             ExitCode::from(CONTENT_ERRORS)
         }
     }
+}
+
+fn content_unreadable(dir: &Path, e: &std::io::Error) -> ExitCode {
+    eprintln!(
+        "error: {}: cannot read the content folder ({e}); create it or point --content / CRIER_CONTENT at it",
+        dir.display()
+    );
+    ExitCode::from(BAD_CONFIG)
 }
 
 pub fn serve(args: &ServeArgs) -> ExitCode {

@@ -15,7 +15,7 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::content::{self, Article, Candidate, Diagnostic, FileRead, Severity};
+use crate::content::{self, Article, Body, Candidate, Diagnostic, FileRead, Severity};
 
 /// Feed order: newest first, ties by id.
 type Key = (Reverse<DateTime<FixedOffset>>, String);
@@ -60,7 +60,15 @@ pub struct Library {
     by_district: HashMap<String, BTreeMap<Key, Arc<Article>>>,
     /// Ids freed since the last retry of the files refused for them.
     released: Vec<String>,
+    /// Bodies of the articles the feeds show, by page path; an archive's
+    /// other bodies live only in their files.
+    bodies: HashMap<String, Arc<Body>>,
 }
+
+/// Takes each article's body as the files are read, in parallel (a full
+/// build renders its pages there); the library then keeps no body but
+/// those its feeds show.
+pub type Sink<'a> = &'a (dyn Fn(&Article, Body) + Sync);
 
 /// What a refresh changed, for the renderer.
 #[derive(Debug, Default)]
@@ -70,8 +78,9 @@ pub struct Change {
     pub districts: BTreeSet<String>,
     /// Whether any article changed (combined feeds, index, OPML).
     pub any: bool,
-    /// Articles whose page must be rendered (new or changed).
-    pub pages: Vec<Arc<Article>>,
+    /// Articles whose page must be rendered (new or changed), with their
+    /// bodies.
+    pub pages: Vec<(Arc<Article>, Arc<Body>)>,
     /// Articles gone from the site whose page must be removed.
     pub gone: Vec<Arc<Article>>,
     /// Problems found by this refresh (logged by the caller).
@@ -81,6 +90,15 @@ pub struct Change {
 impl Library {
     /// Reads every article under `content` (in parallel).
     pub fn load(config: Config, content: &Path) -> std::io::Result<Library> {
+        Library::load_with(config, content, None)
+    }
+
+    /// Like [`Library::load`], giving every body read to `sink`.
+    pub fn load_with(
+        config: Config,
+        content: &Path,
+        sink: Option<Sink<'_>>,
+    ) -> std::io::Result<Library> {
         let mut lib = Library {
             config,
             content: content.to_path_buf(),
@@ -92,14 +110,19 @@ impl Library {
             pages: HashMap::new(),
             by_district: HashMap::new(),
             released: Vec::new(),
+            bodies: HashMap::new(),
         };
-        lib.rescan(&mut Change::default())?;
+        lib.scan(&mut Change::default(), sink)?;
         Ok(lib)
     }
 
     /// Lists every folder again and reads each file that is new or whose
     /// size or time changed; removes what is gone.
     pub fn rescan(&mut self, change: &mut Change) -> std::io::Result<()> {
+        self.scan(change, None)
+    }
+
+    fn scan(&mut self, change: &mut Change, sink: Option<Sink<'_>>) -> std::io::Result<()> {
         let mut problems = Vec::new();
         let found = content::discover(&self.config, &self.content, &mut problems)?;
         change.diagnostics.extend(problems.iter().cloned());
@@ -125,14 +148,69 @@ impl Library {
         let config = &self.config;
         let reads: Vec<(Option<Stamp>, FileRead)> = stale
             .par_iter()
-            .map(|c| (stamp(&c.path), content::read_article(config, c)))
+            .map(|c| {
+                let mut read = content::read_article(config, c);
+                if let (Some(sink), Some(a)) = (sink, &read.article)
+                    && let Some(body) = read.body.take()
+                {
+                    sink(a, body);
+                }
+                (stamp(&c.path), read)
+            })
             .collect();
         for (c, (st, read)) in stale.into_iter().zip(reads) {
             change.files_read += 1;
             self.set(&c.path, st, read, change);
         }
         self.retry_blocked(change);
+        self.prime();
         Ok(())
+    }
+
+    /// The articles the feeds show: the newest of each district and of all.
+    fn shown(&self) -> HashMap<&str, &Arc<Article>> {
+        let limit = self.config.feed_limit;
+        std::iter::once(&self.all)
+            .chain(self.by_district.values())
+            .flat_map(|m| m.values().take(limit))
+            .map(|a| (a.path.as_str(), a))
+            .collect()
+    }
+
+    /// Keeps the bodies of the articles the feeds show, reading those it
+    /// lacks again from their files, and drops the others.
+    fn prime(&mut self) {
+        let shown = self.shown();
+        let missing: Vec<&Arc<Article>> = shown
+            .iter()
+            .filter(|(path, _)| !self.bodies.contains_key(**path))
+            .map(|(_, a)| *a)
+            .collect();
+        let config = &self.config;
+        let content = &self.content;
+        let read: Vec<(String, Arc<Body>)> = missing
+            .par_iter()
+            .filter_map(|a| {
+                let c = Candidate::at(content, Path::new(&a.source))?;
+                let body = content::read_article(config, &c).body?;
+                Some((a.path.clone(), Arc::new(body)))
+            })
+            .collect();
+        let keep: HashSet<String> = shown.keys().map(|p| p.to_string()).collect();
+        self.bodies.extend(read);
+        self.bodies.retain(|path, _| keep.contains(path));
+    }
+
+    /// The body of `a`: its own if the feeds show it, else read from its
+    /// file (empty if the file no longer reads).
+    pub fn body(&self, a: &Article) -> Arc<Body> {
+        if let Some(b) = self.bodies.get(&a.path) {
+            return b.clone();
+        }
+        Candidate::at(&self.content, Path::new(&a.source))
+            .and_then(|c| content::read_article(&self.config, &c).body)
+            .map(Arc::new)
+            .unwrap_or_default()
     }
 
     /// Takes in the paths a watcher reported (files or folders, existing
@@ -211,6 +289,7 @@ impl Library {
             }
         }
         self.retry_blocked(change);
+        self.prime();
         Ok(())
     }
 
@@ -241,6 +320,7 @@ impl Library {
     fn set(&mut self, path: &Path, stamp: Option<Stamp>, read: FileRead, change: &mut Change) {
         let old = self.files.get(path).and_then(|s| s.article.clone());
         let mut diagnostics = read.diagnostics;
+        let body = read.body.map(Arc::new);
         let mut blocked_by = None;
         let new = match read.article {
             Some(a) => match self.ids.get(&a.id) {
@@ -277,6 +357,10 @@ impl Library {
             }
             if let Some(n) = &new {
                 self.index(path, n, change);
+                if let Some(b) = body {
+                    self.bodies.insert(n.path.clone(), b.clone());
+                    change.pages.push((n.clone(), b));
+                }
             }
         }
         if let (Some(folder), Some(name)) = (path.parent(), path.file_name()) {
@@ -324,7 +408,6 @@ impl Library {
             change.districts.insert(d.clone());
         }
         change.any = true;
-        change.pages.push(a.clone());
     }
 
     fn unindex(&mut self, a: &Arc<Article>, change: &mut Change) {

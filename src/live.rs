@@ -71,7 +71,29 @@ impl Live {
     /// Reads everything with `config` and replaces the whole site.
     pub fn build_all(&mut self, config: Config) {
         let started = Instant::now();
-        let library = match Library::load(config, &self.content) {
+        // Article pages are written as their files are read, and served
+        // from there; those that cannot be written are kept in memory.
+        let out = match publish::claim(&self.out) {
+            Ok(()) => Some(self.out.as_path()),
+            Err(e) => {
+                tracing::error!(
+                    "cannot write {}: {e}; serving from memory",
+                    self.out.display()
+                );
+                None
+            }
+        };
+        let page_config = config.clone();
+        let writer = publish::PageWriter::new(&page_config, out, true);
+        let loaded = Library::load_with(config, &self.content, Some(&|a, b| writer.write(a, &b)));
+        let (pages, unwritten, error) = writer.finish();
+        if let Some(e) = error {
+            tracing::error!(
+                "cannot write {}: {e}; serving from memory",
+                self.out.display()
+            );
+        }
+        let library = match loaded {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(
@@ -83,18 +105,29 @@ impl Live {
         };
         library.diagnostics().into_iter().for_each(log);
         let site = Site::build(&library);
-        self.state
-            .routes
-            .store(Some(Arc::new(Routes::new(&site, library.config.max_age))));
+        let mut routes = Routes::new(library.config.max_age);
+        if let Some(out) = out {
+            routes.insert_pages(out, library.articles().map(|a| a.as_ref()));
+        }
+        routes.insert_outputs(&unwritten);
+        routes.insert_outputs(&site.outputs);
+        self.state.routes.store(Some(Arc::new(routes)));
         self.record(&library, started);
         let served = started.elapsed();
-        let report = publish::publish(&site, &self.out);
+        let report = match out {
+            Some(_) => publish::publish(&site, &library, &self.out).map(|r| publish::Report {
+                written: r.written + pages.written,
+                unchanged: r.unchanged + pages.unchanged,
+                removed: r.removed,
+            }),
+            None => Ok(pages),
+        };
         self.report(
             &library,
             started,
             served,
             library.count(None),
-            site.outputs.len(),
+            site.outputs.len() + library.count(None),
             report,
         );
         self.library = Some(library);
@@ -148,10 +181,12 @@ impl Live {
             return;
         }
         let delta = Delta::render(library, &change);
+        // Served from memory at once; article pages are then read from
+        // their files once written.
         if let Some(routes) = self.state.routes.load_full() {
             self.state
                 .routes
-                .store(Some(Arc::new(routes.apply(&delta))));
+                .store(Some(Arc::new(routes.apply(&delta, None))));
         }
         let Some(library) = self.library.as_ref() else {
             return;
@@ -159,6 +194,13 @@ impl Live {
         self.record(library, started);
         let served = started.elapsed();
         let report = publish::apply(&delta, &self.out);
+        if report.is_ok()
+            && let Some(routes) = self.state.routes.load_full()
+        {
+            self.state
+                .routes
+                .store(Some(Arc::new(routes.apply(&delta, Some(&self.out)))));
+        }
         let feeds = delta
             .outputs
             .iter()

@@ -6,10 +6,16 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::site::{Delta, Encoded, Output, Site};
+use crate::compress::{self, Effort};
+use crate::config::Config;
+use crate::content::{Article, Body};
+use crate::library::Library;
+use crate::site::{self, Delta, Encoded, Output, Site};
 
 /// Marks a folder as crier's output, so crier never deletes files in a
 /// folder it did not create.
@@ -42,17 +48,116 @@ pub struct Report {
     pub removed: usize,
 }
 
-/// Writes `site` into `out`, removing files the site no longer has.
-pub fn publish(site: &Site, out: &Path) -> Result<Report, PublishError> {
+/// Writes `site` into `out` and removes every file that is neither one of
+/// its outputs nor the page of an article of `library` (those are written
+/// by a [`PageWriter`] as the articles are read).
+pub fn publish(site: &Site, library: &Library, out: &Path) -> Result<Report, PublishError> {
     claim(out)?;
     let mut report = write_outputs(&site.outputs, out)?;
+    let pages = library
+        .articles()
+        .map(|a| a.file.clone())
+        .collect::<Vec<_>>();
     let keep: HashSet<PathBuf> = site
         .outputs
         .iter()
-        .flat_map(|o| files_of(o).map(|(f, _)| out.join(f)))
+        .map(|o| o.file.clone())
+        .chain(pages)
+        .flat_map(|f| siblings(&f).map(|s| out.join(s)))
         .collect();
     report.removed = remove_stale(out, &keep)?;
     Ok(report)
+}
+
+/// Renders and writes article pages as a full build reads them, so that
+/// no more than a page per thread is in memory. A page whose bytes are
+/// already in the folder is not compressed or written again.
+pub struct PageWriter<'a> {
+    config: &'a Config,
+    /// `None` when the output folder is not usable: pages are then only
+    /// kept in memory.
+    out: Option<&'a Path>,
+    written: AtomicUsize,
+    unchanged: AtomicUsize,
+    /// Pages that could not be written, with the first error.
+    unwritten: Mutex<(Vec<Output>, Option<PublishError>)>,
+    /// Whether to keep unwritten pages (a server serves them from memory).
+    keep_unwritten: bool,
+}
+
+impl<'a> PageWriter<'a> {
+    pub fn new(config: &'a Config, out: Option<&'a Path>, keep_unwritten: bool) -> Self {
+        PageWriter {
+            config,
+            out,
+            written: AtomicUsize::new(0),
+            unchanged: AtomicUsize::new(0),
+            unwritten: Mutex::new((Vec::new(), None)),
+            keep_unwritten,
+        }
+    }
+
+    pub fn write(&self, a: &Article, body: &Body) {
+        let page = site::article_page(self.config, a, body);
+        let result = match self.out {
+            Some(out) => write_page(&out.join(&a.file), &page),
+            None => Ok(None),
+        };
+        match result {
+            Ok(Some(n)) => {
+                self.written.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(None) if self.out.is_some() => {
+                self.unchanged.fetch_add(3, Ordering::Relaxed);
+            }
+            Ok(None) | Err(_) => {
+                let mut unwritten = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = result {
+                    unwritten.1.get_or_insert(e);
+                }
+                if self.keep_unwritten {
+                    unwritten
+                        .0
+                        .push(site::article_output(self.config, a, body).finish());
+                }
+            }
+        }
+    }
+
+    /// Files written and left unchanged, pages kept in memory, and the
+    /// first error.
+    pub fn finish(self) -> (Report, Vec<Output>, Option<PublishError>) {
+        let (pages, error) = self
+            .unwritten
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        let report = Report {
+            written: self.written.into_inner(),
+            unchanged: self.unchanged.into_inner(),
+            removed: 0,
+        };
+        (report, pages, error)
+    }
+}
+
+/// Writes one article page and its compressed siblings, unless the page
+/// on disk has these bytes and its siblings are there. The siblings go
+/// first: a page on disk always has siblings made from it. Returns how
+/// many files were written (`None`: none).
+pub fn write_page(path: &Path, page: &[u8]) -> Result<Option<usize>, PublishError> {
+    let sibling = |ext: &str| {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(ext);
+        PathBuf::from(name)
+    };
+    let (gz, br) = (sibling(".gz"), sibling(".br"));
+    if std::fs::read(path).is_ok_and(|old| old == page) && gz.is_file() && br.is_file() {
+        return Ok(None);
+    }
+    write_whole(&gz, &compress::gzip(page, Effort::Fast))?;
+    write_whole(&br, &compress::brotli(page, Effort::Fast))?;
+    write_whole(path, page)?;
+    Ok(Some(3))
 }
 
 /// Writes what a refresh changed: its outputs, then removes its gone pages.
@@ -88,8 +193,9 @@ fn write_outputs(outputs: &[Output], out: &Path) -> Result<Report, PublishError>
     for batch in [early, late] {
         let results: Vec<Result<bool, PublishError>> = batch
             .par_iter()
-            .flat_map_iter(|o| files_of(o).map(move |(file, enc)| (out.join(file), enc)))
-            .map(|(path, enc)| write_if_changed(&path, &enc.bytes))
+            .flat_map_iter(|o| {
+                files_of(o).map(move |(file, enc)| write_if_changed(&out.join(file), &enc.bytes))
+            })
             .collect();
         for r in results {
             if r? {
@@ -102,25 +208,30 @@ fn write_outputs(outputs: &[Output], out: &Path) -> Result<Report, PublishError>
     Ok(report)
 }
 
-/// The files of one output: itself and its `.gz` and `.br` siblings, for
-/// nginx `gzip_static` / `brotli_static` or a CDN serving the tree as is.
+/// The files of one output: its `.gz` and `.br` siblings (for nginx
+/// `gzip_static` / `brotli_static` or a CDN serving the tree as is), then
+/// itself, in the order they are written.
 fn files_of(o: &Output) -> impl Iterator<Item = (PathBuf, &Encoded)> {
-    let sibling = |ext: &str| {
-        let mut name = o.file.clone().into_os_string();
+    siblings(&o.file).zip([&o.gzip, &o.br, &o.body])
+}
+
+/// `x.gz`, `x.br` and `x`.
+fn siblings(file: &Path) -> impl Iterator<Item = PathBuf> + use<> {
+    let file = file.to_path_buf();
+    ["gz", "br", ""].into_iter().map(move |ext| {
+        if ext.is_empty() {
+            return file.clone();
+        }
+        let mut name = file.clone().into_os_string();
+        name.push(".");
         name.push(ext);
         PathBuf::from(name)
-    };
-    [
-        (o.file.clone(), &o.body),
-        (sibling(".gz"), &o.gzip),
-        (sibling(".br"), &o.br),
-    ]
-    .into_iter()
+    })
 }
 
 /// Makes sure `out` is ours: new, empty (hidden placeholders aside), or
 /// marked by an earlier build.
-fn claim(out: &Path) -> Result<(), PublishError> {
+pub fn claim(out: &Path) -> Result<(), PublishError> {
     std::fs::create_dir_all(out).map_err(io(out))?;
     let marker = out.join(MARKER);
     if marker.exists() {
@@ -146,6 +257,12 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError>
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(false);
     }
+    write_whole(path, bytes)?;
+    Ok(true)
+}
+
+/// Writes `bytes` to `path` by temp file + rename.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut builder = tempfile::Builder::new();
@@ -160,7 +277,7 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError>
         path: path.to_path_buf(),
         source: e.error,
     })?;
-    Ok(true)
+    Ok(())
 }
 
 /// Removes files under `out` that the site no longer has (hidden files

@@ -10,7 +10,9 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::content::Article;
+use crate::compress::Effort;
+use crate::config::Config;
+use crate::content::{Article, Body};
 use crate::library::{Change, Library};
 use crate::render::{self, FeedKind, Scope};
 
@@ -38,19 +40,40 @@ pub struct Encoded {
     pub etag: String,
 }
 
+impl Output {
+    /// Whether this is an article's page (not an index page or a feed).
+    pub fn is_article_page(&self) -> bool {
+        self.content_type == HTML && !self.path.ends_with('/')
+    }
+}
+
 impl Encoded {
     pub fn new(bytes: Vec<u8>) -> Encoded {
-        let digest = Sha256::digest(&bytes);
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         Encoded {
+            etag: etag(&bytes),
             bytes: Bytes::from(bytes),
-            etag: format!("\"{hex}\""),
         }
     }
 }
 
+/// The strong ETag of exactly these bytes, quoted: the first 128 bits of
+/// their SHA-256 in hex.
+pub fn etag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for b in &digest[..16] {
+        tag.push(char::from(HEX[usize::from(b >> 4)]));
+        tag.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    tag.push('"');
+    tag
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// A rendered file before compression.
-struct Page {
+pub(crate) struct Page {
     path: String,
     file: PathBuf,
     content_type: &'static str,
@@ -59,10 +82,18 @@ struct Page {
 }
 
 impl Page {
-    fn finish(self) -> Output {
+    pub(crate) fn finish(self) -> Output {
+        // Feeds and index pages are fetched over and over: worth the
+        // effort. Article pages are many and each is read a few times.
+        let effort =
+            if self.file.extension().is_some_and(|e| e == "html") && !self.path.ends_with('/') {
+                Effort::Fast
+            } else {
+                Effort::Best
+            };
         Output {
-            gzip: Encoded::new(crate::compress::gzip(&self.body)),
-            br: Encoded::new(crate::compress::brotli(&self.body)),
+            gzip: Encoded::new(crate::compress::gzip(&self.body, effort)),
+            br: Encoded::new(crate::compress::brotli(&self.body, effort)),
             body: Encoded::new(self.body),
             path: self.path,
             file: self.file,
@@ -72,6 +103,9 @@ impl Page {
     }
 }
 
+/// What is rendered from the whole library: the feeds, the index and
+/// district pages and the OPML. Article pages are rendered as their files
+/// are read ([`article_page`]) and are not held here.
 #[derive(Debug, Default)]
 pub struct Site {
     /// Sorted by path.
@@ -155,26 +189,20 @@ fn directory_pages(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<Page> {
     ]
 }
 
-fn article_page(scope: &Scope<'_>, a: &Article) -> Page {
+/// The bytes of an article's page.
+pub fn article_page(config: &Config, a: &Article, body: &Body) -> Vec<u8> {
+    let district = a.district.as_deref().and_then(|d| config.district(d));
+    render::html::article(&Scope::bare(config, district), a, body)
+}
+
+pub(crate) fn article_output(config: &Config, a: &Article, body: &Body) -> Page {
     Page {
         path: format!("/{}", a.path),
         file: a.file.clone(),
         content_type: HTML,
-        body: render::html::article(scope, a),
+        body: article_page(config, a, body),
         last_modified: a.updated,
     }
-}
-
-/// The scope an article's page belongs to.
-fn scope_of<'s, 'a>(a: &Article, city: &'s Scope<'a>, districts: &'s [Scope<'a>]) -> &'s Scope<'a> {
-    a.district
-        .as_deref()
-        .and_then(|slug| {
-            districts
-                .iter()
-                .find(|s| s.district.is_some_and(|d| d.slug == slug))
-        })
-        .unwrap_or(city)
 }
 
 fn finish(pages: Vec<Page>) -> Vec<Output> {
@@ -184,7 +212,7 @@ fn finish(pages: Vec<Page>) -> Vec<Output> {
 }
 
 impl Site {
-    /// Every page and feed of the library.
+    /// The feeds and index pages of the library.
     pub fn build(library: &Library) -> Site {
         let config = &library.config;
         let city = Scope::new(library, None);
@@ -193,12 +221,7 @@ impl Site {
             .iter()
             .map(|d| Scope::new(library, Some(d)))
             .collect();
-        let articles: Vec<&Arc<Article>> = library.articles().collect();
-        let mut pages: Vec<Page> = articles
-            .par_iter()
-            .map(|a| article_page(scope_of(a, &city, &districts), a))
-            .collect();
-        pages.extend(scope_pages(&city));
+        let mut pages = scope_pages(&city);
         for d in &districts {
             pages.extend(scope_pages(d));
         }
@@ -224,15 +247,15 @@ impl Delta {
             .map(|d| Scope::new(library, Some(d)))
             .collect();
         // The latest reading of each changed page that is still current.
-        let mut latest: BTreeMap<&str, &Arc<Article>> = BTreeMap::new();
-        for a in &change.pages {
-            if library.is_current(a) {
-                latest.insert(a.path.as_str(), a);
+        let mut latest: BTreeMap<&str, &(Arc<Article>, Arc<Body>)> = BTreeMap::new();
+        for page in &change.pages {
+            if library.is_current(&page.0) {
+                latest.insert(page.0.path.as_str(), page);
             }
         }
         let mut pages: Vec<Page> = latest
             .values()
-            .map(|a| article_page(scope_of(a, &city, &districts), a))
+            .map(|(a, body)| article_output(config, a, body))
             .collect();
         for d in districts.iter().filter(|s| {
             s.district

@@ -44,7 +44,6 @@ pub struct Article {
     pub url: String,
     pub id: String,
     pub title: String,
-    pub summary: String,
     pub author: Option<String>,
     pub tags: Vec<String>,
     /// Where the item's link points: front matter `link`, else the page.
@@ -52,7 +51,16 @@ pub struct Article {
     pub image: Option<String>,
     pub date: DateTime<FixedOffset>,
     pub updated: DateTime<FixedOffset>,
-    pub content_html: String,
+}
+
+/// What an article says, kept apart from [`Article`]: an archive holds
+/// every article's metadata, but only the bodies its feeds show.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    /// Sanitised HTML.
+    pub html: String,
+    /// Plain text.
+    pub summary: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +148,7 @@ impl Candidate {
 #[derive(Debug, Default)]
 pub struct FileRead {
     pub article: Option<Article>,
+    pub body: Option<Body>,
     pub draft: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -270,13 +279,15 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
         };
     }
     match parse_article(config, c, &mut diagnostics) {
-        Ok(Some(a)) => FileRead {
+        Ok(Some((a, b))) => FileRead {
             article: Some(a),
+            body: Some(b),
             draft: false,
             diagnostics,
         },
         Ok(None) => FileRead {
             article: None,
+            body: None,
             draft: true,
             diagnostics,
         },
@@ -284,6 +295,7 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
             diagnostics.push(e);
             FileRead {
                 article: None,
+                body: None,
                 draft: false,
                 diagnostics,
             }
@@ -295,7 +307,7 @@ fn parse_article(
     config: &Config,
     c: &Candidate,
     diags: &mut Vec<Diagnostic>,
-) -> Result<Option<Article>, Diagnostic> {
+) -> Result<Option<(Article, Body)>, Diagnostic> {
     let file = c.display.as_str();
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
 
@@ -468,11 +480,11 @@ fn parse_article(
     let link = absolute("link", fm.link).unwrap_or_else(|| url.clone());
     let image = absolute("image", fm.image);
 
+    let (html, text) = body::render(split.body, &page_url);
     let summary = match fm.summary.as_deref().map(body::normalise_space) {
         Some(s) if !s.is_empty() => s,
-        _ => body::cut_summary(&body::plain_text(split.body), SUMMARY_CHARS),
+        _ => body::cut_summary(&text, SUMMARY_CHARS),
     };
-    let content_html = body::to_html(split.body, &page_url);
     let author = fm
         .author
         .as_deref()
@@ -486,7 +498,7 @@ fn parse_article(
         .filter(|t| !t.is_empty())
         .collect();
 
-    Ok(Some(Article {
+    let article = Article {
         source: c.display.clone(),
         district: c.district.clone(),
         path,
@@ -494,15 +506,14 @@ fn parse_article(
         url,
         id,
         title,
-        summary,
         author,
         tags,
         link,
         image,
         date,
         updated,
-        content_html,
-    }))
+    };
+    Ok(Some((article, Body { html, summary })))
 }
 
 #[cfg(test)]

@@ -18,9 +18,8 @@ fn link(href: String, rel: &str, mime: &str) -> Link {
 pub fn render(scope: &Scope<'_>) -> Vec<u8> {
     let config = scope.config;
     let entries = scope
-        .articles
-        .iter()
-        .map(|a| {
+        .items()
+        .map(|(a, body)| {
             let mut links = vec![link(a.link.clone(), "alternate", "text/html")];
             if let Some(img) = &a.image {
                 links.push(link(img.clone(), "enclosure", super::image_type(img)));
@@ -47,9 +46,9 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                     })
                     .collect(),
                 links,
-                summary: Some(Text::plain(a.summary.clone())),
+                summary: Some(Text::plain(body.summary.clone())),
                 content: Some(Content {
-                    value: Some(a.content_html.clone()),
+                    value: Some(body.html.clone()),
                     content_type: Some("html".into()),
                     ..Default::default()
                 }),

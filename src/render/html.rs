@@ -3,7 +3,7 @@
 
 use super::{FeedKind, Scope, escape};
 use crate::config::Config;
-use crate::content::Article;
+use crate::content::{Article, Body};
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,\"PingFang SC\",\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;line-height:1.75;color:#222;background:#fff}\
 a{color:#a40000}header p,footer,.meta{color:#666;font-size:.9rem}ul.feeds{padding-left:1.2rem}\
@@ -123,7 +123,7 @@ pub fn district(scope: &Scope<'_>) -> Vec<u8> {
 }
 
 /// `/<district>/<slug>.html`: the article itself.
-pub fn article(scope: &Scope<'_>, a: &Article) -> Vec<u8> {
+pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Vec<u8> {
     let config = scope.config;
     let mut nav = format!(
         "<a href=\"{}\">{}</a>",
@@ -172,7 +172,7 @@ pub fn article(scope: &Scope<'_>, a: &Article) -> Vec<u8> {
     let body = format!(
         "<nav>{nav}</nav>\n<article>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n{}\n{source}</article>\n<p class=\"feeds\">订阅：{}</p>\n",
         escape(&a.title),
-        a.content_html,
+        content.html,
         feed_links(scope)
     );
     let head = format!(

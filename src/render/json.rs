@@ -53,15 +53,14 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
             name: &config.title,
         }],
         items: scope
-            .articles
-            .iter()
-            .map(|a| Item {
+            .items()
+            .map(|(a, body)| Item {
                 id: &a.id,
                 url: &a.url,
                 external_url: (a.link != a.url).then_some(a.link.as_str()),
                 title: &a.title,
-                content_html: &a.content_html,
-                summary: &a.summary,
+                content_html: &body.html,
+                summary: &body.summary,
                 image: a.image.as_deref(),
                 date_published: a.date.to_rfc3339(),
                 date_modified: a.updated.to_rfc3339(),

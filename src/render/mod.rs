@@ -8,10 +8,12 @@ pub mod json;
 pub mod opml;
 pub mod rss;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, FixedOffset};
 
 use crate::config::{Config, District};
-use crate::content::Article;
+use crate::content::{Article, Body};
 use crate::library::Library;
 
 /// The three feed formats, each served at a fixed name.
@@ -56,6 +58,8 @@ pub struct Scope<'a> {
     pub district: Option<&'a District>,
     /// Newest first, at most `feed_limit`.
     pub articles: Vec<&'a Article>,
+    /// The body of each of `articles`.
+    pub bodies: Vec<Arc<Body>>,
     /// All articles of the scope, before the limit.
     pub total: usize,
 }
@@ -65,12 +69,33 @@ impl<'a> Scope<'a> {
     pub fn new(library: &'a Library, district: Option<&'a District>) -> Self {
         let config = &library.config;
         let slug = district.map(|d| d.slug.as_str());
+        let articles = library.newest(slug, config.feed_limit);
         Scope {
             config,
             district,
-            articles: library.newest(slug, config.feed_limit),
+            bodies: articles.iter().map(|a| library.body(a)).collect(),
+            articles,
             total: library.count(slug),
         }
+    }
+
+    /// The scope with no articles: what an article's page needs of it.
+    pub fn bare(config: &'a Config, district: Option<&'a District>) -> Self {
+        Scope {
+            config,
+            district,
+            articles: Vec::new(),
+            bodies: Vec::new(),
+            total: 0,
+        }
+    }
+
+    /// The articles with their bodies.
+    pub fn items(&self) -> impl Iterator<Item = (&'a Article, &Body)> {
+        self.articles
+            .iter()
+            .copied()
+            .zip(self.bodies.iter().map(|b| b.as_ref()))
     }
 
     /// Path prefix of the scope: `` or `xiaodian/`.

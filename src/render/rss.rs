@@ -11,12 +11,11 @@ use super::{FeedKind, Scope};
 pub fn render(scope: &Scope<'_>) -> Vec<u8> {
     let config = scope.config;
     let items = scope
-        .articles
-        .iter()
-        .map(|a| Item {
+        .items()
+        .map(|(a, body)| Item {
             title: Some(a.title.clone()),
             link: Some(a.link.clone()),
-            description: Some(a.summary.clone()),
+            description: Some(body.summary.clone()),
             categories: scope
                 .categories(a)
                 .into_iter()
@@ -27,7 +26,7 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                 permalink: false,
             }),
             pub_date: Some(a.date.to_rfc2822()),
-            content: Some(a.content_html.clone()),
+            content: Some(body.html.clone()),
             enclosure: a.image.as_ref().map(|url| Enclosure {
                 url: url.clone(),
                 length: "0".into(),

@@ -1,20 +1,26 @@
 //! The immutable map the server answers from: decoded path to resource,
 //! with every header value prepared once per build, never per request.
+//! Feeds and index pages are held in memory; an archive's article pages
+//! are read from the files crier wrote for them (the map names the file:
+//! no request path ever reaches the file system).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+use chrono::{DateTime, FixedOffset};
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
 
 use super::negotiate::Coding;
+use crate::content::Article;
 use crate::metrics::Route;
-use crate::site::{Delta, Encoded, Output, Site};
+use crate::site::{self, Delta, Encoded, Output};
 
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
-    pub etag_text: String,
     pub length: HeaderValue,
 }
 
@@ -23,7 +29,6 @@ impl Variant {
         Variant {
             body: e.bytes.clone(),
             etag: HeaderValue::from_str(&e.etag).unwrap_or(HeaderValue::from_static("\"\"")),
-            etag_text: e.etag.clone(),
             length: HeaderValue::from(e.bytes.len()),
         }
     }
@@ -34,88 +39,137 @@ pub struct Resource {
     pub content_type: HeaderValue,
     pub last_modified: SystemTime,
     pub last_modified_header: HeaderValue,
-    pub cache_control: HeaderValue,
+    pub stored: Stored,
+}
+
+/// Where a resource's bytes are.
+pub enum Stored {
+    Memory(Box<Variants>),
+    /// The file of the identity encoding in the output folder, with its
+    /// `.gz` and `.br` siblings beside it.
+    Disk(PathBuf),
+}
+
+pub struct Variants {
     identity: Variant,
     gzip: Variant,
     br: Variant,
 }
 
-impl Resource {
-    pub fn variant(&self, coding: Coding) -> &Variant {
-        match coding {
-            Coding::Br => &self.br,
-            Coding::Gzip => &self.gzip,
-            Coding::Identity => &self.identity,
+impl Stored {
+    pub fn variant(&self, coding: Coding) -> Option<&Variant> {
+        match self {
+            Stored::Memory(v) => Some(match coding {
+                Coding::Br => &v.br,
+                Coding::Gzip => &v.gzip,
+                Coding::Identity => &v.identity,
+            }),
+            Stored::Disk(_) => None,
         }
     }
 }
 
 /// A persistent map: a refresh clones it in O(1) and changes a few
 /// entries, so it costs the same with 1,000 articles as with 100,000.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Routes {
     map: imbl::HashMap<String, Arc<Resource>>,
-    max_age: u64,
+    /// `Cache-Control` of every resource.
+    pub cache_control: HeaderValue,
 }
 
 impl Routes {
-    pub fn new(site: &Site, max_age: u64) -> Routes {
-        let mut routes = Routes {
+    pub fn new(max_age: u64) -> Routes {
+        Routes {
             map: imbl::HashMap::new(),
-            max_age,
-        };
-        routes.insert_all(&site.outputs);
-        routes
+            cache_control: HeaderValue::from_str(&format!("public, max-age={max_age}"))
+                .unwrap_or(HeaderValue::from_static("public")),
+        }
     }
 
-    /// These routes with `delta` applied.
-    pub fn apply(&self, delta: &Delta) -> Routes {
+    /// These routes with `delta` applied; its article pages are read from
+    /// `out` if given (they have been written there).
+    pub fn apply(&self, delta: &Delta, out: Option<&Path>) -> Routes {
         let mut next = self.clone();
         for (path, _) in &delta.removed {
             let path = decode(path).unwrap_or_else(|| path.clone());
             next.map.remove(&path);
         }
-        next.insert_all(&delta.outputs);
+        let (pages, rest): (Vec<&Output>, Vec<&Output>) =
+            delta.outputs.iter().partition(|o| o.is_article_page());
+        match out {
+            Some(out) => pages.iter().for_each(|o| {
+                next.insert(
+                    &o.path,
+                    site::HTML,
+                    o.last_modified,
+                    Stored::Disk(out.join(&o.file)),
+                )
+            }),
+            None => next.insert_outputs(pages),
+        }
+        next.insert_outputs(rest);
         next
     }
 
-    fn insert_all(&mut self, outputs: &[Output]) {
-        let max_age = self.max_age;
-        let cache_control = HeaderValue::from_str(&format!("public, max-age={max_age}"))
-            .unwrap_or(HeaderValue::from_static("public"));
-        let map = &mut self.map;
+    /// Article pages, read from their files in `out`.
+    pub fn insert_pages<'a>(&mut self, out: &Path, articles: impl Iterator<Item = &'a Article>) {
+        for a in articles {
+            let path = format!("/{}", a.path);
+            self.insert(
+                &path,
+                site::HTML,
+                a.updated,
+                Stored::Disk(out.join(&a.file)),
+            );
+        }
+    }
+
+    /// Outputs held in memory.
+    pub fn insert_outputs<'a>(&mut self, outputs: impl IntoIterator<Item = &'a Output>) {
         for o in outputs {
-            // Whole seconds: HTTP dates have no fractions, and a client's
-            // If-Modified-Since must compare equal to what it was sent.
-            let secs = o.last_modified.timestamp().max(0) as u64;
-            let last_modified = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-            let route = if o.path.ends_with(".xml") || o.path.ends_with(".json") {
-                Route::Feed
-            } else if o.path.ends_with(".opml") {
-                Route::Opml
-            } else {
-                Route::Page
-            };
-            let resource = Arc::new(Resource {
-                route,
-                content_type: HeaderValue::from_static(o.content_type),
-                last_modified,
-                last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(
-                    last_modified,
-                ))
-                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
-                cache_control: cache_control.clone(),
+            let stored = Stored::Memory(Box::new(Variants {
                 identity: Variant::new(&o.body),
                 gzip: Variant::new(&o.gzip),
                 br: Variant::new(&o.br),
-            });
-            let path = decode(&o.path).unwrap_or_else(|| o.path.clone());
-            // `/x/` is also reachable as `/x/index.html`, its file in feeds/.
-            if path.ends_with('/') {
-                map.insert(format!("{path}index.html"), resource.clone());
-            }
-            map.insert(path, resource);
+            }));
+            self.insert(&o.path, o.content_type, o.last_modified, stored);
         }
+    }
+
+    fn insert(
+        &mut self,
+        path: &str,
+        content_type: &'static str,
+        last_modified: DateTime<FixedOffset>,
+        stored: Stored,
+    ) {
+        // Whole seconds: HTTP dates have no fractions, and a client's
+        // If-Modified-Since must compare equal to what it was sent.
+        let secs = last_modified.timestamp().max(0) as u64;
+        let last_modified = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let route = if path.ends_with(".xml") || path.ends_with(".json") {
+            Route::Feed
+        } else if path.ends_with(".opml") {
+            Route::Opml
+        } else {
+            Route::Page
+        };
+        let resource = Arc::new(Resource {
+            route,
+            content_type: HeaderValue::from_static(content_type),
+            last_modified,
+            last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))
+                .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+            stored,
+        });
+        let path = decode(path).unwrap_or_else(|| path.to_string());
+        // `/x/` is also reachable as `/x/index.html`, its file in feeds/.
+        if path.ends_with('/') {
+            self.map
+                .insert(format!("{path}index.html"), resource.clone());
+        }
+        self.map.insert(path, resource);
     }
 
     /// The resource at a request path (percent-encoded, as sent).

@@ -1,5 +1,6 @@
 //! The request pipeline: one linear pass from request to response.
-//! Method, path, encoding, preconditions; nothing here touches the disk.
+//! Method, path, encoding, preconditions. The only file read is an
+//! archived article page, by the name the route table gives.
 
 use std::borrow::Cow;
 use std::time::Instant;
@@ -12,7 +13,8 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::conditional;
 use super::negotiate;
-use super::routes::Routes;
+use super::negotiate::Coding;
+use super::routes::{Routes, Stored};
 use crate::metrics::{Metrics, RequestLabels, Route};
 
 pub type Body = Full<Bytes>;
@@ -141,20 +143,40 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
         r.headers_mut().insert(header::VARY, VARY);
         return (r, resource.route);
     };
-    let variant = resource.variant(coding);
+    let (body, etag, coding) = match resource.stored.variant(coding) {
+        Some(v) => (v.body.clone(), Cow::Borrowed(&v.etag), coding),
+        None => match read_page(&resource.stored, coding) {
+            Some((body, coding)) => {
+                let tag = crate::site::etag(&body);
+                let tag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""));
+                (body, Cow::Owned(tag), coding)
+            }
+            None => {
+                let mut r = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "this page cannot be read right now; try again shortly\n",
+                    head,
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return (r, resource.route);
+            }
+        },
+    };
 
     let not_modified = match joined(headers, header::IF_NONE_MATCH) {
-        Some(inm) => conditional::none_match(&inm, &variant.etag_text),
+        Some(inm) => conditional::none_match(&inm, etag.to_str().unwrap_or_default()),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ims| conditional::not_modified_since(ims, resource.last_modified)),
     };
 
+    let length = body.len();
     let mut r = if not_modified || head {
         Response::new(Body::default())
     } else {
-        Response::new(Body::new(variant.body.clone()))
+        Response::new(Body::new(body))
     };
     *r.status_mut() = if not_modified {
         StatusCode::NOT_MODIFIED
@@ -162,19 +184,45 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
         StatusCode::OK
     };
     let h = r.headers_mut();
-    h.insert(header::ETAG, variant.etag.clone());
+    h.insert(header::ETAG, etag.into_owned());
     h.insert(header::LAST_MODIFIED, resource.last_modified_header.clone());
-    h.insert(header::CACHE_CONTROL, resource.cache_control.clone());
+    h.insert(header::CACHE_CONTROL, routes.cache_control.clone());
     h.insert(header::VARY, VARY);
     if !not_modified {
         h.insert(header::CONTENT_TYPE, resource.content_type.clone());
-        h.insert(header::CONTENT_LENGTH, variant.length.clone());
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
         if let Some(enc) = coding.header() {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
         }
     }
     (r, resource.route)
+}
+
+/// Reads an article page from the output folder: the file of `coding`,
+/// else the uncompressed one. Its ETag is computed from the bytes read, so
+/// it is right even while a rebuild replaces the file.
+fn read_page(stored: &Stored, coding: Coding) -> Option<(Bytes, Coding)> {
+    let Stored::Disk(file) = stored else {
+        return None;
+    };
+    if let Some(ext) = coding.extension() {
+        let mut name = file.as_os_str().to_os_string();
+        name.push(ext);
+        if let Ok(bytes) = std::fs::read(&name) {
+            return Some((bytes.into(), coding));
+        }
+    }
+    match std::fs::read(file) {
+        Ok(bytes) => Some((bytes.into(), Coding::Identity)),
+        Err(e) => {
+            tracing::error!(
+                "{}: cannot read this article page ({e}); was the output folder changed by hand? `crier build` writes it again",
+                file.display()
+            );
+            None
+        }
+    }
 }
 
 /// All values of a header joined by commas (borrowed when there is one);
