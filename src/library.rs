@@ -90,7 +90,7 @@ pub struct Change {
 impl Library {
     /// Reads every article under `content` (in parallel).
     pub fn load(config: Config, content: &Path) -> std::io::Result<Library> {
-        Library::load_with(config, content, None)
+        Library::load_with(config, content, Some(&|_, _| {}))
     }
 
     /// Like [`Library::load`], giving every body read to `sink`.
