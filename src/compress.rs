@@ -49,7 +49,11 @@ fn gzip_fast(data: &[u8]) -> Vec<u8> {
         loop {
             let done = c.total_in() as usize;
             out.reserve(data.len().saturating_sub(done) / 2 + 64);
-            match c.compress_vec(&data[done.min(data.len())..], &mut out, FlushCompress::Finish) {
+            match c.compress_vec(
+                &data[done.min(data.len())..],
+                &mut out,
+                FlushCompress::Finish,
+            ) {
                 Ok(Status::StreamEnd) | Err(_) => break,
                 Ok(_) => {}
             }

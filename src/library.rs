@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::content::{self, Article, Body, Candidate, Diagnostic, FileRead, Severity};
 
 /// Feed order: newest first, ties by id.
-type Key = (Reverse<DateTime<FixedOffset>>, String);
+type Key = (Reverse<DateTime<FixedOffset>>, Arc<str>);
 
 fn key(a: &Article) -> Key {
     (Reverse(a.date), a.id.clone())
@@ -41,7 +41,7 @@ struct FileState {
     draft: bool,
     diagnostics: Vec<Diagnostic>,
     /// The id this file was refused for, because another file has it.
-    blocked_by: Option<String>,
+    blocked_by: Option<Arc<str>>,
 }
 
 pub struct Library {
@@ -53,13 +53,13 @@ pub struct Library {
     by_folder: HashMap<PathBuf, HashSet<OsString>>,
     folder_problems: Vec<Diagnostic>,
     /// Which file owns each id.
-    ids: HashMap<String, PathBuf>,
+    ids: HashMap<Arc<str>, PathBuf>,
     all: BTreeMap<Key, Arc<Article>>,
     /// Page path of each current article, with how many claim it.
     pages: HashMap<String, usize>,
     by_district: HashMap<String, BTreeMap<Key, Arc<Article>>>,
     /// Ids freed since the last retry of the files refused for them.
-    released: Vec<String>,
+    released: Vec<Arc<str>>,
     /// Bodies of the articles the feeds show, by page path; an archive's
     /// other bodies live only in their files.
     bodies: HashMap<String, Arc<Body>>,
@@ -145,22 +145,26 @@ impl Library {
                     .is_none_or(|s| s.stamp.is_none() || s.stamp != stamp(&c.path))
             })
             .collect();
-        let config = &self.config;
-        let reads: Vec<(Option<Stamp>, FileRead)> = stale
-            .par_iter()
-            .map(|c| {
-                let mut read = content::read_article(config, c);
-                if let (Some(sink), Some(a)) = (sink, &read.article)
-                    && let Some(body) = read.body.take()
-                {
-                    sink(a, body);
-                }
-                (stamp(&c.path), read)
-            })
-            .collect();
-        for (c, (st, read)) in stale.into_iter().zip(reads) {
-            change.files_read += 1;
-            self.set(&c.path, st, read, change);
+        // In chunks, so that an archive's readings are never all in memory
+        // at once beside the index they go into.
+        for chunk in stale.chunks(4096) {
+            let config = &self.config;
+            let reads: Vec<(Option<Stamp>, FileRead)> = chunk
+                .par_iter()
+                .map(|c| {
+                    let mut read = content::read_article(config, c);
+                    if let (Some(sink), Some(a)) = (sink, &read.article)
+                        && let Some(body) = read.body.take()
+                    {
+                        sink(a, body);
+                    }
+                    (stamp(&c.path), read)
+                })
+                .collect();
+            for (c, (st, read)) in chunk.iter().zip(reads) {
+                change.files_read += 1;
+                self.set(&c.path, st, read, change);
+            }
         }
         self.retry_blocked(change);
         self.prime();
@@ -297,7 +301,7 @@ impl Library {
     /// (its owner deleted or changed), so the article comes back.
     fn retry_blocked(&mut self, change: &mut Change) {
         while !self.released.is_empty() {
-            let freed: HashSet<String> = self.released.drain(..).collect();
+            let freed: HashSet<Arc<str>> = self.released.drain(..).collect();
             let mut waiting: Vec<PathBuf> = self
                 .files
                 .iter()

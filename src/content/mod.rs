@@ -8,6 +8,7 @@ pub mod front;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -40,17 +41,28 @@ pub struct Article {
     pub path: String,
     /// File of the permalink page inside the output folder.
     pub file: PathBuf,
-    /// Absolute URL of the permalink page.
-    pub url: String,
-    pub id: String,
+    /// Shared with the library's indexes, which are keyed by it.
+    pub id: Arc<str>,
     pub title: String,
     pub author: Option<String>,
     pub tags: Vec<String>,
-    /// Where the item's link points: front matter `link`, else the page.
-    pub link: String,
+    /// Front matter `link`, when it is not the page itself.
+    pub link: Option<String>,
     pub image: Option<String>,
     pub date: DateTime<FixedOffset>,
     pub updated: DateTime<FixedOffset>,
+}
+
+impl Article {
+    /// Absolute URL of the permalink page.
+    pub fn url(&self, config: &Config) -> String {
+        config.url(&self.path)
+    }
+
+    /// Where the item's link points: front matter `link`, else the page.
+    pub fn link(&self, config: &Config) -> String {
+        self.link.clone().unwrap_or_else(|| self.url(config))
+    }
 }
 
 /// What an article says, kept apart from [`Article`]: an archive holds
@@ -477,7 +489,7 @@ fn parse_article(
             }
         }
     };
-    let link = absolute("link", fm.link).unwrap_or_else(|| url.clone());
+    let link = absolute("link", fm.link).filter(|l| *l != url);
     let image = absolute("image", fm.image);
 
     let (html, text) = body::render(split.body, &page_url);
@@ -503,8 +515,7 @@ fn parse_article(
         district: c.district.clone(),
         path,
         file: file_path,
-        url,
-        id,
+        id: id.into(),
         title,
         author,
         tags,

@@ -20,13 +20,13 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
     let entries = scope
         .items()
         .map(|(a, body)| {
-            let mut links = vec![link(a.link.clone(), "alternate", "text/html")];
+            let mut links = vec![link(a.link(config), "alternate", "text/html")];
             if let Some(img) = &a.image {
                 links.push(link(img.clone(), "enclosure", super::image_type(img)));
             }
             Entry {
                 title: Text::plain(a.title.clone()),
-                id: a.id.clone(),
+                id: a.id.to_string(),
                 updated: a.updated,
                 published: Some(a.date),
                 authors: a

@@ -53,7 +53,7 @@ fn layout(config: &Config, title: &str, head: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn headline(a: &Article, district: Option<&str>) -> String {
+fn headline(config: &Config, a: &Article, district: Option<&str>) -> String {
     let place = district
         .map(|d| format!(" <span class=\"meta\">{}</span>", escape(d)))
         .unwrap_or_default();
@@ -61,7 +61,7 @@ fn headline(a: &Article, district: Option<&str>) -> String {
         "<li><time datetime=\"{}\">{}</time><a href=\"{}\">{}</a>{place}</li>\n",
         a.date.to_rfc3339(),
         a.date.format("%Y-%m-%d"),
-        escape(&a.url),
+        escape(&a.url(config)),
         escape(&a.title)
     )
 }
@@ -91,7 +91,7 @@ pub fn index(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<u8> {
         escape(&config.url("feeds.opml"))
     );
     for a in &city.articles {
-        body += &headline(a, city.district_name(a));
+        body += &headline(config, a, city.district_name(a));
     }
     if city.articles.is_empty() {
         body += "<li>暂无文章</li>\n";
@@ -113,7 +113,7 @@ pub fn district(scope: &Scope<'_>) -> Vec<u8> {
         feed_links(scope)
     );
     for a in &scope.articles {
-        body += &headline(a, None);
+        body += &headline(config, a, None);
     }
     if scope.articles.is_empty() {
         body += "<li>暂无文章</li>\n";
@@ -161,13 +161,12 @@ pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Vec<u8> {
                 .join("、")
         );
     }
-    let source = if a.link != a.url {
-        format!(
+    let source = match &a.link {
+        Some(link) => format!(
             "<p class=\"meta\">原文：<a href=\"{0}\">{0}</a></p>\n",
-            escape(&a.link)
-        )
-    } else {
-        String::new()
+            escape(link)
+        ),
+        None => String::new(),
     };
     let body = format!(
         "<nav>{nav}</nav>\n<article>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n{}\n{source}</article>\n<p class=\"feeds\">订阅：{}</p>\n",
@@ -177,7 +176,7 @@ pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Vec<u8> {
     );
     let head = format!(
         "<link rel=\"canonical\" href=\"{}\">\n{}",
-        escape(&a.url),
+        escape(&a.url(config)),
         discovery(scope)
     );
     layout(

@@ -24,7 +24,7 @@ struct Author<'a> {
 #[derive(Serialize)]
 struct Item<'a> {
     id: &'a str,
-    url: &'a str,
+    url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     external_url: Option<&'a str>,
     title: &'a str,
@@ -56,8 +56,8 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
             .items()
             .map(|(a, body)| Item {
                 id: &a.id,
-                url: &a.url,
-                external_url: (a.link != a.url).then_some(a.link.as_str()),
+                url: a.url(config),
+                external_url: a.link.as_deref(),
                 title: &a.title,
                 content_html: &body.html,
                 summary: &body.summary,

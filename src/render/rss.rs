@@ -14,7 +14,7 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         .items()
         .map(|(a, body)| Item {
             title: Some(a.title.clone()),
-            link: Some(a.link.clone()),
+            link: Some(a.link(config)),
             description: Some(body.summary.clone()),
             categories: scope
                 .categories(a)
@@ -22,7 +22,7 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                 .map(|name| Category { name, domain: None })
                 .collect(),
             guid: Some(Guid {
-                value: a.id.clone(),
+                value: a.id.to_string(),
                 permalink: false,
             }),
             pub_date: Some(a.date.to_rfc2822()),
