@@ -146,13 +146,14 @@ impl Library {
             })
             .collect();
         // In chunks, so that an archive's readings are never all in memory
-        // at once beside the index they go into.
-        for chunk in stale.chunks(4096) {
-            let config = &self.config;
-            let reads: Vec<(Option<Stamp>, FileRead)> = chunk
+        // at once beside the index they go into; a chunk is indexed (in
+        // path order) while the next is read.
+        let config = self.config.clone();
+        let read_chunk = |chunk: &[&Candidate]| -> Vec<(Option<Stamp>, FileRead)> {
+            chunk
                 .par_iter()
                 .map(|c| {
-                    let mut read = content::read_article(config, c);
+                    let mut read = content::read_article(&config, c);
                     if let (Some(sink), Some(a)) = (sink, &read.article)
                         && let Some(body) = read.body.take()
                     {
@@ -160,11 +161,24 @@ impl Library {
                     }
                     (stamp(&c.path), read)
                 })
-                .collect();
-            for (c, (st, read)) in chunk.iter().zip(reads) {
-                change.files_read += 1;
-                self.set(&c.path, st, read, change);
-            }
+                .collect()
+        };
+        let mut chunks = stale.chunks(2048);
+        let mut ready = chunks.next().map(&read_chunk);
+        let mut done: &[&Candidate] = stale.get(..ready.as_ref().map_or(0, Vec::len)).unwrap_or_default();
+        while let Some(reads) = ready.take() {
+            let next = chunks.next();
+            let (read_next, ()) = rayon::join(
+                || next.map(&read_chunk),
+                || {
+                    for (c, (st, read)) in done.iter().zip(reads) {
+                        change.files_read += 1;
+                        self.set(&c.path, st, read, change);
+                    }
+                },
+            );
+            ready = read_next;
+            done = next.unwrap_or_default();
         }
         self.retry_blocked(change);
         self.prime();
@@ -474,7 +488,11 @@ impl Library {
 
     /// Every current problem: folders first, then files in path order.
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
-        let mut files: Vec<(&PathBuf, &FileState)> = self.files.iter().collect();
+        let mut files: Vec<(&PathBuf, &FileState)> = self
+            .files
+            .iter()
+            .filter(|(_, s)| !s.diagnostics.is_empty())
+            .collect();
         files.sort_by(|a, b| a.0.cmp(b.0));
         self.folder_problems
             .iter()

@@ -12,18 +12,28 @@ fn options() -> Options {
 /// Renders Markdown to HTML safe to put in a reader's view (no script,
 /// iframe, object, form, event handlers or `javascript:` URLs; relative
 /// URLs resolved against `base`, the article's own page), and returns it
-/// with the body's plain text, from one parse.
-pub fn render(markdown: &str, base: &Url) -> (String, String) {
+/// with the start of the body's plain text (at least `text_chars`
+/// characters of it, if it has that many), from one parse.
+pub fn render(markdown: &str, base: &Url, text_chars: usize) -> (String, String) {
     let events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
-    let mut text = String::with_capacity(markdown.len());
+    let mut text = String::new();
+    // Only a summary is cut from the text: stop once it is long enough.
+    let mut collecting = text_chars > 0;
+    let mut check_at = 4 * (text_chars + 1);
     let mut plain = true;
     for event in &events {
-        match event {
-            Event::Text(t) | Event::Code(t) => text.push_str(t),
-            Event::SoftBreak
-            | Event::HardBreak
-            | Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) => text.push(' '),
-            _ => {}
+        if collecting {
+            match event {
+                Event::Text(t) | Event::Code(t) => text.push_str(t),
+                Event::SoftBreak
+                | Event::HardBreak
+                | Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) => text.push(' '),
+                _ => {}
+            }
+            if text.len() >= check_at {
+                collecting = normalise_space(&text).chars().count() <= text_chars;
+                check_at = text.len() * 2;
+            }
         }
         plain &= is_plain(event);
     }
@@ -67,12 +77,12 @@ fn is_plain(event: &Event<'_>) -> bool {
 
 #[cfg(test)]
 fn to_html(markdown: &str, base: &Url) -> String {
-    render(markdown, base).0
+    render(markdown, base, 0).0
 }
 
 #[cfg(test)]
 fn plain_text(markdown: &str) -> String {
-    render(markdown, &Url::parse("https://n.example/").unwrap()).1
+    render(markdown, &Url::parse("https://n.example/").unwrap(), usize::MAX / 8).1
 }
 
 /// Collapses runs of white space to one space and drops control characters,
@@ -83,7 +93,11 @@ pub fn normalise_space(s: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().filter(|c| !c.is_control()));
+        if word.contains(char::is_control) {
+            out.extend(word.chars().filter(|c| !c.is_control()));
+        } else {
+            out.push_str(word);
+        }
     }
     out
 }
@@ -143,6 +157,28 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("src=\"https://n.example/img/p.png\""), "{h}");
+    }
+
+    #[test]
+    fn a_summary_from_part_of_the_text_is_the_summary_of_all_of_it() {
+        let paragraph = "太原市召开会议，强调要贯彻落实重要讲话精神。 \n\n   \n".repeat(40);
+        let spaced = format!("{}{paragraph}", " \n".repeat(300));
+        for md in [paragraph.as_str(), spaced.as_str(), "短。", ""] {
+            let whole = cut_summary(&plain_text(md), 120);
+            let (_, start) = render(md, &base(), 120);
+            assert_eq!(cut_summary(&start, 120), whole);
+        }
+    }
+
+    #[test]
+    fn markdown_without_markup_skips_the_sanitiser_and_stays_the_same() {
+        let md = "# 标题\n\n段落 *强调* **粗体** ~~删除~~ `代码` 1 < 2 & 3\n\n> 引用\n\n- 一\n- 二\n\n3. 三\n\n    缩进代码\n\n---\n";
+        let mut raw = String::new();
+        html::push_html(&mut raw, Parser::new_ext(md, options()));
+        let cleaned = Builder::default().clean(&raw).to_string();
+        // The one difference: pulldown-cmark closes void elements (`<hr />`).
+        assert_eq!(to_html(md, &base()).replace(" />", ">"), cleaned);
+        assert!(to_html("[x](javascript:alert(1))", &base()).contains("<a rel"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod date;
 pub mod front;
 
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -204,9 +205,15 @@ fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry
         if is_ignored(&name) {
             continue;
         }
-        match std::fs::metadata(&path) {
-            Ok(meta) => out.push(Entry {
-                is_dir: meta.is_dir(),
+        // The listing knows what an entry is; only a link needs a look at
+        // its target.
+        let kind = match e.file_type() {
+            Ok(t) if !t.is_symlink() => Ok(t),
+            _ => std::fs::metadata(&path).map(|m| m.file_type()),
+        };
+        match kind {
+            Ok(kind) => out.push(Entry {
+                is_dir: kind.is_dir(),
                 path,
                 display,
                 name,
@@ -332,9 +339,9 @@ fn parse_article(
             ),
         ));
     }
-    let size = std::fs::metadata(&c.path)
-        .map_err(|e| err(None, format!("cannot read: {e}")))?
-        .len();
+    let cannot_read = |e: std::io::Error| err(None, format!("cannot read: {e}"));
+    let mut handle = std::fs::File::open(&c.path).map_err(cannot_read)?;
+    let size = handle.metadata().map_err(cannot_read)?.len();
     if size > MAX_FILE_BYTES {
         return Err(err(
             None,
@@ -343,7 +350,8 @@ fn parse_article(
             ),
         ));
     }
-    let bytes = std::fs::read(&c.path).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    handle.read_to_end(&mut bytes).map_err(cannot_read)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(err(
             None,
@@ -492,11 +500,14 @@ fn parse_article(
     let link = absolute("link", fm.link).filter(|l| *l != url);
     let image = absolute("image", fm.image);
 
-    let (html, text) = body::render(split.body, &page_url);
-    let summary = match fm.summary.as_deref().map(body::normalise_space) {
-        Some(s) if !s.is_empty() => s,
-        _ => body::cut_summary(&text, SUMMARY_CHARS),
-    };
+    let given = fm
+        .summary
+        .as_deref()
+        .map(body::normalise_space)
+        .filter(|s| !s.is_empty());
+    let text_chars = if given.is_some() { 0 } else { SUMMARY_CHARS };
+    let (html, text) = body::render(split.body, &page_url, text_chars);
+    let summary = given.unwrap_or_else(|| body::cut_summary(&text, SUMMARY_CHARS));
     let author = fm
         .author
         .as_deref()
