@@ -80,23 +80,23 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     // the build holds no more than a page per thread.
     let page_config = config.clone();
     let writer = publish::PageWriter::new(&page_config, Some(out), false);
-    let library =
-        match Library::load_with(config, &input.content, Some(&|a, b| writer.write(a, &b))) {
-            Ok(l) => l,
-            Err(e) => return content_unreadable(&input.content, &e),
-        };
+    let library = match Library::load_with(config, &input.content, Some(&|a, b| writer.write(a, b)))
+    {
+        Ok(l) => l,
+        Err(e) => return content_unreadable(&input.content, &e),
+    };
     for d in library.diagnostics() {
         eprintln!("{d}");
     }
-    let (pages, _, error) = writer.finish();
-    if let Some(e) = error {
+    let pages = writer.finish();
+    if let Some(e) = pages.error {
         return publish_failed(e);
     }
     let site = Site::build(&library);
-    match publish::publish(&site, &library, out) {
+    match publish::publish(&site, &library, out, &pages.known) {
         Ok(mut r) => {
-            r.written += pages.written;
-            r.unchanged += pages.unchanged;
+            r.written += pages.report.written;
+            r.unchanged += pages.report.unchanged;
             println!(
                 "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
                 summary(&library),

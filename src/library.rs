@@ -15,7 +15,7 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 
 use crate::config::Config;
-use crate::content::{self, Article, Body, Candidate, Diagnostic, FileRead, Severity};
+use crate::content::{self, Article, Body, Candidate, Diagnostic, FileRead, Pending, Severity};
 
 /// Feed order: newest first, ties by id.
 type Key = (Reverse<DateTime<FixedOffset>>, Arc<str>);
@@ -68,7 +68,7 @@ pub struct Library {
 /// Takes each article's body as the files are read, in parallel (a full
 /// build renders its pages there); the library then keeps no body but
 /// those its feeds show.
-pub type Sink<'a> = &'a (dyn Fn(&Article, Body) + Sync);
+pub type Sink<'a> = &'a (dyn Fn(&Article, Pending) + Sync);
 
 /// What a refresh changed, for the renderer.
 #[derive(Debug, Default)]
@@ -165,7 +165,9 @@ impl Library {
         };
         let mut chunks = stale.chunks(2048);
         let mut ready = chunks.next().map(&read_chunk);
-        let mut done: &[&Candidate] = stale.get(..ready.as_ref().map_or(0, Vec::len)).unwrap_or_default();
+        let mut done: &[&Candidate] = stale
+            .get(..ready.as_ref().map_or(0, Vec::len))
+            .unwrap_or_default();
         while let Some(reads) = ready.take() {
             let next = chunks.next();
             let (read_next, ()) = rayon::join(
@@ -211,7 +213,7 @@ impl Library {
             .filter_map(|a| {
                 let c = Candidate::at(content, Path::new(&a.source))?;
                 let body = content::read_article(config, &c).body?;
-                Some((a.path.clone(), Arc::new(body)))
+                Some((a.path.clone(), Arc::new(body.render())))
             })
             .collect();
         let keep: HashSet<String> = shown.keys().map(|p| p.to_string()).collect();
@@ -227,7 +229,7 @@ impl Library {
         }
         Candidate::at(&self.content, Path::new(&a.source))
             .and_then(|c| content::read_article(&self.config, &c).body)
-            .map(Arc::new)
+            .map(|b| Arc::new(b.render()))
             .unwrap_or_default()
     }
 
@@ -338,7 +340,7 @@ impl Library {
     fn set(&mut self, path: &Path, stamp: Option<Stamp>, read: FileRead, change: &mut Change) {
         let old = self.files.get(path).and_then(|s| s.article.clone());
         let mut diagnostics = read.diagnostics;
-        let body = read.body.map(Arc::new);
+        let body = read.body;
         let mut blocked_by = None;
         let new = match read.article {
             Some(a) => match self.ids.get(&a.id) {
@@ -376,6 +378,7 @@ impl Library {
             if let Some(n) = &new {
                 self.index(path, n, change);
                 if let Some(b) = body {
+                    let b = Arc::new(b.render());
                     self.bodies.insert(n.path.clone(), b.clone());
                     change.pages.push((n.clone(), b));
                 }

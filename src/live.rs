@@ -85,9 +85,9 @@ impl Live {
         };
         let page_config = config.clone();
         let writer = publish::PageWriter::new(&page_config, out, true);
-        let loaded = Library::load_with(config, &self.content, Some(&|a, b| writer.write(a, &b)));
-        let (pages, unwritten, error) = writer.finish();
-        if let Some(e) = error {
+        let loaded = Library::load_with(config, &self.content, Some(&|a, b| writer.write(a, b)));
+        let pages = writer.finish();
+        if let Some(e) = &pages.error {
             tracing::error!(
                 "cannot write {}: {e}; serving from memory",
                 self.out.display()
@@ -109,18 +109,20 @@ impl Live {
         if let Some(out) = out {
             routes.insert_pages(out, library.articles().map(|a| a.as_ref()));
         }
-        routes.insert_outputs(&unwritten);
+        routes.insert_outputs(&pages.unwritten);
         routes.insert_outputs(&site.outputs);
         self.state.routes.store(Some(Arc::new(routes)));
         self.record(&library, started);
         let served = started.elapsed();
         let report = match out {
-            Some(_) => publish::publish(&site, &library, &self.out).map(|r| publish::Report {
-                written: r.written + pages.written,
-                unchanged: r.unchanged + pages.unchanged,
-                removed: r.removed,
+            Some(_) => publish::publish(&site, &library, &self.out, &pages.known).map(|r| {
+                publish::Report {
+                    written: r.written + pages.report.written,
+                    unchanged: r.unchanged + pages.report.unchanged,
+                    removed: r.removed,
+                }
             }),
-            None => Ok(pages),
+            None => Ok(pages.report),
         };
         self.report(
             &library,

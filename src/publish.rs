@@ -3,23 +3,30 @@
 //! a CDN sync) never sees a half-written file; files whose bytes did not
 //! change are not touched, and files the site no longer has are removed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
 use crate::compress::{self, Effort};
 use crate::config::Config;
-use crate::content::{Article, Body};
+use crate::content::{Article, Pending};
 use crate::library::Library;
 use crate::site::{self, Delta, Encoded, Output, Site};
 
 /// Marks a folder as crier's output, so crier never deletes files in a
 /// folder it did not create.
 pub const MARKER: &str = ".crier-output";
+
+/// What each article page in the folder was made from, so that a rebuild
+/// renders only the pages of changed files.
+pub const MANIFEST: &str = ".crier-manifest";
+
+type Key = [u8; 16];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -51,32 +58,56 @@ pub struct Report {
 /// Writes `site` into `out` and removes every file that is neither one of
 /// its outputs nor the page of an article of `library` (those are written
 /// by a [`PageWriter`] as the articles are read).
-pub fn publish(site: &Site, library: &Library, out: &Path) -> Result<Report, PublishError> {
+/// `known` is every file in the folder: as listed when the build started,
+/// and written since ([`Pages::known`]).
+pub fn publish(
+    site: &Site,
+    library: &Library,
+    out: &Path,
+    known: &HashSet<PathBuf>,
+) -> Result<Report, PublishError> {
     claim(out)?;
     let mut report = write_outputs(&site.outputs, out)?;
-    let pages = library
-        .articles()
-        .map(|a| a.file.clone())
-        .collect::<Vec<_>>();
-    let keep: HashSet<PathBuf> = site
+    let keep: HashSet<&Path> = site
         .outputs
         .iter()
-        .map(|o| o.file.clone())
-        .chain(pages)
-        .flat_map(|f| siblings(&f).map(|s| out.join(s)))
+        .map(|o| o.file.as_path())
+        .chain(library.articles().map(|a| a.file.as_path()))
         .collect();
-    report.removed = remove_stale(out, &keep)?;
+    report.removed = remove_stale(out, known, &keep)?;
     Ok(report)
 }
 
+/// What a [`PageWriter`] did.
+pub struct Pages {
+    pub report: Report,
+    /// Pages that could not be written, kept for serving from memory.
+    pub unwritten: Vec<Output>,
+    /// The first error.
+    pub error: Option<PublishError>,
+    /// Every file of the folder: listed at the start or written since.
+    pub known: HashSet<PathBuf>,
+}
+
 /// Renders and writes article pages as a full build reads them, so that
-/// no more than a page per thread is in memory. A page whose bytes are
-/// already in the folder is not compressed or written again.
+/// no more than a page per thread is in memory. A page made by this
+/// program, with this config, from a file with the same bytes is not
+/// rendered again (see [`MANIFEST`]); one whose bytes are already in the
+/// folder is not compressed or written again.
 pub struct PageWriter<'a> {
     config: &'a Config,
     /// `None` when the output folder is not usable: pages are then only
     /// kept in memory.
     out: Option<&'a Path>,
+    /// Everything a page depends on besides its file: this program and
+    /// the config. `None` if the program cannot be read.
+    epoch: Option<Key>,
+    /// Files in the folder when the build started.
+    present: HashSet<PathBuf>,
+    /// The previous build's manifest, if made in the same epoch.
+    made_from: HashMap<PathBuf, Key>,
+    /// This build's.
+    made: Mutex<Vec<(PathBuf, Key)>>,
     written: AtomicUsize,
     unchanged: AtomicUsize,
     /// Pages that could not be written, with the first error.
@@ -87,9 +118,29 @@ pub struct PageWriter<'a> {
 
 impl<'a> PageWriter<'a> {
     pub fn new(config: &'a Config, out: Option<&'a Path>, keep_unwritten: bool) -> Self {
+        let epoch = std::env::current_exe()
+            .and_then(std::fs::read)
+            .ok()
+            .map(|exe| {
+                let mut h = Sha256::new();
+                h.update(&exe);
+                h.update(format!("{config:?}").as_bytes());
+                key(h)
+            });
+        let (present, made_from) = match out {
+            Some(out) => (
+                list(out),
+                epoch.map(|e| read_manifest(out, e)).unwrap_or_default(),
+            ),
+            None => Default::default(),
+        };
         PageWriter {
             config,
             out,
+            epoch,
+            present,
+            made_from,
+            made: Mutex::new(Vec::new()),
             written: AtomicUsize::new(0),
             unchanged: AtomicUsize::new(0),
             unwritten: Mutex::new((Vec::new(), None)),
@@ -97,20 +148,41 @@ impl<'a> PageWriter<'a> {
         }
     }
 
-    pub fn write(&self, a: &Article, body: &Body) {
-        let page = site::article_page(self.config, a, body);
+    pub fn write(&self, a: &Article, pending: Pending) {
+        let made_from = self.epoch.map(|epoch| {
+            let mut h = Sha256::new();
+            h.update(epoch);
+            h.update(a.file.as_os_str().as_encoded_bytes());
+            h.update([0]);
+            h.update(pending.text.as_bytes());
+            key(h)
+        });
+        let complete = siblings(&a.file).all(|f| self.present.contains(&f));
+        if let (Some(key), Some(_)) = (made_from, self.out)
+            && complete
+            && self.made_from.get(&a.file) == Some(&key)
+        {
+            self.unchanged.fetch_add(3, Ordering::Relaxed);
+            self.lock_made().push((a.file.clone(), key));
+            return;
+        }
+        let body = pending.render();
+        let page = site::article_page(self.config, a, &body);
         let result = match self.out {
-            Some(out) => write_page(&out.join(&a.file), &page),
+            Some(out) => write_page(&out.join(&a.file), &page, complete),
             None => Ok(None),
         };
         match result {
-            Ok(Some(n)) => {
-                self.written.fetch_add(n, Ordering::Relaxed);
+            Ok(written) if self.out.is_some() => {
+                match written {
+                    Some(n) => self.written.fetch_add(n, Ordering::Relaxed),
+                    None => self.unchanged.fetch_add(3, Ordering::Relaxed),
+                };
+                if let Some(key) = made_from {
+                    self.lock_made().push((a.file.clone(), key));
+                }
             }
-            Ok(None) if self.out.is_some() => {
-                self.unchanged.fetch_add(3, Ordering::Relaxed);
-            }
-            Ok(None) | Err(_) => {
+            result => {
                 let mut unwritten = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
                 if let Err(e) = result {
                     unwritten.1.get_or_insert(e);
@@ -118,40 +190,137 @@ impl<'a> PageWriter<'a> {
                 if self.keep_unwritten {
                     unwritten
                         .0
-                        .push(site::article_output(self.config, a, body).finish());
+                        .push(site::article_output(self.config, a, &body).finish());
                 }
             }
         }
     }
 
-    /// Files written and left unchanged, pages kept in memory, and the
-    /// first error.
-    pub fn finish(self) -> (Report, Vec<Output>, Option<PublishError>) {
-        let (pages, error) = self
+    fn lock_made(&self) -> std::sync::MutexGuard<'_, Vec<(PathBuf, Key)>> {
+        self.made.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What was done. Writes this build's manifest.
+    pub fn finish(self) -> Pages {
+        let (unwritten, mut error) = self
             .unwritten
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
+        let mut made = self.made.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut known = self.present;
+        known.extend(made.iter().flat_map(|(f, _)| siblings(f)));
+        if let (Some(out), Some(epoch)) = (self.out, self.epoch) {
+            made.sort_unstable_by(|a, b| {
+                a.0.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.0.as_os_str().as_encoded_bytes())
+            });
+            let mut text = hex(&epoch);
+            text.push('\n');
+            for (file, key) in &made {
+                if let Some(name) = file.to_str() {
+                    text.push_str(&hex(key));
+                    text.push('\t');
+                    text.push_str(name);
+                    text.push('\n');
+                }
+            }
+            if let Err(e) = write_whole(&out.join(MANIFEST), text.as_bytes()) {
+                error.get_or_insert(e);
+            }
+        }
         let report = Report {
             written: self.written.into_inner(),
             unchanged: self.unchanged.into_inner(),
             removed: 0,
         };
-        (report, pages, error)
+        Pages {
+            report,
+            unwritten,
+            error,
+            known,
+        }
     }
 }
 
+fn key(h: Sha256) -> Key {
+    let mut k = [0; 16];
+    k.copy_from_slice(&h.finalize()[..16]);
+    k
+}
+
+fn hex(k: &Key) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    k.iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
+
+/// The previous build's manifest, if it was made in `epoch`.
+fn read_manifest(out: &Path, epoch: Key) -> HashMap<PathBuf, Key> {
+    let Ok(text) = std::fs::read_to_string(out.join(MANIFEST)) else {
+        return HashMap::new();
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(hex(&epoch).as_str()) {
+        return HashMap::new();
+    }
+    let parse = |h: &str| -> Option<Key> {
+        let mut k = [0; 16];
+        for (i, b) in k.iter_mut().enumerate() {
+            *b = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(k)
+    };
+    lines
+        .filter_map(|l| {
+            let (k, file) = l.split_once('\t')?;
+            Some((PathBuf::from(file), parse(k)?))
+        })
+        .collect()
+}
+
+/// Every file under `out` (relative), hidden ones aside except temp files
+/// of a build that was killed. Folders are listed in parallel.
+fn list(out: &Path) -> HashSet<PathBuf> {
+    fn walk(dir: &Path, rel: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with('.') && !text.starts_with(".tmp-") {
+                continue;
+            }
+            match e.file_type() {
+                Ok(t) if t.is_dir() => dirs.push((e.path(), rel.join(&name))),
+                Ok(_) => files.push(rel.join(&name)),
+                Err(_) => {}
+            }
+        }
+        let inner: Vec<Vec<PathBuf>> = dirs.par_iter().map(|(d, r)| walk(d, r)).collect();
+        files.extend(inner.into_iter().flatten());
+        files
+    }
+    walk(out, Path::new("")).into_iter().collect()
+}
+
 /// Writes one article page and its compressed siblings, unless the page
-/// on disk has these bytes and its siblings are there. The siblings go
-/// first: a page on disk always has siblings made from it. Returns how
-/// many files were written (`None`: none).
-pub fn write_page(path: &Path, page: &[u8]) -> Result<Option<usize>, PublishError> {
+/// on disk has these bytes and its siblings are there (`complete`). The
+/// siblings go first: a page on disk always has siblings made from it.
+/// Returns how many files were written (`None`: none).
+pub fn write_page(path: &Path, page: &[u8], complete: bool) -> Result<Option<usize>, PublishError> {
     let sibling = |ext: &str| {
         let mut name = path.as_os_str().to_os_string();
         name.push(ext);
         PathBuf::from(name)
     };
     let (gz, br) = (sibling(".gz"), sibling(".br"));
-    if std::fs::read(path).is_ok_and(|old| old == page) && gz.is_file() && br.is_file() {
+    if complete && std::fs::read(path).is_ok_and(|old| old == page) {
         return Ok(None);
     }
     write_whole(&gz, &compress::gzip(page, Effort::Fast))?;
@@ -280,38 +449,40 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     Ok(())
 }
 
-/// Removes files under `out` that the site no longer has (hidden files
-/// aside), and folders left empty.
-fn remove_stale(out: &Path, keep: &HashSet<PathBuf>) -> Result<usize, PublishError> {
-    let mut removed = 0;
-    for entry in std::fs::read_dir(out).map_err(io(out))? {
-        let entry = entry.map_err(io(out))?;
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        // Temp files of a build that was killed are garbage; other hidden
-        // files (the marker, a .gitkeep) are not ours to remove.
-        if name.starts_with(".tmp-") {
-            std::fs::remove_file(&path).map_err(io(&path))?;
-            continue;
+/// Removes the `known` files that are neither in `keep` nor a `.gz` or
+/// `.br` of one (temp files of a build that was killed among them), and
+/// folders left empty. Other hidden files (the marker, a .gitkeep) are
+/// not ours to remove, and are not in `known`.
+fn remove_stale(
+    out: &Path,
+    known: &HashSet<PathBuf>,
+    keep: &HashSet<&Path>,
+) -> Result<usize, PublishError> {
+    let is_kept = |f: &Path| {
+        let name = f.as_os_str().to_string_lossy();
+        let base = name
+            .strip_suffix(".gz")
+            .or_else(|| name.strip_suffix(".br"))
+            .unwrap_or(&name);
+        keep.contains(Path::new(base))
+    };
+    let stale: Vec<&PathBuf> = known.iter().filter(|f| !is_kept(f)).collect();
+    let mut folders = HashSet::new();
+    for file in &stale {
+        let path = out.join(file);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(PublishError::Io { path, source: e }),
         }
-        if name.starts_with('.') {
-            continue;
-        }
-        let kind = entry.file_type().map_err(io(&path))?;
-        if kind.is_dir() {
-            removed += remove_stale(&path, keep)?;
-            if std::fs::read_dir(&path)
-                .map_err(io(&path))?
-                .next()
-                .is_none()
-            {
-                std::fs::remove_dir(&path).map_err(io(&path))?;
-            }
-        } else if !keep.contains(&path) {
-            std::fs::remove_file(&path).map_err(io(&path))?;
-            removed += 1;
-        }
+        folders.extend(file.parent().filter(|p| !p.as_os_str().is_empty()));
     }
-    Ok(removed)
+    for folder in folders {
+        // Fails, as it should, unless the folder is now empty.
+        let _ = std::fs::remove_dir(out.join(folder));
+    }
+    Ok(stale
+        .iter()
+        .filter(|f| !f.as_os_str().to_string_lossy().contains(".tmp-"))
+        .count())
 }

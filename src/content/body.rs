@@ -82,7 +82,12 @@ fn to_html(markdown: &str, base: &Url) -> String {
 
 #[cfg(test)]
 fn plain_text(markdown: &str) -> String {
-    render(markdown, &Url::parse("https://n.example/").unwrap(), usize::MAX / 8).1
+    render(
+        markdown,
+        &Url::parse("https://n.example/").unwrap(),
+        usize::MAX / 8,
+    )
+    .1
 }
 
 /// Collapses runs of white space to one space and drops control characters,

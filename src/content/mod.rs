@@ -66,6 +66,35 @@ impl Article {
     }
 }
 
+/// An article's body as read, rendered on demand: a build renders the
+/// page of an unchanged file not at all.
+#[derive(Debug)]
+pub struct Pending {
+    /// The whole file.
+    pub text: String,
+    body_start: usize,
+    page_url: Url,
+    /// From the front matter.
+    summary: Option<String>,
+}
+
+impl Pending {
+    pub fn render(&self) -> Body {
+        let markdown = self.text.get(self.body_start..).unwrap_or_default();
+        let text_chars = if self.summary.is_some() {
+            0
+        } else {
+            SUMMARY_CHARS
+        };
+        let (html, text) = body::render(markdown, &self.page_url, text_chars);
+        let summary = match &self.summary {
+            Some(s) => s.clone(),
+            None => body::cut_summary(&text, SUMMARY_CHARS),
+        };
+        Body { html, summary }
+    }
+}
+
 /// What an article says, kept apart from [`Article`]: an archive holds
 /// every article's metadata, but only the bodies its feeds show.
 #[derive(Debug, Clone, Default)]
@@ -161,7 +190,7 @@ impl Candidate {
 #[derive(Debug, Default)]
 pub struct FileRead {
     pub article: Option<Article>,
-    pub body: Option<Body>,
+    pub body: Option<Pending>,
     pub draft: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -326,7 +355,7 @@ fn parse_article(
     config: &Config,
     c: &Candidate,
     diags: &mut Vec<Diagnostic>,
-) -> Result<Option<(Article, Body)>, Diagnostic> {
+) -> Result<Option<(Article, Pending)>, Diagnostic> {
     let file = c.display.as_str();
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
 
@@ -378,10 +407,17 @@ fn parse_article(
             ));
         }
     };
-    let controls = text
-        .chars()
-        .filter(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))
-        .count();
+    // C0 controls and DEL are single bytes; C1 controls start with 0xC2.
+    let suspect = text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) || b == 0x7f || b == 0xc2);
+    let controls = if suspect {
+        text.chars()
+            .filter(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))
+            .count()
+    } else {
+        0
+    };
     let text = if controls > 0 {
         diags.push(Diagnostic::warning(
             file,
@@ -500,14 +536,12 @@ fn parse_article(
     let link = absolute("link", fm.link).filter(|l| *l != url);
     let image = absolute("image", fm.image);
 
-    let given = fm
+    let summary = fm
         .summary
         .as_deref()
         .map(body::normalise_space)
         .filter(|s| !s.is_empty());
-    let text_chars = if given.is_some() { 0 } else { SUMMARY_CHARS };
-    let (html, text) = body::render(split.body, &page_url, text_chars);
-    let summary = given.unwrap_or_else(|| body::cut_summary(&text, SUMMARY_CHARS));
+    let body_start = text.len() - split.body.len();
     let author = fm
         .author
         .as_deref()
@@ -535,7 +569,13 @@ fn parse_article(
         date,
         updated,
     };
-    Ok(Some((article, Body { html, summary })))
+    let pending = Pending {
+        text,
+        body_start,
+        page_url,
+        summary,
+    };
+    Ok(Some((article, pending)))
 }
 
 #[cfg(test)]
