@@ -159,7 +159,7 @@ impl Library {
                     {
                         sink(a, body);
                     }
-                    (stamp(&c.path), read)
+                    (read.stamp.or_else(|| stamp(&c.path)), read)
                 })
                 .collect()
         };
@@ -571,6 +571,35 @@ mod tests {
         );
         assert_eq!(change.gone.len(), 1);
         assert!(change.districts.contains("a") && change.any);
+    }
+
+    #[test]
+    fn only_feed_articles_keep_their_bodies_and_one_entering_a_feed_brings_its_own() {
+        let text = "title = \"t\"\nbase_url = \"https://n.example/\"\nid_authority = \"n.example\"\nfeed_limit = 2\n[districts.a]\nname = \"A\"\n";
+        let config = Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let content = tmp.path().join("content");
+        std::fs::create_dir_all(content.join("a")).unwrap();
+        for day in 10..13 {
+            std::fs::write(
+                content.join(format!("a/{day}.md")),
+                format!("+++\ntitle = \"t{day}\"\ndate = 2023-01-{day}\n+++\n正文{day}\n"),
+            )
+            .unwrap();
+        }
+        let mut lib = Library::load(config, &content).unwrap();
+        assert_eq!(lib.bodies.len(), 2, "the two newest, shown by both feeds");
+        let shown = |lib: &Library| -> Vec<String> {
+            let scope = crate::render::Scope::new(lib, Some(&lib.config.districts[0]));
+            scope.items().map(|(_, b)| b.html.clone()).collect()
+        };
+        assert_eq!(shown(&lib), ["<p>正文12</p>\n", "<p>正文11</p>\n"]);
+
+        std::fs::remove_file(content.join("a/12.md")).unwrap();
+        lib.refresh(&[content.join("a/12.md")], &mut Change::default())
+            .unwrap();
+        assert_eq!(shown(&lib), ["<p>正文11</p>\n", "<p>正文10</p>\n"]);
+        assert_eq!(lib.bodies.len(), 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! a CDN sync) never sees a half-written file; files whose bytes did not
 //! change are not touched, and files the site no longer has are removed.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -64,15 +65,16 @@ pub fn publish(
     site: &Site,
     library: &Library,
     out: &Path,
-    known: &HashSet<PathBuf>,
+    known: &HashSet<String>,
 ) -> Result<Report, PublishError> {
     claim(out)?;
     let mut report = write_outputs(&site.outputs, out)?;
-    let keep: HashSet<&Path> = site
+    let keep: HashSet<Cow<'_, str>> = site
         .outputs
         .iter()
         .map(|o| o.file.as_path())
         .chain(library.articles().map(|a| a.file.as_path()))
+        .map(|f| f.to_string_lossy())
         .collect();
     report.removed = remove_stale(out, known, &keep)?;
     Ok(report)
@@ -86,7 +88,7 @@ pub struct Pages {
     /// The first error.
     pub error: Option<PublishError>,
     /// Every file of the folder: listed at the start or written since.
-    pub known: HashSet<PathBuf>,
+    pub known: HashSet<String>,
 }
 
 /// Renders and writes article pages as a full build reads them, so that
@@ -103,11 +105,12 @@ pub struct PageWriter<'a> {
     /// the config. `None` if the program cannot be read.
     epoch: Option<Key>,
     /// Files in the folder when the build started.
-    present: HashSet<PathBuf>,
-    /// The previous build's manifest, if made in the same epoch.
-    made_from: HashMap<PathBuf, Key>,
+    present: HashSet<String>,
+    /// The previous build's manifest (page file to key), if made in the
+    /// same epoch.
+    made_from: HashMap<String, Key>,
     /// This build's.
-    made: Mutex<Vec<(PathBuf, Key)>>,
+    made: Mutex<Vec<(String, Key)>>,
     written: AtomicUsize,
     unchanged: AtomicUsize,
     /// Pages that could not be written, with the first error.
@@ -157,13 +160,14 @@ impl<'a> PageWriter<'a> {
             h.update(pending.text.as_bytes());
             key(h)
         });
-        let complete = siblings(&a.file).all(|f| self.present.contains(&f));
+        let file = a.file.to_string_lossy();
+        let complete = names(&file).iter().all(|f| self.present.contains(f));
         if let (Some(key), Some(_)) = (made_from, self.out)
             && complete
-            && self.made_from.get(&a.file) == Some(&key)
+            && self.made_from.get(file.as_ref()) == Some(&key)
         {
             self.unchanged.fetch_add(3, Ordering::Relaxed);
-            self.lock_made().push((a.file.clone(), key));
+            self.lock_made().push((file.into_owned(), key));
             return;
         }
         let body = pending.render();
@@ -179,7 +183,7 @@ impl<'a> PageWriter<'a> {
                     None => self.unchanged.fetch_add(3, Ordering::Relaxed),
                 };
                 if let Some(key) = made_from {
-                    self.lock_made().push((a.file.clone(), key));
+                    self.lock_made().push((file.into_owned(), key));
                 }
             }
             result => {
@@ -196,7 +200,7 @@ impl<'a> PageWriter<'a> {
         }
     }
 
-    fn lock_made(&self) -> std::sync::MutexGuard<'_, Vec<(PathBuf, Key)>> {
+    fn lock_made(&self) -> std::sync::MutexGuard<'_, Vec<(String, Key)>> {
         self.made.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -208,22 +212,16 @@ impl<'a> PageWriter<'a> {
             .unwrap_or_else(|e| e.into_inner());
         let mut made = self.made.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut known = self.present;
-        known.extend(made.iter().flat_map(|(f, _)| siblings(f)));
+        known.extend(made.iter().flat_map(|(f, _)| names(f)));
         if let (Some(out), Some(epoch)) = (self.out, self.epoch) {
-            made.sort_unstable_by(|a, b| {
-                a.0.as_os_str()
-                    .as_encoded_bytes()
-                    .cmp(b.0.as_os_str().as_encoded_bytes())
-            });
+            made.sort_unstable();
             let mut text = hex(&epoch);
             text.push('\n');
             for (file, key) in &made {
-                if let Some(name) = file.to_str() {
-                    text.push_str(&hex(key));
-                    text.push('\t');
-                    text.push_str(name);
-                    text.push('\n');
-                }
+                text.push_str(&hex(key));
+                text.push('\t');
+                text.push_str(file);
+                text.push('\n');
             }
             if let Err(e) = write_whole(&out.join(MANIFEST), text.as_bytes()) {
                 error.get_or_insert(e);
@@ -258,7 +256,7 @@ fn hex(k: &Key) -> String {
 }
 
 /// The previous build's manifest, if it was made in `epoch`.
-fn read_manifest(out: &Path, epoch: Key) -> HashMap<PathBuf, Key> {
+fn read_manifest(out: &Path, epoch: Key) -> HashMap<String, Key> {
     let Ok(text) = std::fs::read_to_string(out.join(MANIFEST)) else {
         return HashMap::new();
     };
@@ -276,15 +274,15 @@ fn read_manifest(out: &Path, epoch: Key) -> HashMap<PathBuf, Key> {
     lines
         .filter_map(|l| {
             let (k, file) = l.split_once('\t')?;
-            Some((PathBuf::from(file), parse(k)?))
+            Some((file.to_string(), parse(k)?))
         })
         .collect()
 }
 
 /// Every file under `out` (relative), hidden ones aside except temp files
 /// of a build that was killed. Folders are listed in parallel.
-fn list(out: &Path) -> HashSet<PathBuf> {
-    fn walk(dir: &Path, rel: &Path) -> Vec<PathBuf> {
+fn list(out: &Path) -> HashSet<String> {
+    fn walk(dir: &Path, rel: &str) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Vec::new();
         };
@@ -296,17 +294,18 @@ fn list(out: &Path) -> HashSet<PathBuf> {
             if text.starts_with('.') && !text.starts_with(".tmp-") {
                 continue;
             }
+            let rel = format!("{rel}{text}");
             match e.file_type() {
-                Ok(t) if t.is_dir() => dirs.push((e.path(), rel.join(&name))),
-                Ok(_) => files.push(rel.join(&name)),
+                Ok(t) if t.is_dir() => dirs.push((e.path(), rel + "/")),
+                Ok(_) => files.push(rel),
                 Err(_) => {}
             }
         }
-        let inner: Vec<Vec<PathBuf>> = dirs.par_iter().map(|(d, r)| walk(d, r)).collect();
+        let inner: Vec<Vec<String>> = dirs.par_iter().map(|(d, r)| walk(d, r)).collect();
         files.extend(inner.into_iter().flatten());
         files
     }
-    walk(out, Path::new("")).into_iter().collect()
+    walk(out, "").into_iter().collect()
 }
 
 /// Writes one article page and its compressed siblings, unless the page
@@ -455,18 +454,17 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
 /// not ours to remove, and are not in `known`.
 fn remove_stale(
     out: &Path,
-    known: &HashSet<PathBuf>,
-    keep: &HashSet<&Path>,
+    known: &HashSet<String>,
+    keep: &HashSet<Cow<'_, str>>,
 ) -> Result<usize, PublishError> {
-    let is_kept = |f: &Path| {
-        let name = f.as_os_str().to_string_lossy();
+    let is_kept = |name: &str| {
         let base = name
             .strip_suffix(".gz")
             .or_else(|| name.strip_suffix(".br"))
-            .unwrap_or(&name);
-        keep.contains(Path::new(base))
+            .unwrap_or(name);
+        keep.contains(base)
     };
-    let stale: Vec<&PathBuf> = known.iter().filter(|f| !is_kept(f)).collect();
+    let stale: Vec<&String> = known.iter().filter(|f| !is_kept(f)).collect();
     let mut folders = HashSet::new();
     for file in &stale {
         let path = out.join(file);
@@ -475,14 +473,16 @@ fn remove_stale(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(PublishError::Io { path, source: e }),
         }
-        folders.extend(file.parent().filter(|p| !p.as_os_str().is_empty()));
+        folders.extend(file.rsplit_once('/').map(|(folder, _)| folder));
     }
     for folder in folders {
         // Fails, as it should, unless the folder is now empty.
         let _ = std::fs::remove_dir(out.join(folder));
     }
-    Ok(stale
-        .iter()
-        .filter(|f| !f.as_os_str().to_string_lossy().contains(".tmp-"))
-        .count())
+    Ok(stale.iter().filter(|f| !f.contains(".tmp-")).count())
+}
+
+/// `x.gz`, `x.br` and `x`.
+fn names(file: &str) -> [String; 3] {
+    [format!("{file}.gz"), format!("{file}.br"), file.to_string()]
 }

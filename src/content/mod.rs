@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rayon::prelude::*;
 use url::Url;
 
 use crate::config::Config;
@@ -193,6 +194,8 @@ pub struct FileRead {
     pub body: Option<Pending>,
     pub draft: bool,
     pub diagnostics: Vec<Diagnostic>,
+    /// Size and modification time of the file as read, if it was opened.
+    pub stamp: Option<(u64, Option<std::time::SystemTime>)>,
 }
 
 /// Files crier never reads: hidden files, editor temporaries, non-Markdown.
@@ -274,10 +277,12 @@ pub fn discover(
     dir: &Path,
     diags: &mut Vec<Diagnostic>,
 ) -> std::io::Result<Vec<Candidate>> {
-    let mut out = Vec::new();
+    // In path order: a file at the top, or the index of a district folder.
+    let mut order: Vec<Result<Candidate, usize>> = Vec::new();
+    let mut districts = Vec::new();
     for entry in entries(dir, diags)? {
         if !entry.is_dir {
-            out.extend(candidate(entry, None));
+            order.extend(candidate(entry, None).map(Ok));
             continue;
         }
         let name = entry.name.as_str();
@@ -291,18 +296,43 @@ pub fn discover(
             ));
             continue;
         }
-        for inner in entries(&entry.path, diags)? {
-            if inner.is_dir {
-                diags.push(Diagnostic::error(
-                    &inner.display,
-                    None,
-                    format!(
-                        "sub-folders of a district are not read: move its articles into {}",
-                        entry.display
-                    ),
-                ));
-            } else {
-                out.extend(candidate(inner, Some(name)));
+        order.push(Err(districts.len()));
+        districts.push(entry);
+    }
+    // District folders are listed in parallel: an archive's are large.
+    let listed: Vec<std::io::Result<(Vec<Candidate>, Vec<Diagnostic>)>> = districts
+        .par_iter()
+        .map(|entry| {
+            let mut found = Vec::new();
+            let mut problems = Vec::new();
+            for inner in entries(&entry.path, &mut problems)? {
+                if inner.is_dir {
+                    problems.push(Diagnostic::error(
+                        &inner.display,
+                        None,
+                        format!(
+                            "sub-folders of a district are not read: move its articles into {}",
+                            entry.display
+                        ),
+                    ));
+                } else {
+                    found.extend(candidate(inner, Some(&entry.name)));
+                }
+            }
+            Ok((found, problems))
+        })
+        .collect();
+    let mut listed = listed.into_iter().map(Some).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for item in order {
+        match item {
+            Ok(c) => out.push(c),
+            Err(i) => {
+                if let Some(result) = listed.get_mut(i).and_then(Option::take) {
+                    let (found, problems) = result?;
+                    out.extend(found);
+                    diags.extend(problems);
+                }
             }
         }
     }
@@ -326,18 +356,22 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
             ..Default::default()
         };
     }
-    match parse_article(config, c, &mut diagnostics) {
+    let mut stamp = None;
+    let read = parse_article(config, c, &mut diagnostics, &mut stamp);
+    match read {
         Ok(Some((a, b))) => FileRead {
             article: Some(a),
             body: Some(b),
             draft: false,
             diagnostics,
+            stamp,
         },
         Ok(None) => FileRead {
             article: None,
             body: None,
             draft: true,
             diagnostics,
+            stamp,
         },
         Err(e) => {
             diagnostics.push(e);
@@ -346,6 +380,7 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
                 body: None,
                 draft: false,
                 diagnostics,
+                stamp,
             }
         }
     }
@@ -355,6 +390,7 @@ fn parse_article(
     config: &Config,
     c: &Candidate,
     diags: &mut Vec<Diagnostic>,
+    stamp: &mut Option<(u64, Option<std::time::SystemTime>)>,
 ) -> Result<Option<(Article, Pending)>, Diagnostic> {
     let file = c.display.as_str();
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
@@ -370,7 +406,9 @@ fn parse_article(
     }
     let cannot_read = |e: std::io::Error| err(None, format!("cannot read: {e}"));
     let mut handle = std::fs::File::open(&c.path).map_err(cannot_read)?;
-    let size = handle.metadata().map_err(cannot_read)?.len();
+    let meta = handle.metadata().map_err(cannot_read)?;
+    let size = meta.len();
+    *stamp = Some((size, meta.modified().ok()));
     if size > MAX_FILE_BYTES {
         return Err(err(
             None,

@@ -1,0 +1,202 @@
+//! Rebuilds at archive scale: only what changed is rendered and written,
+//! and the server reads archived article pages from the output folder.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use common::http::{Server, block_on, get};
+use common::{Site, files};
+
+/// Every file of the output folder with its modification time and bytes.
+fn snapshot(site: &Site) -> BTreeMap<PathBuf, (SystemTime, Vec<u8>)> {
+    files(&site.feeds())
+        .into_iter()
+        .map(|f| {
+            let path = site.feeds().join(&f);
+            let time = std::fs::metadata(&path).unwrap().modified().unwrap();
+            (f, (time, std::fs::read(&path).unwrap()))
+        })
+        .collect()
+}
+
+fn changed(
+    before: &BTreeMap<PathBuf, (SystemTime, Vec<u8>)>,
+    after: &BTreeMap<PathBuf, (SystemTime, Vec<u8>)>,
+) -> Vec<String> {
+    after
+        .iter()
+        .filter(|(f, now)| before.get(*f).is_none_or(|was| was.0 != now.0))
+        .map(|(f, _)| f.display().to_string())
+        .collect()
+}
+
+#[test]
+fn one_changed_article_rewrites_its_page_and_its_feeds_only() {
+    let site = Site::sample();
+    assert_eq!(site.run(&["build"]).code(), 0);
+    let before = snapshot(&site);
+    // Past any file system's time resolution.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let article = site.read("content/xiaodian/2023-01-10.md");
+    site.write(
+        "content/xiaodian/2023-01-10.md",
+        format!("{article}\n更正：第二段中的数字有误。\n"),
+    );
+    let run = site.run(&["build"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let after = snapshot(&site);
+
+    let mut expected = Vec::new();
+    for file in [
+        "xiaodian/2023-01-10.html",
+        "xiaodian/rss.xml",
+        "xiaodian/atom.xml",
+        "xiaodian/feed.json",
+        "rss.xml",
+        "atom.xml",
+        "feed.json",
+    ] {
+        for ext in ["", ".br", ".gz"] {
+            expected.push(format!("{file}{ext}"));
+        }
+    }
+    let mut got = changed(&before, &after);
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert!(
+        run.stdout()
+            .contains(" 21 written, 177 unchanged, 0 removed"),
+        "{}",
+        run.stdout()
+    );
+    assert!(site.read("feeds/xiaodian/2023-01-10.html").contains("更正"));
+
+    // Nothing changed: nothing is written.
+    let run = site.run(&["build"]);
+    assert!(
+        run.stdout().contains(" 0 written, 198 unchanged"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
+fn a_config_change_renders_every_page_again() {
+    let site = Site::sample();
+    assert_eq!(site.run(&["build"]).code(), 0);
+    let config = site.read("crier.toml");
+    let title = config
+        .lines()
+        .find_map(|l| l.strip_prefix("title = "))
+        .expect("a title")
+        .trim_matches('"')
+        .to_string();
+    site.write(
+        "crier.toml",
+        config.replacen(&format!("title = \"{title}\""), "title = \"晋阳晚报\"", 1),
+    );
+    let run = site.run(&["build"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    for page in ["xiaodian/2023-01-10.html", "2023-01-14.html"] {
+        let html = site.read(&format!("feeds/{page}"));
+        assert!(html.contains("晋阳晚报"), "{page} kept the old title");
+        assert!(!html.contains(&title), "{page} kept the old title");
+    }
+}
+
+#[test]
+fn files_removed_or_left_behind_in_the_output_are_put_right() {
+    let site = Site::sample();
+    assert_eq!(site.run(&["build"]).code(), 0);
+    let page = site.feeds().join("xiaodian/2023-01-10.html");
+    let original = std::fs::read(&page).unwrap();
+    std::fs::remove_file(site.feeds().join("xiaodian/2023-01-10.html.br")).unwrap();
+    std::fs::write(site.feeds().join(".crier-manifest"), "garbage\n").unwrap();
+    std::fs::write(site.feeds().join("xiaodian/.tmp-killed"), "half a file").unwrap();
+    std::fs::write(site.feeds().join("stray.html"), "not ours any more").unwrap();
+    std::fs::write(site.feeds().join(".keep"), "").unwrap();
+
+    let run = site.run(&["build"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let br = std::fs::read(site.feeds().join("xiaodian/2023-01-10.html.br")).unwrap();
+    let mut back = Vec::new();
+    brotli::BrotliDecompress(&mut &br[..], &mut back).unwrap();
+    assert_eq!(back, original);
+    assert!(!site.feeds().join("xiaodian/.tmp-killed").exists());
+    assert!(!site.feeds().join("stray.html").exists());
+    assert!(
+        site.feeds().join(".keep").exists(),
+        "hidden files are not crier's"
+    );
+    assert!(
+        site.read("feeds/.crier-manifest")
+            .contains("xiaodian/2023-01-10.html")
+    );
+}
+
+#[test]
+fn article_pages_are_served_from_the_output_folder_with_etags_of_their_bytes() {
+    let s = Server::start(Site::sample(), &[]);
+    s.wait_for_file("rss.xml");
+    let path = "/xiaodian/2023-01-10.html";
+    block_on(async {
+        for enc in ["br", "gzip", "identity"] {
+            let r = get(s.addr, path, &[("accept-encoding", enc)])
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("etag"), Some(crier::site::etag(&r.body).as_str()));
+            let etag = r.header("etag").unwrap().to_string();
+            let again = get(
+                s.addr,
+                path,
+                &[("accept-encoding", enc), ("if-none-match", &etag)],
+            )
+            .await
+            .unwrap();
+            assert_eq!(again.status, 304);
+        }
+
+        // A page removed by hand: the server says so and keeps serving the rest.
+        for ext in ["", ".gz", ".br"] {
+            std::fs::remove_file(
+                s.site
+                    .feeds()
+                    .join(format!("xiaodian/2023-01-10.html{ext}")),
+            )
+            .unwrap();
+        }
+        let r = get(s.addr, path, &[]).await.unwrap();
+        assert_eq!(r.status, 503);
+        assert!(r.header("retry-after").is_some());
+        let r = get(s.addr, "/rss.xml", &[]).await.unwrap();
+        assert_eq!(r.status, 200);
+    });
+    assert!(s.log_text().contains("cannot read this article page"));
+}
+
+#[test]
+fn without_a_usable_output_folder_pages_are_served_from_memory() {
+    let site = Site::sample();
+    site.write("elsewhere/important.txt", "keep me");
+    let s = Server::start(site, &["--out", "elsewhere"]);
+    block_on(async {
+        let r = get(
+            s.addr,
+            "/xiaodian/2023-01-10.html",
+            &[("accept-encoding", "br")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-encoding"), Some("br"));
+        assert_eq!(r.header("etag"), Some(crier::site::etag(&r.body).as_str()));
+    });
+    assert!(s.log_text().contains("serving from memory"));
+    assert_eq!(s.site.read("elsewhere/important.txt"), "keep me");
+    assert!(!s.site.path().join("elsewhere/xiaodian").exists());
+}
