@@ -80,6 +80,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     // the build holds no more than a page per thread.
     let page_config = config.clone();
     let writer = publish::PageWriter::new(&page_config, Some(out), false);
+    tracing::debug!(elapsed = ?started.elapsed(), "output folder listed");
     let library = match Library::load_with(config, &input.content, Some(&|a, b| writer.write(a, b)))
     {
         Ok(l) => l,
@@ -88,19 +89,23 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     for d in library.diagnostics() {
         eprintln!("{d}");
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "content read, article pages written");
     let pages = writer.finish();
     if let Some(e) = pages.error {
         return publish_failed(e);
     }
-    let site = Site::build(&library);
-    match publish::publish(&site, &library, out, &pages.known) {
+    tracing::debug!(elapsed = ?started.elapsed(), "manifest written");
+    let site = Site::pages(&library);
+    let outputs = site.len();
+    tracing::debug!(elapsed = ?started.elapsed(), "feeds and index pages rendered");
+    match publish::publish_pages(site, &library, out, &pages.known) {
         Ok(mut r) => {
             r.written += pages.report.written;
             r.unchanged += pages.report.unchanged;
             println!(
                 "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
                 summary(&library),
-                site.outputs.len() + library.count(None),
+                outputs + library.count(None),
                 r.written + r.unchanged,
                 out.display(),
                 r.written,
@@ -108,7 +113,11 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
                 r.removed,
                 started.elapsed().as_secs_f64()
             );
-            exit_for(&library)
+            let code = exit_for(&library);
+            // The process ends now: freeing every article one by one
+            // would only cost time at archive scale.
+            std::mem::forget(library);
+            code
         }
         Err(e) => publish_failed(e),
     }

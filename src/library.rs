@@ -5,7 +5,12 @@
 //! gone), so the work for one changed file does not grow with the archive.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+// Keys are paths from the content folder, not from the network: a fast
+// hash without DoS resistance is fine, and hashing is a good part of a
+// no-change rebuild.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -4,7 +4,8 @@
 //! change are not touched, and files the site no longer has are removed.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+// Paths of the output folder: see library.rs on the hash.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,7 +18,7 @@ use crate::compress::{self, Effort};
 use crate::config::Config;
 use crate::content::{Article, Pending};
 use crate::library::Library;
-use crate::site::{self, Delta, Encoded, Output, Site};
+use crate::site::{self, Delta, Encoded, Output, Page, Site};
 
 /// Marks a folder as crier's output, so crier never deletes files in a
 /// folder it did not create.
@@ -59,8 +60,8 @@ pub struct Report {
 /// Writes `site` into `out` and removes every file that is neither one of
 /// its outputs nor the page of an article of `library` (those are written
 /// by a [`PageWriter`] as the articles are read).
-/// `known` is every file in the folder: as listed when the build started,
-/// and written since ([`Pages::known`]).
+/// `known` is every file in the folder when the build started
+/// ([`Pages::known`]).
 pub fn publish(
     site: &Site,
     library: &Library,
@@ -80,6 +81,50 @@ pub fn publish(
     Ok(report)
 }
 
+/// What `crier build` does with the feeds and index pages: as [`publish`]
+/// does with a built site, but a page whose bytes are in the folder
+/// already, with its siblings, is not compressed again.
+pub fn publish_pages(
+    pages: Vec<Page>,
+    library: &Library,
+    out: &Path,
+    known: &HashSet<String>,
+) -> Result<Report, PublishError> {
+    claim(out)?;
+    let files: Vec<String> = pages
+        .iter()
+        .map(|p| p.file().to_string_lossy().into_owned())
+        .collect();
+    type Pair<'a> = (Page, &'a String);
+    let (late, early): (Vec<Pair<'_>>, Vec<Pair<'_>>) = pages
+        .into_iter()
+        .zip(&files)
+        .partition(|(p, _)| p.is_late());
+    let mut report = Report::default();
+    for batch in [early, late] {
+        let results: Vec<Result<Option<usize>, PublishError>> = batch
+            .par_iter()
+            .map(|(page, file)| {
+                let complete = names(file).iter().all(|f| known.contains(f));
+                write_page(&out.join(page.file()), page.body(), complete, page.effort())
+            })
+            .collect();
+        for r in results {
+            match r? {
+                Some(n) => report.written += n,
+                None => report.unchanged += 3,
+            }
+        }
+    }
+    let keep: HashSet<Cow<'_, str>> = files
+        .iter()
+        .map(|f| Cow::Borrowed(f.as_str()))
+        .chain(library.articles().map(|a| a.file.to_string_lossy()))
+        .collect();
+    report.removed = remove_stale(out, known, &keep)?;
+    Ok(report)
+}
+
 /// What a [`PageWriter`] did.
 pub struct Pages {
     pub report: Report,
@@ -87,7 +132,8 @@ pub struct Pages {
     pub unwritten: Vec<Output>,
     /// The first error.
     pub error: Option<PublishError>,
-    /// Every file of the folder: listed at the start or written since.
+    /// Every file of the folder when the build started. (Files written
+    /// since are current, so never stale.)
     pub known: HashSet<String>,
 }
 
@@ -157,11 +203,11 @@ impl<'a> PageWriter<'a> {
             h.update(epoch);
             h.update(a.file.as_os_str().as_encoded_bytes());
             h.update([0]);
-            h.update(pending.text.as_bytes());
+            h.update(pending.bytes());
             key(h)
         });
         let file = a.file.to_string_lossy();
-        let complete = names(&file).iter().all(|f| self.present.contains(f));
+        let complete = self.complete(&file);
         if let (Some(key), Some(_)) = (made_from, self.out)
             && complete
             && self.made_from.get(file.as_ref()) == Some(&key)
@@ -173,7 +219,7 @@ impl<'a> PageWriter<'a> {
         let body = pending.render();
         let page = site::article_page(self.config, a, &body);
         let result = match self.out {
-            Some(out) => write_page(&out.join(&a.file), &page, complete),
+            Some(out) => write_page(&out.join(&a.file), &page, complete, Effort::Fast),
             None => Ok(None),
         };
         match result {
@@ -200,6 +246,18 @@ impl<'a> PageWriter<'a> {
         }
     }
 
+    /// Whether the page and both its siblings were in the folder.
+    fn complete(&self, file: &str) -> bool {
+        let mut name = String::with_capacity(file.len() + 3);
+        name.push_str(file);
+        self.present.contains(&name)
+            && [".gz", ".br"].iter().all(|ext| {
+                name.truncate(file.len());
+                name.push_str(ext);
+                self.present.contains(&name)
+            })
+    }
+
     fn lock_made(&self) -> std::sync::MutexGuard<'_, Vec<(String, Key)>> {
         self.made.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -211,10 +269,8 @@ impl<'a> PageWriter<'a> {
             .into_inner()
             .unwrap_or_else(|e| e.into_inner());
         let mut made = self.made.into_inner().unwrap_or_else(|e| e.into_inner());
-        let mut known = self.present;
-        known.extend(made.iter().flat_map(|(f, _)| names(f)));
         if let (Some(out), Some(epoch)) = (self.out, self.epoch) {
-            made.sort_unstable();
+            made.par_sort_unstable();
             let mut text = hex(&epoch);
             text.push('\n');
             for (file, key) in &made {
@@ -236,7 +292,7 @@ impl<'a> PageWriter<'a> {
             report,
             unwritten,
             error,
-            known,
+            known: self.present,
         }
     }
 }
@@ -312,7 +368,12 @@ fn list(out: &Path) -> HashSet<String> {
 /// on disk has these bytes and its siblings are there (`complete`). The
 /// siblings go first: a page on disk always has siblings made from it.
 /// Returns how many files were written (`None`: none).
-pub fn write_page(path: &Path, page: &[u8], complete: bool) -> Result<Option<usize>, PublishError> {
+fn write_page(
+    path: &Path,
+    page: &[u8],
+    complete: bool,
+    effort: Effort,
+) -> Result<Option<usize>, PublishError> {
     let sibling = |ext: &str| {
         let mut name = path.as_os_str().to_os_string();
         name.push(ext);
@@ -322,8 +383,8 @@ pub fn write_page(path: &Path, page: &[u8], complete: bool) -> Result<Option<usi
     if complete && std::fs::read(path).is_ok_and(|old| old == page) {
         return Ok(None);
     }
-    write_whole(&gz, &compress::gzip(page, Effort::Fast))?;
-    write_whole(&br, &compress::brotli(page, Effort::Fast))?;
+    write_whole(&gz, &compress::gzip(page, effort))?;
+    write_whole(&br, &compress::brotli(page, effort))?;
     write_whole(path, page)?;
     Ok(Some(3))
 }
@@ -489,7 +550,7 @@ fn remove_stale(
             .unwrap_or(name);
         keep.contains(base)
     };
-    let stale: Vec<&String> = known.iter().filter(|f| !is_kept(f)).collect();
+    let stale: Vec<&String> = known.par_iter().filter(|f| !is_kept(f)).collect();
     let mut folders = HashSet::new();
     for file in &stale {
         let path = out.join(file);

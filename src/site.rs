@@ -73,7 +73,7 @@ pub fn etag(bytes: &[u8]) -> String {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// A rendered file before compression.
-pub(crate) struct Page {
+pub struct Page {
     path: String,
     file: PathBuf,
     content_type: &'static str,
@@ -82,15 +82,31 @@ pub(crate) struct Page {
 }
 
 impl Page {
+    /// Feeds and index pages are fetched over and over: worth the effort.
+    /// Article pages are many and each is read a few times.
+    pub(crate) fn effort(&self) -> Effort {
+        if self.file.extension().is_some_and(|e| e == "html") && !self.path.ends_with('/') {
+            Effort::Fast
+        } else {
+            Effort::Best
+        }
+    }
+
+    pub(crate) fn file(&self) -> &std::path::Path {
+        &self.file
+    }
+
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Index pages and the OPML link to everything else: written last.
+    pub(crate) fn is_late(&self) -> bool {
+        is_late(&self.path)
+    }
+
     pub(crate) fn finish(self) -> Output {
-        // Feeds and index pages are fetched over and over: worth the
-        // effort. Article pages are many and each is read a few times.
-        let effort =
-            if self.file.extension().is_some_and(|e| e == "html") && !self.path.ends_with('/') {
-                Effort::Fast
-            } else {
-                Effort::Best
-            };
+        let effort = self.effort();
         Output {
             gzip: Encoded::new(crate::compress::gzip(&self.body, effort)),
             br: Encoded::new(crate::compress::brotli(&self.body, effort)),
@@ -211,9 +227,22 @@ fn finish(pages: Vec<Page>) -> Vec<Output> {
     outputs
 }
 
+/// Whether a path is written after the others (see [`Page::is_late`]).
+pub(crate) fn is_late(path: &str) -> bool {
+    path.ends_with('/') || path == "/feeds.opml"
+}
+
 impl Site {
     /// The feeds and index pages of the library.
     pub fn build(library: &Library) -> Site {
+        Site {
+            outputs: finish(Site::pages(library)),
+        }
+    }
+
+    /// The same, not yet compressed: `crier build` compresses only what
+    /// changed.
+    pub fn pages(library: &Library) -> Vec<Page> {
         let config = &library.config;
         let city = Scope::new(library, None);
         let districts: Vec<Scope<'_>> = config
@@ -226,9 +255,7 @@ impl Site {
             pages.extend(scope_pages(d));
         }
         pages.extend(directory_pages(&city, &districts));
-        Site {
-            outputs: finish(pages),
-        }
+        pages
     }
 }
 

@@ -11,10 +11,11 @@ fn options() -> Options {
 
 /// Renders Markdown to HTML safe to put in a reader's view (no script,
 /// iframe, object, form, event handlers or `javascript:` URLs; relative
-/// URLs resolved against `base`, the article's own page), and returns it
+/// URLs resolved against `base`, the article's own page, or dropped
+/// without one), and returns it
 /// with the start of the body's plain text (at least `text_chars`
 /// characters of it, if it has that many), from one parse.
-pub fn render(markdown: &str, base: &Url, text_chars: usize) -> (String, String) {
+pub fn render(markdown: &str, base: Option<&Url>, text_chars: usize) -> (String, String) {
     let events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
     let mut text = String::new();
     // Only a summary is cut from the text: stop once it is long enough.
@@ -45,8 +46,12 @@ pub fn render(markdown: &str, base: &Url, text_chars: usize) -> (String, String)
     let html = if plain {
         raw
     } else {
+        let relative = match base {
+            Some(base) => UrlRelative::RewriteWithBase(base.clone()),
+            None => UrlRelative::Deny,
+        };
         Builder::default()
-            .url_relative(UrlRelative::RewriteWithBase(base.clone()))
+            .url_relative(relative)
             .clean(&raw)
             .to_string()
     };
@@ -77,14 +82,14 @@ fn is_plain(event: &Event<'_>) -> bool {
 
 #[cfg(test)]
 fn to_html(markdown: &str, base: &Url) -> String {
-    render(markdown, base, 0).0
+    render(markdown, Some(base), 0).0
 }
 
 #[cfg(test)]
 fn plain_text(markdown: &str) -> String {
     render(
         markdown,
-        &Url::parse("https://n.example/").unwrap(),
+        Some(&Url::parse("https://n.example/").unwrap()),
         usize::MAX / 8,
     )
     .1
@@ -170,7 +175,7 @@ mod tests {
         let spaced = format!("{}{paragraph}", " \n".repeat(300));
         for md in [paragraph.as_str(), spaced.as_str(), "短。", ""] {
             let whole = cut_summary(&plain_text(md), 120);
-            let (_, start) = render(md, &base(), 120);
+            let (_, start) = render(md, Some(&base()), 120);
             assert_eq!(cut_summary(&start, 120), whole);
         }
     }

@@ -114,12 +114,16 @@ pub fn parse(split: &Split<'_>) -> Result<(FrontMatter, Vec<String>), FrontError
         .filter(|k| !KNOWN_FIELDS.contains(&k.as_str()))
         .cloned()
         .collect();
+    let map = Value::Object(map);
+    if let Ok(fm) = FrontMatter::deserialize(&map) {
+        return Ok((fm, unknown));
+    }
     // Check each field on its own so the error can point at its line.
     for key in KNOWN_FIELDS {
         if let Some(v) = map.get(*key) {
             let mut one = Map::new();
             one.insert((*key).to_string(), v.clone());
-            if serde_json::from_value::<FrontMatter>(Value::Object(one)).is_err() {
+            if FrontMatter::deserialize(&Value::Object(one)).is_err() {
                 let want = match *key {
                     "draft" => "true or false",
                     "tags" => "a list of strings",
@@ -132,7 +136,7 @@ pub fn parse(split: &Split<'_>) -> Result<(FrontMatter, Vec<String>), FrontError
             }
         }
     }
-    let fm = serde_json::from_value(Value::Object(map)).map_err(|e| FrontError {
+    let fm = FrontMatter::deserialize(&map).map_err(|e| FrontError {
         line: split.first_line,
         message: format!("front matter: {e}"),
     })?;

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rayon::prelude::*;
 use url::Url;
@@ -71,23 +71,32 @@ impl Article {
 /// page of an unchanged file not at all.
 #[derive(Debug)]
 pub struct Pending {
-    /// The whole file.
-    pub text: String,
+    /// The whole file, checked to be UTF-8.
+    text: Vec<u8>,
     body_start: usize,
-    page_url: Url,
+    /// Parsed only when a page is rendered: most reads render nothing.
+    page_url: String,
     /// From the front matter.
     summary: Option<String>,
 }
 
 impl Pending {
+    /// The file as read, for keys that tell whether it changed.
+    pub fn bytes(&self) -> &[u8] {
+        &self.text
+    }
+
     pub fn render(&self) -> Body {
-        let markdown = self.text.get(self.body_start..).unwrap_or_default();
+        // Checked when read; checking again is cheap next to rendering.
+        let text = simdutf8::basic::from_utf8(&self.text).unwrap_or_default();
+        let markdown = text.get(self.body_start..).unwrap_or_default();
         let text_chars = if self.summary.is_some() {
             0
         } else {
             SUMMARY_CHARS
         };
-        let (html, text) = body::render(markdown, &self.page_url, text_chars);
+        let base = Url::parse(&self.page_url).ok();
+        let (html, text) = body::render(markdown, base.as_ref(), text_chars);
         let summary = match &self.summary {
             Some(s) => s.clone(),
             None => body::cut_summary(&text, SUMMARY_CHARS),
@@ -418,18 +427,25 @@ fn parse_article(
         ));
     }
     let mut bytes = Vec::with_capacity(size as usize + 1);
-    handle.read_to_end(&mut bytes).map_err(cannot_read)?;
+    // Through `take`, reading skips File's own size lookup (a second stat
+    // and a seek per file); the limit also holds if the file grows.
+    (&mut handle)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(err(
             None,
             "file is empty: add front matter with a title and a date, or delete the file".into(),
         ));
     }
-    let text = match String::from_utf8(bytes) {
+    // The vectorised check first; std's finds where the bad byte is.
+    let text = match simdutf8::basic::from_utf8(&bytes) {
         Ok(t) => t,
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let bytes = e.as_bytes();
+        Err(_) => {
+            let at = std::str::from_utf8(&bytes)
+                .err()
+                .map_or(0, |e| e.valid_up_to());
             let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
             let col = at
                 - bytes[..at]
@@ -446,9 +462,15 @@ fn parse_article(
         }
     };
     // C0 controls and DEL are single bytes; C1 controls start with 0xC2.
-    let suspect = text
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) || b == 0x7f || b == 0xc2);
+    // Without an early exit per byte, the scan is vectorised.
+    let suspect = text.as_bytes().chunks(256).any(|chunk| {
+        chunk.iter().fold(false, |found, &b| {
+            found
+                | ((b < 0x20) & (b != b'\n') & (b != b'\r') & (b != b'\t'))
+                | (b == 0x7f)
+                | (b == 0xc2)
+        })
+    });
     let controls = if suspect {
         text.chars()
             .filter(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))
@@ -456,7 +478,7 @@ fn parse_article(
     } else {
         0
     };
-    let text = if controls > 0 {
+    let bytes = if controls > 0 {
         diags.push(Diagnostic::warning(
             file,
             None,
@@ -464,12 +486,14 @@ fn parse_article(
         ));
         text.chars()
             .filter(|ch| !ch.is_control() || matches!(ch, '\n' | '\r' | '\t'))
-            .collect()
+            .collect::<String>()
+            .into_bytes()
     } else {
-        text
+        bytes
     };
+    let text = simdutf8::basic::from_utf8(&bytes).unwrap_or_default();
 
-    let split = front::split(&text).map_err(|e| err(Some(e.line), e.message))?;
+    let split = front::split(text).map_err(|e| err(Some(e.line), e.message))?;
     let (fm, unknown) = front::parse(&split).map_err(|e| err(Some(e.line), e.message))?;
     for key in unknown {
         diags.push(Diagnostic::warning(
@@ -532,9 +556,7 @@ fn parse_article(
             encoded.clone(),
         ),
     };
-    let url = config.url(&path);
-    let page_url =
-        Url::parse(&url).map_err(|e| err(None, format!("cannot form a URL for this file: {e}")))?;
+    let page_url = config.url(&path);
 
     let id = match fm.id {
         Some(id) => {
@@ -550,16 +572,18 @@ fn parse_article(
             id
         }
         None => format!(
-            "tag:{},{}:{}",
+            "tag:{},{:04}-{:02}-{:02}:{}",
             config.id_authority,
-            date.format("%Y-%m-%d"),
+            date.year(),
+            date.month(),
+            date.day(),
             id_path
         ),
     };
 
     let mut absolute = |key: &str, value: Option<String>| -> Option<String> {
         let v = value?;
-        match page_url.join(v.trim()) {
+        match Url::parse(&page_url).and_then(|base| base.join(v.trim())) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u.to_string()),
             _ => {
                 diags.push(Diagnostic::warning(
@@ -571,7 +595,7 @@ fn parse_article(
             }
         }
     };
-    let link = absolute("link", fm.link).filter(|l| *l != url);
+    let link = absolute("link", fm.link).filter(|l| *l != page_url);
     let image = absolute("image", fm.image);
 
     let summary = fm
@@ -608,7 +632,7 @@ fn parse_article(
         updated,
     };
     let pending = Pending {
-        text,
+        text: bytes,
         body_start,
         page_url,
         summary,
