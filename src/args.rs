@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crier::config::Overrides;
+use crier::config::{HubSetting, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -143,6 +143,10 @@ pub struct SiteArgs {
     /// Seconds clients may cache a response; also sets the RSS <ttl> (crier.toml: max_age).
     #[arg(long, env = "CRIER_MAX_AGE")]
     pub max_age: Option<u64>,
+    /// WebSub hub URLs, comma-separated, announced in the feeds and told of
+    /// every change (crier.toml: hub).
+    #[arg(long, env = "CRIER_HUB")]
+    pub hub: Option<String>,
 }
 
 impl SiteArgs {
@@ -156,7 +160,11 @@ impl SiteArgs {
             timezone: self.timezone.clone(),
             feed_limit: self.feed_limit,
             max_age: self.max_age,
-            districts: Default::default(),
+            hub: self
+                .hub
+                .as_ref()
+                .map(|h| HubSetting::Many(h.split(',').map(|u| u.trim().to_string()).collect())),
+            ..Default::default()
         }
     }
 }

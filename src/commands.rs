@@ -41,9 +41,10 @@ fn exit_for(library: &Library) -> ExitCode {
 
 fn summary(library: &Library) -> String {
     format!(
-        "{} articles, {} drafts skipped, {} errors, {} warnings",
+        "{} articles, {} drafts skipped, {} scheduled, {} errors, {} warnings",
         library.count(None),
         library.drafts(),
+        library.scheduled().len(),
         library.errors(),
         library.warnings()
     )
@@ -63,6 +64,13 @@ pub fn check(input: &Input) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
+    for (when, file, title) in library.scheduled() {
+        println!(
+            "scheduled: {} at {} ({title})",
+            file.display(),
+            when.to_rfc3339()
+        );
+    }
     println!("{}", summary(&library));
     exit_for(&library)
 }

@@ -31,6 +31,22 @@ pub struct FileConfig {
     pub max_age: Option<u64>,
     #[serde(default)]
     pub districts: IndexMap<String, DistrictConfig>,
+    /// Old path → new path or URL: answered with 301 for good.
+    #[serde(default)]
+    pub redirects: IndexMap<String, String>,
+    /// Slugs of districts that are gone: their paths answer 410.
+    #[serde(default)]
+    pub retired: Vec<String>,
+    /// WebSub hub URL(s).
+    pub hub: Option<HubSetting>,
+}
+
+/// `hub = "https://hub.example/"` or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HubSetting {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +82,14 @@ pub struct Config {
     pub max_age: u64,
     /// In the order of `crier.toml`.
     pub districts: Vec<District>,
+    /// Moved paths: the old path, percent-decoded, and the absolute URL it
+    /// moved to.
+    pub redirects: Vec<(String, String)>,
+    /// Slugs of removed districts.
+    pub retired: Vec<String>,
+    /// WebSub hubs: announced in every feed and its `Link` header, and
+    /// told of every change.
+    pub hubs: Vec<String>,
 }
 
 /// Names a district may not take: they are paths of the server itself.
@@ -195,14 +219,7 @@ impl Config {
         let mut districts = Vec::with_capacity(file.districts.len());
         for (slug, d) in file.districts {
             let key = format!("districts.{slug}");
-            let slug_ok = slug
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && slug
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric());
-            if !slug_ok {
+            if !slug_ok(&slug) {
                 return Err(err(
                     &key,
                     "a district slug is its folder and URL: use a-z, 0-9 and -".into(),
@@ -227,6 +244,87 @@ impl Config {
             });
         }
 
+        let mut retired = Vec::with_capacity(file.retired.len());
+        for slug in file.retired {
+            if !slug_ok(&slug) {
+                return Err(err(
+                    "retired",
+                    format!("`{slug}` is not a district slug (a-z, 0-9 and -)"),
+                ));
+            }
+            if districts.iter().any(|d| d.slug == slug) {
+                return Err(err(
+                    "retired",
+                    format!(
+                        "`{slug}` is a district and retired at once: remove [districts.{slug}] or take it out of `retired`"
+                    ),
+                ));
+            }
+            retired.push(slug);
+        }
+
+        let mut redirects = Vec::with_capacity(file.redirects.len());
+        for (from, to) in file.redirects {
+            let key = format!("redirects.\"{from}\"");
+            let decoded = percent_encoding::percent_decode_str(&from)
+                .decode_utf8()
+                .map(|p| p.into_owned())
+                .ok()
+                .filter(|p| p.starts_with('/') && !p.contains(['?', '#']));
+            let Some(decoded) = decoded else {
+                return Err(err(
+                    &key,
+                    "the old path must start with / and have no query or fragment, e.g. \"/old/rss.xml\"".into(),
+                ));
+            };
+            if RESERVED_PATHS.contains(&decoded.as_str()) {
+                return Err(err(&key, format!("`{from}` is crier's own path")));
+            }
+            let target = if let Some(path) = to.strip_prefix('/') {
+                base_url.join(path).ok()
+            } else {
+                Url::parse(&to).ok()
+            }
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+            let Some(target) = target else {
+                return Err(err(
+                    &key,
+                    format!("`{to}` must be a path of this site (/new/rss.xml) or an http(s) URL"),
+                ));
+            };
+            if base_url.join(&decoded[1..]).ok().as_ref() == Some(&target) {
+                return Err(err(&key, format!("`{from}` redirects to itself")));
+            }
+            redirects.push((decoded, target.to_string()));
+        }
+
+        let hub_setting = o.hub.clone().or(file.hub);
+        let hub_list = match hub_setting {
+            None => Vec::new(),
+            Some(HubSetting::One(h)) => vec![h],
+            Some(HubSetting::Many(v)) => v,
+        };
+        let mut hubs = Vec::with_capacity(hub_list.len());
+        for h in hub_list.into_iter().filter(|h| !h.trim().is_empty()) {
+            if h.trim() == "builtin" {
+                return Err(err(
+                    "hub",
+                    "the built-in hub is not available yet: name an external hub, e.g. https://pubsubhubbub.appspot.com/".into(),
+                ));
+            }
+            match Url::parse(h.trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    hubs.push(u.to_string())
+                }
+                _ => {
+                    return Err(err(
+                        "hub",
+                        format!("`{h}` is not an http(s) URL of a WebSub hub"),
+                    ));
+                }
+            }
+        }
+
         Ok(Config {
             title,
             description,
@@ -237,7 +335,20 @@ impl Config {
             feed_limit,
             max_age,
             districts,
+            redirects,
+            retired,
+            hubs,
         })
+    }
+
+    /// Whether a (decoded) path belongs to a retired district.
+    pub fn is_retired(&self, path: &str) -> bool {
+        let Some(rest) = path.strip_prefix('/') else {
+            return false;
+        };
+        let slug = rest.split('/').next().unwrap_or_default();
+        // `/gone` and everything under `/gone/`.
+        self.retired.iter().any(|r| r == slug)
     }
 
     pub fn district(&self, slug: &str) -> Option<&District> {
@@ -248,6 +359,19 @@ impl Config {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
+}
+
+/// Paths the server answers itself.
+const RESERVED_PATHS: &[&str] = &["/healthz", "/metrics", "/websub"];
+
+/// A district slug is its folder and URL segment.
+fn slug_ok(slug: &str) -> bool {
+    slug.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && slug
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// The whole line of `text` that byte `at` is on.

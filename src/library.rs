@@ -44,6 +44,8 @@ struct FileState {
     /// The article as last read without error (kept while the file is bad).
     article: Option<Arc<Article>>,
     draft: bool,
+    /// Date and title of an article that waits for its date.
+    scheduled: Option<(DateTime<FixedOffset>, String)>,
     diagnostics: Vec<Diagnostic>,
     /// The id this file was refused for, because another file has it.
     blocked_by: Option<Arc<str>>,
@@ -364,7 +366,9 @@ impl Library {
                 }
                 _ => Some(Arc::new(a)),
             },
-            None if read.draft => None,
+            // A draft, or an article whose date is to come, is not on the
+            // site (an article moved into the future leaves it).
+            None if read.draft || read.scheduled.is_some() => None,
             None => old.clone(),
         };
         change.diagnostics.extend(diagnostics.iter().cloned());
@@ -401,6 +405,7 @@ impl Library {
                 stamp,
                 article: new,
                 draft: read.draft,
+                scheduled: read.scheduled,
                 diagnostics,
                 blocked_by,
             },
@@ -526,6 +531,53 @@ impl Library {
 
     pub fn drafts(&self) -> usize {
         self.files.values().filter(|s| s.draft).count()
+    }
+
+    /// Articles waiting for their date, soonest first: when, file, title.
+    pub fn scheduled(&self) -> Vec<(DateTime<FixedOffset>, &Path, &str)> {
+        let mut list: Vec<_> = self
+            .files
+            .iter()
+            .filter_map(|(p, s)| {
+                let (when, title) = s.scheduled.as_ref()?;
+                Some((*when, p.as_path(), title.as_str()))
+            })
+            .collect();
+        list.sort();
+        list
+    }
+
+    /// When the next scheduled article is due.
+    pub fn next_embargo(&self) -> Option<DateTime<FixedOffset>> {
+        self.files
+            .values()
+            .filter_map(|s| s.scheduled.as_ref().map(|(when, _)| *when))
+            .min()
+    }
+
+    /// Reads again every scheduled file whose date has come, so that its
+    /// article is published now, without any file event.
+    pub fn publish_due(&mut self, change: &mut Change) {
+        let now = chrono::Utc::now();
+        let mut due: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|(_, s)| s.scheduled.as_ref().is_some_and(|(when, _)| *when <= now))
+            .map(|(p, _)| p.clone())
+            .collect();
+        due.sort();
+        for path in due {
+            match Candidate::at(&self.content, &path) {
+                Some(c) if path.is_file() => {
+                    let read = content::read_article(&self.config, &c);
+                    change.files_read += 1;
+                    self.set(&path, stamp(&path), read, change);
+                }
+                _ => self.remove(&path, change),
+            }
+        }
+        self.retry_blocked(change);
+        self.prime();
     }
 }
 

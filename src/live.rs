@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Instant, SystemTime};
 
 use crate::config::{Config, Overrides};
@@ -105,7 +105,7 @@ impl Live {
         };
         library.diagnostics().into_iter().for_each(log);
         let site = Site::build(&library);
-        let mut routes = Routes::new(library.config.max_age);
+        let mut routes = Routes::new(&library.config);
         if let Some(out) = out {
             routes.insert_pages(out, library.articles().map(|a| a.as_ref()));
         }
@@ -178,6 +178,14 @@ impl Live {
             );
             return;
         }
+        self.serve_change(change, started);
+    }
+
+    /// Renders what `change` touched, serves it, then writes it.
+    fn serve_change(&mut self, change: Change, started: Instant) {
+        let Some(library) = self.library.as_ref() else {
+            return;
+        };
         change.diagnostics.iter().for_each(log);
         if !change.any && change.files_read == 0 {
             return;
@@ -256,14 +264,51 @@ impl Live {
     }
 
     /// Applies batches until the sender is gone, merging those that queued
-    /// up while a refresh ran.
+    /// up while a refresh ran; publishes scheduled articles when their
+    /// date comes.
     pub fn run(mut self, batches: Receiver<Batch>) {
-        while let Ok(mut batch) = batches.recv() {
-            while let Ok(more) = batches.try_recv() {
-                batch.rescan |= more.rescan;
-                batch.paths.extend(more.paths);
+        loop {
+            let next = self.library.as_ref().and_then(Library::next_embargo);
+            let received = match next {
+                None => batches.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(when) => {
+                    // A millisecond late rather than early: the file is
+                    // read again only once its date has passed.
+                    let wait = (when.to_utc() - chrono::Utc::now())
+                        .to_std()
+                        .unwrap_or_default()
+                        + std::time::Duration::from_millis(1);
+                    batches.recv_timeout(wait)
+                }
+            };
+            match received {
+                Ok(mut batch) => {
+                    while let Ok(more) = batches.try_recv() {
+                        batch.rescan |= more.rescan;
+                        batch.paths.extend(more.paths);
+                    }
+                    self.apply(batch);
+                }
+                Err(RecvTimeoutError::Timeout) => self.publish_due(),
+                Err(RecvTimeoutError::Disconnected) => return,
             }
-            self.apply(batch);
         }
+    }
+
+    /// Publishes the scheduled articles whose date has come.
+    fn publish_due(&mut self) {
+        let Some(library) = self.library.as_mut() else {
+            return;
+        };
+        let started = Instant::now();
+        let mut change = Change::default();
+        library.publish_due(&mut change);
+        if !change.pages.is_empty() {
+            tracing::info!(
+                articles = change.pages.len(),
+                "scheduled articles published"
+            );
+        }
+        self.serve_change(change, started);
     }
 }

@@ -21,6 +21,7 @@ pub enum Route {
     Health,
     Metrics,
     Redirect,
+    Gone,
     NotFound,
     Other,
 }
@@ -34,6 +35,7 @@ impl Route {
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::Redirect => "redirect",
+            Route::Gone => "gone",
             Route::NotFound => "not_found",
             Route::Other => "other",
         }

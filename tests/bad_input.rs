@@ -237,7 +237,7 @@ fn warnings_do_not_fail_and_odd_but_valid_files_build() {
     );
     assert!(
         run.stdout()
-            .contains("16 articles, 1 drafts skipped, 0 errors, 1 warnings"),
+            .contains("16 articles, 1 drafts skipped, 0 scheduled, 0 errors, 1 warnings"),
         "{}",
         run.stdout()
     );

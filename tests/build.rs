@@ -201,7 +201,7 @@ fn check_validates_and_writes_nothing() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(
         run.stdout()
-            .contains("13 articles, 0 drafts skipped, 0 errors, 0 warnings"),
+            .contains("13 articles, 0 drafts skipped, 0 scheduled, 0 errors, 0 warnings"),
         "{}",
         run.stdout()
     );

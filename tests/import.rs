@@ -43,7 +43,7 @@ fn the_seed_page_becomes_exactly_the_sample_content() {
     let run = site.run(&["check"]);
     assert!(
         run.stdout()
-            .contains("13 articles, 0 drafts skipped, 0 errors, 0 warnings"),
+            .contains("13 articles, 0 drafts skipped, 0 scheduled, 0 errors, 0 warnings"),
         "{}",
         run.stdout()
     );

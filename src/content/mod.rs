@@ -202,6 +202,9 @@ pub struct FileRead {
     pub article: Option<Article>,
     pub body: Option<Pending>,
     pub draft: bool,
+    /// A good article whose date is still to come: its date and title.
+    /// It is published at that moment, not before.
+    pub scheduled: Option<(DateTime<FixedOffset>, String)>,
     pub diagnostics: Vec<Diagnostic>,
     /// Size and modification time of the file as read, if it was opened.
     pub stamp: Option<(u64, Option<std::time::SystemTime>)>,
@@ -368,10 +371,17 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
     let mut stamp = None;
     let read = parse_article(config, c, &mut diagnostics, &mut stamp);
     match read {
+        Ok(Some((a, _))) if a.date > chrono::Utc::now() => FileRead {
+            scheduled: Some((a.date, a.title)),
+            diagnostics,
+            stamp,
+            ..Default::default()
+        },
         Ok(Some((a, b))) => FileRead {
             article: Some(a),
             body: Some(b),
             draft: false,
+            scheduled: None,
             diagnostics,
             stamp,
         },
@@ -379,6 +389,7 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
             article: None,
             body: None,
             draft: true,
+            scheduled: None,
             diagnostics,
             stamp,
         },
@@ -388,6 +399,7 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
                 article: None,
                 body: None,
                 draft: false,
+                scheduled: None,
                 diagnostics,
                 stamp,
             }

@@ -80,7 +80,14 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                 FeedKind::Atom.media_type(),
             ),
             link(scope.page_url(), "alternate", "text/html"),
-        ],
+        ]
+        .into_iter()
+        .chain(config.hubs.iter().map(|hub| Link {
+            href: hub.clone(),
+            rel: "hub".into(),
+            ..Default::default()
+        }))
+        .collect(),
         subtitle: Some(Text::plain(scope.description())),
         lang: Some(config.language.clone()),
         entries,

@@ -13,7 +13,16 @@ struct Feed<'a> {
     description: String,
     language: &'a str,
     authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -52,6 +61,14 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         authors: vec![Author {
             name: &config.title,
         }],
+        hubs: config
+            .hubs
+            .iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items: scope
             .items()
             .map(|(a, body)| Item {

@@ -57,7 +57,13 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         // Polling more often than Cache-Control allows gains nothing.
         ttl: Some(config.max_age.div_ceil(60).max(1).to_string()),
         atom_ext: Some(AtomExtension {
-            links: vec![self_link],
+            links: std::iter::once(self_link)
+                .chain(config.hubs.iter().map(|hub| Link {
+                    href: hub.clone(),
+                    rel: "hub".into(),
+                    ..Default::default()
+                }))
+                .collect(),
         }),
         items,
         namespaces: BTreeMap::new(),

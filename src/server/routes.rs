@@ -13,7 +13,10 @@ use chrono::{DateTime, FixedOffset};
 use bytes::Bytes;
 use hyper::header::HeaderValue;
 
+use std::collections::HashMap;
+
 use super::negotiate::Coding;
+use crate::config::Config;
 use crate::content::Article;
 use crate::metrics::Route;
 use crate::site::{self, Delta, Encoded, Output};
@@ -39,6 +42,8 @@ pub struct Resource {
     pub content_type: HeaderValue,
     pub last_modified: SystemTime,
     pub last_modified_header: HeaderValue,
+    /// WebSub discovery of a feed: its hubs and its own URL.
+    pub link: Option<HeaderValue>,
     pub stored: Stored,
 }
 
@@ -76,15 +81,68 @@ pub struct Routes {
     map: imbl::HashMap<String, Arc<Resource>>,
     /// `Cache-Control` of every resource.
     pub cache_control: HeaderValue,
+    /// Moved paths (decoded) and their `Location`.
+    moved: Arc<HashMap<String, HeaderValue>>,
+    /// For the retired districts.
+    config: Arc<Config>,
+}
+
+/// What the server answers for a path.
+pub enum Answer<'a> {
+    Resource(&'a Arc<Resource>),
+    /// 301 to this location.
+    Moved(&'a HeaderValue),
+    /// 410: a retired district.
+    Gone,
+    /// 301 to the path with a slash (a district without its slash).
+    Slash,
+    NotFound,
 }
 
 impl Routes {
-    pub fn new(max_age: u64) -> Routes {
+    pub fn new(config: &Config) -> Routes {
+        let moved = config
+            .redirects
+            .iter()
+            .filter_map(|(from, to)| Some((from.clone(), HeaderValue::from_str(to).ok()?)))
+            .collect();
         Routes {
             map: imbl::HashMap::new(),
-            cache_control: HeaderValue::from_str(&format!("public, max-age={max_age}"))
+            cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .unwrap_or(HeaderValue::from_static("public")),
+            moved: Arc::new(moved),
+            config: Arc::new(config.clone()),
         }
+    }
+
+    /// The answer for a request path (percent-encoded, as sent). Redirects
+    /// come first: an editor who moved a path means it.
+    pub fn answer(&self, raw_path: &str) -> Answer<'_> {
+        let decoded;
+        let path = if raw_path.contains('%') {
+            match decode(raw_path) {
+                Some(p) => {
+                    decoded = p;
+                    decoded.as_str()
+                }
+                None => return Answer::NotFound,
+            }
+        } else {
+            raw_path
+        };
+        if let Some(to) = self.moved.get(path) {
+            return Answer::Moved(to);
+        }
+        if self.config.is_retired(path) {
+            return Answer::Gone;
+        }
+        if let Some(r) = self.map.get(path) {
+            return Answer::Resource(r);
+        }
+        if !path.ends_with('/') && self.map.contains_key(&format!("{path}/")) {
+            return Answer::Slash;
+        }
+        Answer::NotFound
     }
 
     /// These routes with `delta` applied; its article pages are read from
@@ -155,8 +213,22 @@ impl Routes {
         } else {
             Route::Page
         };
+        let link = (route == Route::Feed && !self.config.hubs.is_empty())
+            .then(|| {
+                let own = self.config.url(path.trim_start_matches('/'));
+                let mut v: Vec<String> = self
+                    .config
+                    .hubs
+                    .iter()
+                    .map(|hub| format!("<{hub}>; rel=\"hub\""))
+                    .collect();
+                v.push(format!("<{own}>; rel=\"self\""));
+                HeaderValue::from_str(&v.join(", ")).ok()
+            })
+            .flatten();
         let resource = Arc::new(Resource {
             route,
+            link,
             content_type: HeaderValue::from_static(content_type),
             last_modified,
             last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))
@@ -170,20 +242,6 @@ impl Routes {
                 .insert(format!("{path}index.html"), resource.clone());
         }
         self.map.insert(path, resource);
-    }
-
-    /// The resource at a request path (percent-encoded, as sent).
-    pub fn get(&self, raw_path: &str) -> Option<&Arc<Resource>> {
-        if !raw_path.contains('%') {
-            return self.map.get(raw_path);
-        }
-        self.map.get(decode(raw_path)?.as_str())
-    }
-
-    /// Whether `raw_path` + `/` is a resource (a district without its slash).
-    pub fn has_dir(&self, raw_path: &str) -> bool {
-        decode(raw_path)
-            .is_some_and(|p| !p.ends_with('/') && self.map.contains_key(&format!("{p}/")))
     }
 }
 

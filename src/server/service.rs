@@ -14,7 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::conditional;
 use super::negotiate;
 use super::negotiate::Coding;
-use super::routes::{Routes, Stored};
+use super::routes::{Answer, Routes, Stored};
 use crate::metrics::{Metrics, RequestLabels, Route};
 
 pub type Body = Full<Bytes>;
@@ -118,18 +118,42 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         return (r, Route::Other);
     };
-    let Some(resource) = routes.get(path) else {
-        if routes.has_dir(path) {
+    let resource = match routes.answer(path) {
+        Answer::Resource(r) => r,
+        Answer::Slash => {
             let mut r = plain(StatusCode::MOVED_PERMANENTLY, "moved\n", head);
             if let Ok(loc) = HeaderValue::from_str(&format!("{path}/")) {
                 r.headers_mut().insert(header::LOCATION, loc);
             }
             return (r, Route::Redirect);
         }
-        return (
-            plain(StatusCode::NOT_FOUND, "not found\n", head),
-            Route::NotFound,
-        );
+        Answer::Moved(to) => {
+            let mut r = plain(
+                StatusCode::MOVED_PERMANENTLY,
+                "moved for good: update your subscription\n",
+                head,
+            );
+            r.headers_mut().insert(header::LOCATION, to.clone());
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, routes.cache_control.clone());
+            return (r, Route::Redirect);
+        }
+        Answer::Gone => {
+            let mut r = plain(
+                StatusCode::GONE,
+                "this feed is retired and will not come back: unsubscribe\n",
+                head,
+            );
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, routes.cache_control.clone());
+            return (r, Route::Gone);
+        }
+        Answer::NotFound => {
+            return (
+                plain(StatusCode::NOT_FOUND, "not found\n", head),
+                Route::NotFound,
+            );
+        }
     };
 
     let headers = req.headers();
@@ -188,6 +212,9 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
     h.insert(header::LAST_MODIFIED, resource.last_modified_header.clone());
     h.insert(header::CACHE_CONTROL, routes.cache_control.clone());
     h.insert(header::VARY, VARY);
+    if let Some(link) = &resource.link {
+        h.insert(header::LINK, link.clone());
+    }
     if !not_modified {
         h.insert(header::CONTENT_TYPE, resource.content_type.clone());
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
