@@ -203,13 +203,15 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     tracing::info!(%addr, threads, base_url = %config.base_url, "listening");
     // Serving starts at once (/healthz says 503 until the first build is
     // in); a thread builds, then applies each batch of file changes.
+    let publisher = crier::websub::Publisher::new(runtime.handle().clone(), state.clone());
     let mut live = Live::new(
         state,
         &args.input.config,
         args.input.site.overrides(),
         &args.input.content,
         &args.out,
-    );
+    )
+    .with_publisher(publisher);
     let (tx, rx) = std::sync::mpsc::channel();
     let debounce = Duration::from_millis(args.debounce_ms.max(1));
     let poll = args

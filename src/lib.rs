@@ -14,3 +14,4 @@ pub mod render;
 pub mod server;
 pub mod site;
 pub mod watch;
+pub mod websub;

@@ -15,6 +15,7 @@ use crate::server::routes::Routes;
 use crate::server::service::State;
 use crate::site::{Delta, Site};
 use crate::watch::Batch;
+use crate::websub::Publisher;
 
 pub struct Live {
     state: Arc<State>,
@@ -26,6 +27,8 @@ pub struct Live {
     content_abs: PathBuf,
     config_abs: PathBuf,
     library: Option<Library>,
+    /// Tells WebSub hubs of changed feeds, when `hub` is set.
+    publisher: Option<Publisher>,
 }
 
 fn log(d: &Diagnostic) {
@@ -57,7 +60,26 @@ impl Live {
             content_abs: absolute(content),
             config_abs: absolute(config_path),
             library: None,
+            publisher: None,
         }
+    }
+
+    /// Sends WebSub pings with `publisher` after each change.
+    pub fn with_publisher(mut self, publisher: Publisher) -> Live {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// Tells the hubs that the feeds among `paths` (site paths) changed.
+    fn announce<'a>(&self, library: &Library, paths: impl Iterator<Item = &'a str>) {
+        let (Some(publisher), false) = (&self.publisher, library.config.hubs.is_empty()) else {
+            return;
+        };
+        let feeds: Vec<String> = paths
+            .filter(|p| p.ends_with(".xml") || p.ends_with(".json"))
+            .map(|p| library.config.url(p.trim_start_matches('/')))
+            .collect();
+        publisher.changed(&library.config.hubs, &feeds);
     }
 
     pub fn content_abs(&self) -> &Path {
@@ -113,6 +135,8 @@ impl Live {
         routes.insert_outputs(&site.outputs);
         self.state.routes.store(Some(Arc::new(routes)));
         self.record(&library, started);
+        // After a start or a new config every feed may have changed.
+        self.announce(&library, site.outputs.iter().map(|o| o.path.as_str()));
         let served = started.elapsed();
         let report = match out {
             Some(_) => publish::publish(&site, &library, &self.out, &pages.known).map(|r| {
@@ -203,6 +227,7 @@ impl Live {
         };
         self.record(library, started);
         let served = started.elapsed();
+        self.announce(library, delta.outputs.iter().map(|o| o.path.as_str()));
         let report = publish::apply(&delta, &self.out);
         if report.is_ok()
             && let Some(routes) = self.state.routes.load_full()

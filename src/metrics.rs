@@ -64,6 +64,7 @@ pub struct Metrics {
     pub articles: Gauge,
     pub content_errors: Gauge,
     pub last_build: Gauge<f64, AtomicU64>,
+    pub websub_pings: Family<crate::websub::PingLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -115,8 +116,15 @@ impl Metrics {
             "Unix time of the last good build",
             last_build.clone(),
         );
+        let websub_pings = Family::<crate::websub::PingLabels, Counter>::default();
+        registry.register(
+            "websub_pings",
+            "Tries of WebSub publish pings to hubs, by outcome",
+            websub_pings.clone(),
+        );
         Metrics {
             registry,
+            websub_pings,
             requests,
             bytes_sent,
             not_modified,
