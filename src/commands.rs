@@ -104,12 +104,19 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     }
     tracing::debug!(elapsed = ?started.elapsed(), "manifest written");
     let site = Site::pages(&library);
-    let outputs = site.len();
+    let archives = crier::site::archives(&library, &crier::site::all_scopes(&library.config));
+    let outputs = site.len() + archives.len();
+    let (archived, archive_files) =
+        match publish::write_archives(&archives, &library, out, Some(&pages.known)) {
+            Ok(r) => r,
+            Err(e) => return publish_failed(e),
+        };
+    drop(archives);
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and index pages rendered");
-    match publish::publish_pages(site, &library, out, &pages.known) {
+    match publish::publish_pages(site, &library, out, &pages.known, &archive_files) {
         Ok(mut r) => {
-            r.written += pages.report.written;
-            r.unchanged += pages.report.unchanged;
+            r.written += pages.report.written + archived.written;
+            r.unchanged += pages.report.unchanged + archived.unchanged;
             println!(
                 "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
                 summary(&library),

@@ -93,7 +93,7 @@ pub struct Config {
 }
 
 /// Names a district may not take: they are paths of the server itself.
-const RESERVED_SLUGS: &[&str] = &["healthz", "metrics", "websub", "index"];
+const RESERVED_SLUGS: &[&str] = &["healthz", "metrics", "websub", "index", "archive"];
 
 impl Config {
     /// Reads `path` and merges `overrides` over it.

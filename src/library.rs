@@ -487,6 +487,30 @@ impl Library {
             .unwrap_or_default()
     }
 
+    /// The archive documents' articles of a scope (RFC 5005): every
+    /// article beyond the newest `feed_limit`, oldest first, in pages of
+    /// `feed_limit` (only the last one partly filled, so that adding news
+    /// changes no other); newest first within a page.
+    pub fn archived(&self, district: Option<&str>) -> Vec<Vec<&Article>> {
+        let limit = self.config.feed_limit.max(1);
+        let map = match district {
+            None => Some(&self.all),
+            Some(d) => self.by_district.get(d),
+        };
+        let Some(map) = map else {
+            return Vec::new();
+        };
+        let old: Vec<&Article> = map
+            .values()
+            .rev()
+            .take(map.len().saturating_sub(limit))
+            .map(|a| a.as_ref())
+            .collect();
+        old.chunks(limit)
+            .map(|page| page.iter().rev().copied().collect())
+            .collect()
+    }
+
     pub fn count(&self, district: Option<&str>) -> usize {
         match district {
             None => self.all.len(),

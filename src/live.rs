@@ -13,7 +13,7 @@ use crate::library::{Change, Library};
 use crate::publish;
 use crate::server::routes::Routes;
 use crate::server::service::State;
-use crate::site::{Delta, Site};
+use crate::site::{self, Delta, Site};
 use crate::watch::Batch;
 use crate::websub::Publisher;
 
@@ -133,19 +133,43 @@ impl Live {
         }
         routes.insert_outputs(&pages.unwritten);
         routes.insert_outputs(&site.outputs);
+        // Archive documents are written first and served from their files
+        // (from memory if they cannot be written).
+        let archives = site::archives(&library, &site::all_scopes(&library.config));
+        let archived =
+            out.map(|out| publish::write_archives(&archives, &library, out, Some(&pages.known)));
+        let archive_files = match &archived {
+            Some(Ok((_, files))) => files.clone(),
+            Some(Err(e)) => {
+                tracing::error!(
+                    "cannot write {}: {e}; archives served from memory",
+                    self.out.display()
+                );
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let archive_out = matches!(archived, Some(Ok(_))).then_some(self.out.as_path());
+        routes.set_archives(&archives, &library, archive_out);
+        drop(archives);
         self.state.routes.store(Some(Arc::new(routes)));
         self.record(&library, started);
         // After a start or a new config every feed may have changed.
         self.announce(&library, site.outputs.iter().map(|o| o.path.as_str()));
         let served = started.elapsed();
         let report = match out {
-            Some(_) => publish::publish(&site, &library, &self.out, &pages.known).map(|r| {
-                publish::Report {
-                    written: r.written + pages.report.written,
-                    unchanged: r.unchanged + pages.report.unchanged,
-                    removed: r.removed,
-                }
-            }),
+            Some(_) => publish::publish(&site, &library, &self.out, &pages.known, &archive_files)
+                .map(|r| {
+                    let a = match &archived {
+                        Some(Ok((a, _))) => a.clone(),
+                        _ => publish::Report::default(),
+                    };
+                    publish::Report {
+                        written: r.written + pages.report.written + a.written,
+                        unchanged: r.unchanged + pages.report.unchanged + a.unchanged,
+                        removed: r.removed,
+                    }
+                }),
             None => Ok(pages.report),
         };
         self.report(
@@ -236,12 +260,56 @@ impl Live {
                 .routes
                 .store(Some(Arc::new(routes.apply(&delta, Some(&self.out)))));
         }
+        self.update_archives(library, &change);
         let feeds = delta
             .outputs
             .iter()
             .filter(|o| o.path.ends_with(".xml") || o.path.ends_with(".json"))
             .count();
         self.report(library, started, served, change.files_read, feeds, report);
+    }
+
+    /// Writes and serves the archive documents of the scopes a change
+    /// touched; only those whose bytes changed are written (in practice
+    /// the newest, and the one before when a new one opens).
+    fn update_archives(&self, library: &Library, change: &Change) {
+        let config = &library.config;
+        let mut scopes = Vec::new();
+        if change.any {
+            scopes.push(None);
+        }
+        scopes.extend(
+            change
+                .districts
+                .iter()
+                .filter_map(|d| config.district(d))
+                .map(Some),
+        );
+        if scopes.is_empty() {
+            return;
+        }
+        let archives = site::archives(library, &scopes);
+        let written = publish::write_archives(&archives, library, &self.out, None);
+        if let Err(e) = &written {
+            tracing::error!(
+                "cannot write {}: {e}; archives served from memory",
+                self.out.display()
+            );
+        }
+        let Some(routes) = self.state.routes.load_full() else {
+            return;
+        };
+        let mut next = (*routes).clone();
+        let out = written.is_ok().then_some(self.out.as_path());
+        let gone = next.set_archives(&archives, library, out);
+        self.state.routes.store(Some(Arc::new(next)));
+        for file in gone {
+            for ext in ["", ".gz", ".br"] {
+                let mut name = self.out.join(&file).into_os_string();
+                name.push(ext);
+                let _ = std::fs::remove_file(name);
+            }
+        }
     }
 
     /// Metrics of a build that is now served.

@@ -50,7 +50,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
     }
 }
 
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub written: usize,
     pub unchanged: usize,
@@ -67,6 +67,7 @@ pub fn publish(
     library: &Library,
     out: &Path,
     known: &HashSet<String>,
+    also_keep: &[String],
 ) -> Result<Report, PublishError> {
     claim(out)?;
     let mut report = write_outputs(&site.outputs, out)?;
@@ -76,6 +77,7 @@ pub fn publish(
         .map(|o| o.file.as_path())
         .chain(library.articles().map(|a| a.file.as_path()))
         .map(|f| f.to_string_lossy())
+        .chain(also_keep.iter().map(|f| Cow::Borrowed(f.as_str())))
         .collect();
     report.removed = remove_stale(out, known, &keep)?;
     Ok(report)
@@ -89,6 +91,7 @@ pub fn publish_pages(
     library: &Library,
     out: &Path,
     known: &HashSet<String>,
+    also_keep: &[String],
 ) -> Result<Report, PublishError> {
     claim(out)?;
     let files: Vec<String> = pages
@@ -118,11 +121,50 @@ pub fn publish_pages(
     }
     let keep: HashSet<Cow<'_, str>> = files
         .iter()
+        .chain(also_keep)
         .map(|f| Cow::Borrowed(f.as_str()))
         .chain(library.articles().map(|a| a.file.to_string_lossy()))
         .collect();
     report.removed = remove_stale(out, known, &keep)?;
     Ok(report)
+}
+
+/// Renders and writes archive documents, each dropped once written (an
+/// archive of 100,000 articles has thousands); only those whose bytes
+/// changed are compressed and written. Returns what was done and the
+/// files, which the folder keeps.
+pub fn write_archives(
+    archives: &[site::Archive<'_>],
+    library: &Library,
+    out: &Path,
+    known: Option<&HashSet<String>>,
+) -> Result<(Report, Vec<String>), PublishError> {
+    claim(out)?;
+    let results: Vec<Result<(Option<usize>, String), PublishError>> = archives
+        .par_iter()
+        .map(|a| {
+            let page = a.page(library);
+            let file = page.file().to_string_lossy().into_owned();
+            // Without a listing of the folder, ask it.
+            let complete = names(&file).iter().all(|f| match known {
+                Some(known) => known.contains(f),
+                None => out.join(f).exists(),
+            });
+            let written = write_page(&out.join(page.file()), page.body(), complete, page.effort())?;
+            Ok((written, file))
+        })
+        .collect();
+    let mut report = Report::default();
+    let mut files = Vec::with_capacity(results.len());
+    for r in results {
+        let (written, file) = r?;
+        match written {
+            Some(n) => report.written += n,
+            None => report.unchanged += 3,
+        }
+        files.push(file);
+    }
+    Ok((report, files))
 }
 
 /// What a [`PageWriter`] did.

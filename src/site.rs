@@ -85,7 +85,10 @@ impl Page {
     /// Feeds and index pages are fetched over and over: worth the effort.
     /// Article pages are many and each is read a few times.
     pub(crate) fn effort(&self) -> Effort {
-        if self.file.extension().is_some_and(|e| e == "html") && !self.path.ends_with('/') {
+        let article =
+            self.file.extension().is_some_and(|e| e == "html") && !self.path.ends_with('/');
+        // Archive documents are many at archive scale and rarely fetched.
+        if article || self.file.starts_with("archive") || self.path.contains("/archive/") {
             Effort::Fast
         } else {
             Effort::Best
@@ -162,6 +165,99 @@ fn feed_page(scope: &Scope<'_>, kind: FeedKind) -> Page {
         body,
         last_modified: scope.updated(),
     }
+}
+
+/// One archive document (RFC 5005) of a scope, before rendering.
+pub struct Archive<'a> {
+    pub district: Option<&'a crate::config::District>,
+    pub kind: FeedKind,
+    pub number: usize,
+    pub of: usize,
+    pub items: Vec<&'a Article>,
+}
+
+impl Archive<'_> {
+    /// Closed documents never change (while no old article is edited,
+    /// deleted or back-dated): only the newest grows.
+    pub fn closed(&self) -> bool {
+        self.number < self.of
+    }
+
+    /// Its file in the output folder: `xiaodian/archive/rss-3.xml`.
+    pub fn file(&self) -> String {
+        let prefix = self
+            .district
+            .map(|d| format!("{}/", d.slug))
+            .unwrap_or_default();
+        format!("{prefix}{}", render::archive_file(self.kind, self.number))
+    }
+
+    pub fn content_type(&self) -> &'static str {
+        content_type(self.kind)
+    }
+
+    /// The newest change of its items.
+    pub fn last_modified(&self) -> DateTime<FixedOffset> {
+        self.items
+            .iter()
+            .map(|a| a.updated)
+            .max()
+            .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
+    }
+
+    pub fn page(&self, library: &Library) -> Page {
+        let mut scope = Scope::bare(&library.config, self.district);
+        scope.articles = self.items.clone();
+        scope.total = library.count(self.district.map(|d| d.slug.as_str()));
+        let doc = render::Doc::Archive {
+            number: self.number,
+            of: self.of,
+        };
+        let body = match self.kind {
+            FeedKind::Atom => render::atom::render_doc(&scope, doc),
+            _ => render::rss::render_doc(&scope, doc),
+        };
+        let file = self.file();
+        Page {
+            path: format!("/{file}"),
+            file: PathBuf::from(file),
+            content_type: content_type(self.kind),
+            body,
+            last_modified: scope.updated(),
+        }
+    }
+}
+
+/// The archive documents of the scopes `districts` (`None`: the combined
+/// feeds), RSS and Atom.
+pub fn archives<'a>(
+    library: &'a Library,
+    scopes: &[Option<&'a crate::config::District>],
+) -> Vec<Archive<'a>> {
+    let mut out = Vec::new();
+    for district in scopes {
+        let pages = library.archived(district.map(|d| d.slug.as_str()));
+        let of = pages.len();
+        for (i, items) in pages.into_iter().enumerate() {
+            for kind in [FeedKind::Rss, FeedKind::Atom] {
+                out.push(Archive {
+                    district: *district,
+                    kind,
+                    number: i + 1,
+                    of,
+                    items: items.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Every scope: the combined feeds, then each district.
+pub fn all_scopes(config: &Config) -> Vec<Option<&crate::config::District>> {
+    std::iter::once(None)
+        .chain(config.districts.iter().map(Some))
+        .collect()
 }
 
 /// A scope's three feeds, and its page for a district.

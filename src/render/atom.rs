@@ -4,7 +4,11 @@ use atom_syndication::{
     Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
 };
 
-use super::{FeedKind, Scope};
+use std::collections::BTreeMap;
+
+use atom_syndication::extension::Extension;
+
+use super::{Doc, FeedKind, Scope};
 
 fn link(href: String, rel: &str, mime: &str) -> Link {
     Link {
@@ -16,9 +20,15 @@ fn link(href: String, rel: &str, mime: &str) -> Link {
 }
 
 pub fn render(scope: &Scope<'_>) -> Vec<u8> {
+    render_doc(scope, Doc::Current)
+}
+
+/// The feed, or one of its archive documents (RFC 5005), whose entries
+/// have no content: their `alternate` link is the article.
+pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Vec<u8> {
     let config = scope.config;
     let entries = scope
-        .items()
+        .items_maybe()
         .map(|(a, body)| {
             let mut links = vec![link(a.link(config), "alternate", "text/html")];
             if let Some(img) = &a.image {
@@ -46,9 +56,9 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                     })
                     .collect(),
                 links,
-                summary: Some(Text::plain(body.summary.clone())),
-                content: Some(Content {
-                    value: Some(body.html.clone()),
+                summary: body.map(|b| Text::plain(b.summary.clone())),
+                content: body.map(|b| Content {
+                    value: Some(b.html.clone()),
                     content_type: Some("html".into()),
                     ..Default::default()
                 }),
@@ -61,7 +71,7 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         title: Text::plain(scope.title()),
         // The feed's own URL: feed ids matter far less to readers than entry
         // ids, which never depend on base_url.
-        id: scope.feed_url(FeedKind::Atom),
+        id: scope.doc_url(FeedKind::Atom, doc),
         updated: scope.updated(),
         // Entries without an author fall back to the desk.
         authors: vec![Person {
@@ -75,13 +85,18 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         }),
         links: vec![
             link(
-                scope.feed_url(FeedKind::Atom),
+                scope.doc_url(FeedKind::Atom, doc),
                 "self",
                 FeedKind::Atom.media_type(),
             ),
             link(scope.page_url(), "alternate", "text/html"),
         ]
         .into_iter()
+        .chain(
+            super::archive_links(scope, FeedKind::Atom, doc)
+                .into_iter()
+                .map(|(rel, href)| link(href, rel, FeedKind::Atom.media_type())),
+        )
         .chain(config.hubs.iter().map(|hub| Link {
             href: hub.clone(),
             rel: "hub".into(),
@@ -91,6 +106,26 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         subtitle: Some(Text::plain(scope.description())),
         lang: Some(config.language.clone()),
         entries,
+        namespaces: match doc {
+            Doc::Current => Default::default(),
+            Doc::Archive { .. } => {
+                BTreeMap::from([("fh".to_string(), super::HISTORY_NS.to_string())])
+            }
+        },
+        extensions: match doc {
+            Doc::Current => Default::default(),
+            Doc::Archive { .. } => BTreeMap::from([(
+                "fh".to_string(),
+                BTreeMap::from([(
+                    "archive".to_string(),
+                    vec![Extension {
+                        name: "fh:archive".into(),
+                        value: Some(String::new()),
+                        ..Default::default()
+                    }],
+                )]),
+            )]),
+        },
         ..Default::default()
     };
     let mut out = feed

@@ -98,6 +98,33 @@ impl<'a> Scope<'a> {
             .zip(self.bodies.iter().map(|b| b.as_ref()))
     }
 
+    /// The articles with their bodies where the scope has them (an
+    /// archive document holds no bodies).
+    pub fn items_maybe(&self) -> impl Iterator<Item = (&'a Article, Option<&Body>)> {
+        self.articles
+            .iter()
+            .copied()
+            .enumerate()
+            .map(|(i, a)| (a, self.bodies.get(i).map(|b| b.as_ref())))
+    }
+
+    /// How many archive documents (RFC 5005) hold the articles beyond the
+    /// newest `feed_limit`, oldest first, `feed_limit` to a document.
+    pub fn archive_count(&self) -> usize {
+        archive_count(self.total, self.config.feed_limit)
+    }
+
+    /// URL of a document of this scope: the feed, or archive `n`.
+    pub fn doc_url(&self, kind: FeedKind, doc: Doc) -> String {
+        match doc {
+            Doc::Current => self.feed_url(kind),
+            Doc::Archive { number, .. } => {
+                self.config
+                    .url(&format!("{}{}", self.prefix(), archive_file(kind, number)))
+            }
+        }
+    }
+
     /// Path prefix of the scope: `` or `xiaodian/`.
     pub fn prefix(&self) -> String {
         self.district
@@ -159,6 +186,80 @@ impl<'a> Scope<'a> {
         c
     }
 }
+
+/// Which document of a feed: the subscription feed, or an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Doc {
+    Current,
+    /// Archive `number` of `of` (1 is the oldest).
+    Archive {
+        number: usize,
+        of: usize,
+    },
+}
+
+/// Archive documents for `total` articles with `limit` per feed.
+pub fn archive_count(total: usize, limit: usize) -> usize {
+    total.saturating_sub(limit).div_ceil(limit.max(1))
+}
+
+/// File of archive `number` inside a scope's folder: `archive/rss-3.xml`.
+pub fn archive_file(kind: FeedKind, number: usize) -> String {
+    let name = match kind {
+        FeedKind::Rss => "rss",
+        FeedKind::Atom => "atom",
+        FeedKind::Json => "json",
+    };
+    format!("archive/{name}-{number}.xml")
+}
+
+/// The archive links (RFC 5005) of a document: (rel, URL).
+pub fn archive_links(scope: &Scope<'_>, kind: FeedKind, doc: Doc) -> Vec<(&'static str, String)> {
+    match doc {
+        Doc::Current => {
+            let of = scope.archive_count();
+            if of == 0 {
+                Vec::new()
+            } else {
+                vec![(
+                    "prev-archive",
+                    scope.doc_url(kind, Doc::Archive { number: of, of }),
+                )]
+            }
+        }
+        Doc::Archive { number, of } => {
+            let mut links = vec![("current", scope.feed_url(kind))];
+            if number > 1 {
+                links.push((
+                    "prev-archive",
+                    scope.doc_url(
+                        kind,
+                        Doc::Archive {
+                            number: number - 1,
+                            of,
+                        },
+                    ),
+                ));
+            }
+            if number < of {
+                links.push((
+                    "next-archive",
+                    scope.doc_url(
+                        kind,
+                        Doc::Archive {
+                            number: number + 1,
+                            of,
+                        },
+                    ),
+                ));
+            }
+            links
+        }
+    }
+}
+
+/// The namespace of `fh:archive`.
+pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 
 /// Media type of an image URL, from its extension.
 pub fn image_type(url: &str) -> &'static str {

@@ -2,20 +2,27 @@
 
 use std::collections::BTreeMap;
 
+use rss::extension::Extension;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Enclosure, Guid, Item};
 
-use super::{FeedKind, Scope};
+use super::{Doc, FeedKind, Scope};
 
 pub fn render(scope: &Scope<'_>) -> Vec<u8> {
+    render_doc(scope, Doc::Current)
+}
+
+/// The feed, or one of its archive documents (RFC 5005), which list
+/// their items without text.
+pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Vec<u8> {
     let config = scope.config;
     let items = scope
-        .items()
+        .items_maybe()
         .map(|(a, body)| Item {
             title: Some(a.title.clone()),
             link: Some(a.link(config)),
-            description: Some(body.summary.clone()),
+            description: body.map(|b| b.summary.clone()),
             categories: scope
                 .categories(a)
                 .into_iter()
@@ -26,7 +33,7 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                 permalink: false,
             }),
             pub_date: Some(a.date.to_rfc2822()),
-            content: Some(body.html.clone()),
+            content: body.map(|b| b.html.clone()),
             enclosure: a.image.as_ref().map(|url| Enclosure {
                 url: url.clone(),
                 length: "0".into(),
@@ -41,11 +48,33 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         .collect();
 
     let self_link = Link {
-        href: scope.feed_url(FeedKind::Rss),
+        href: scope.doc_url(FeedKind::Rss, doc),
         rel: "self".into(),
         mime_type: Some(FeedKind::Rss.media_type().into()),
         ..Default::default()
     };
+    let archive_links = super::archive_links(scope, FeedKind::Rss, doc)
+        .into_iter()
+        .map(|(rel, href)| Link {
+            href,
+            rel: rel.into(),
+            mime_type: Some(FeedKind::Rss.media_type().into()),
+            ..Default::default()
+        });
+    let mut namespaces = BTreeMap::new();
+    let mut extensions = BTreeMap::new();
+    if let Doc::Archive { .. } = doc {
+        namespaces.insert("fh".to_string(), super::HISTORY_NS.to_string());
+        let archive = Extension {
+            name: "fh:archive".into(),
+            value: Some(String::new()),
+            ..Default::default()
+        };
+        extensions.insert(
+            "fh".to_string(),
+            BTreeMap::from([("archive".to_string(), vec![archive])]),
+        );
+    }
     let channel = Channel {
         title: scope.title(),
         link: scope.page_url(),
@@ -58,6 +87,7 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
         ttl: Some(config.max_age.div_ceil(60).max(1).to_string()),
         atom_ext: Some(AtomExtension {
             links: std::iter::once(self_link)
+                .chain(archive_links)
                 .chain(config.hubs.iter().map(|hub| Link {
                     href: hub.clone(),
                     rel: "hub".into(),
@@ -66,7 +96,8 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
                 .collect(),
         }),
         items,
-        namespaces: BTreeMap::new(),
+        namespaces,
+        extensions,
         ..Default::default()
     };
     let mut out = channel

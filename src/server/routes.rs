@@ -44,6 +44,8 @@ pub struct Resource {
     pub last_modified_header: HeaderValue,
     /// WebSub discovery of a feed: its hubs and its own URL.
     pub link: Option<HeaderValue>,
+    /// `Cache-Control` of a closed archive document, which never changes.
+    pub cache_control: Option<HeaderValue>,
     pub stored: Stored,
 }
 
@@ -183,6 +185,57 @@ impl Routes {
         }
     }
 
+    /// Archive documents: read from their files in `out`, or held in
+    /// memory without one. Closed ones may be cached for a day. Removes
+    /// the documents of these scopes numbered beyond the new last one,
+    /// and returns their files.
+    pub fn set_archives(
+        &mut self,
+        archives: &[site::Archive<'_>],
+        library: &crate::library::Library,
+        out: Option<&Path>,
+    ) -> Vec<PathBuf> {
+        let mut gone = Vec::new();
+        for a in archives.iter().filter(|a| a.number == a.of) {
+            let prefix = a
+                .district
+                .map(|d| format!("{}/", d.slug))
+                .unwrap_or_default();
+            for number in a.of + 1.. {
+                let file = format!("{prefix}{}", crate::render::archive_file(a.kind, number));
+                if self.map.remove(&format!("/{file}")).is_none() {
+                    break;
+                }
+                gone.push(PathBuf::from(file));
+            }
+        }
+        for a in archives {
+            let file = a.file();
+            let stored = match out {
+                Some(out) => Stored::Disk(out.join(&file)),
+                None => {
+                    let o = a.page(library).finish();
+                    Stored::Memory(Box::new(Variants {
+                        identity: Variant::new(&o.body),
+                        gzip: Variant::new(&o.gzip),
+                        br: Variant::new(&o.br),
+                    }))
+                }
+            };
+            let long = a
+                .closed()
+                .then(|| HeaderValue::from_static("public, max-age=86400"));
+            self.insert_with(
+                &format!("/{file}"),
+                a.content_type(),
+                a.last_modified(),
+                stored,
+                long,
+            );
+        }
+        gone
+    }
+
     /// Outputs held in memory.
     pub fn insert_outputs<'a>(&mut self, outputs: impl IntoIterator<Item = &'a Output>) {
         for o in outputs {
@@ -201,6 +254,17 @@ impl Routes {
         content_type: &'static str,
         last_modified: DateTime<FixedOffset>,
         stored: Stored,
+    ) {
+        self.insert_with(path, content_type, last_modified, stored, None);
+    }
+
+    fn insert_with(
+        &mut self,
+        path: &str,
+        content_type: &'static str,
+        last_modified: DateTime<FixedOffset>,
+        stored: Stored,
+        cache_control: Option<HeaderValue>,
     ) {
         // Whole seconds: HTTP dates have no fractions, and a client's
         // If-Modified-Since must compare equal to what it was sent.
@@ -229,6 +293,7 @@ impl Routes {
         let resource = Arc::new(Resource {
             route,
             link,
+            cache_control,
             content_type: HeaderValue::from_static(content_type),
             last_modified,
             last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))

@@ -210,7 +210,13 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
     let h = r.headers_mut();
     h.insert(header::ETAG, etag.into_owned());
     h.insert(header::LAST_MODIFIED, resource.last_modified_header.clone());
-    h.insert(header::CACHE_CONTROL, routes.cache_control.clone());
+    h.insert(
+        header::CACHE_CONTROL,
+        resource
+            .cache_control
+            .clone()
+            .unwrap_or_else(|| routes.cache_control.clone()),
+    );
     h.insert(header::VARY, VARY);
     if let Some(link) = &resource.link {
         h.insert(header::LINK, link.clone());
