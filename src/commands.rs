@@ -106,11 +106,16 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     let site = Site::pages(&library);
     let archives = crier::site::archives(&library, &crier::site::all_scopes(&library.config));
     let outputs = site.len() + archives.len();
-    let (archived, archive_files) =
-        match publish::write_archives(&archives, &library, out, Some(&pages.known)) {
-            Ok(r) => r,
-            Err(e) => return publish_failed(e),
-        };
+    let (archived, archive_files) = match publish::write_archives(
+        &archives,
+        &library,
+        out,
+        Some(&pages.known),
+        pages.keys.as_ref(),
+    ) {
+        Ok(r) => r,
+        Err(e) => return publish_failed(e),
+    };
     drop(archives);
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and index pages rendered");
     match publish::publish_pages(site, &library, out, &pages.known, &archive_files) {

@@ -136,8 +136,15 @@ impl Live {
         // Archive documents are written first and served from their files
         // (from memory if they cannot be written).
         let archives = site::archives(&library, &site::all_scopes(&library.config));
-        let archived =
-            out.map(|out| publish::write_archives(&archives, &library, out, Some(&pages.known)));
+        let archived = out.map(|out| {
+            publish::write_archives(
+                &archives,
+                &library,
+                out,
+                Some(&pages.known),
+                pages.keys.as_ref(),
+            )
+        });
         let archive_files = match &archived {
             Some(Ok((_, files))) => files.clone(),
             Some(Err(e)) => {
@@ -289,7 +296,7 @@ impl Live {
             return;
         }
         let archives = site::archives(library, &scopes);
-        let written = publish::write_archives(&archives, library, &self.out, None);
+        let written = publish::write_archives(&archives, library, &self.out, None, None);
         if let Err(e) = &written {
             tracing::error!(
                 "cannot write {}: {e}; archives served from memory",

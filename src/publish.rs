@@ -133,36 +133,69 @@ pub fn publish_pages(
 /// archive of 100,000 articles has thousands); only those whose bytes
 /// changed are compressed and written. Returns what was done and the
 /// files, which the folder keeps.
+/// A full build (`keys` and `known` given) skips documents made from the
+/// same articles, and writes a new [`ARCHIVE_MANIFEST`]; a live update
+/// (neither given) renders the documents of the scopes it touched and
+/// removes the manifest, which no longer says what the files hold.
 pub fn write_archives(
     archives: &[site::Archive<'_>],
     library: &Library,
     out: &Path,
     known: Option<&HashSet<String>>,
+    keys: Option<&Keys>,
 ) -> Result<(Report, Vec<String>), PublishError> {
     claim(out)?;
-    let results: Vec<Result<(Option<usize>, String), PublishError>> = archives
+    let made_from = match keys {
+        Some(k) => read_manifest_named(out, ARCHIVE_MANIFEST, k.epoch),
+        None => {
+            match std::fs::remove_file(out.join(ARCHIVE_MANIFEST)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(PublishError::Io {
+                        path: out.join(ARCHIVE_MANIFEST),
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
+            HashMap::new()
+        }
+    };
+    type Done = (Option<usize>, String, Option<Key>);
+    let results: Vec<Result<Done, PublishError>> = archives
         .par_iter()
         .map(|a| {
-            let page = a.page(library);
-            let file = page.file().to_string_lossy().into_owned();
+            let file = a.file();
             // Without a listing of the folder, ask it.
             let complete = names(&file).iter().all(|f| match known {
                 Some(known) => known.contains(f),
                 None => out.join(f).exists(),
             });
-            let written = write_page(&out.join(page.file()), page.body(), complete, page.effort())?;
-            Ok((written, file))
+            let made = keys.and_then(|k| archive_key(k, a, &file));
+            if complete && made.is_some() && made_from.get(&file) == made.as_ref() {
+                return Ok((None, file, made));
+            }
+            let page = a.page(library);
+            let written = write_page(&out.join(&file), page.body(), complete, page.effort())?;
+            Ok((written, file, made))
         })
         .collect();
     let mut report = Report::default();
     let mut files = Vec::with_capacity(results.len());
+    let mut made = Vec::with_capacity(results.len());
     for r in results {
-        let (written, file) = r?;
+        let (written, file, key) = r?;
         match written {
             Some(n) => report.written += n,
             None => report.unchanged += 3,
         }
+        if let Some(key) = key {
+            made.push((file.clone(), key));
+        }
         files.push(file);
+    }
+    if let Some(k) = keys {
+        made.sort_unstable();
+        write_manifest(out, ARCHIVE_MANIFEST, k.epoch, &made)?;
     }
     Ok((report, files))
 }
@@ -177,6 +210,35 @@ pub struct Pages {
     /// Every file of the folder when the build started. (Files written
     /// since are current, so never stale.)
     pub known: HashSet<String>,
+    /// What each article page was made from, if the program could be read.
+    pub keys: Option<Keys>,
+}
+
+/// The keys of a build's article pages, under its epoch.
+pub struct Keys {
+    epoch: Key,
+    /// Page file → key of what it was made from.
+    pages: HashMap<String, Key>,
+}
+
+/// What each archive document in the folder was made from: its number,
+/// how many there are, and the keys of its articles' pages. A rebuild
+/// renders only documents whose key changed (at archive scale, thousands
+/// of closed documents would otherwise be rendered and compared).
+pub const ARCHIVE_MANIFEST: &str = ".crier-archives";
+
+/// The key of an archive document, if every article of it has one.
+fn archive_key(keys: &Keys, a: &site::Archive<'_>, file: &str) -> Option<Key> {
+    let mut h = Sha256::new();
+    h.update(keys.epoch);
+    h.update(file.as_bytes());
+    h.update([0]);
+    h.update((a.number as u64).to_le_bytes());
+    h.update((a.of as u64).to_le_bytes());
+    for item in &a.items {
+        h.update(keys.pages.get(item.file.to_str()?)?);
+    }
+    Some(key(h))
 }
 
 /// Renders and writes article pages as a full build reads them, so that
@@ -313,15 +375,7 @@ impl<'a> PageWriter<'a> {
         let mut made = self.made.into_inner().unwrap_or_else(|e| e.into_inner());
         if let (Some(out), Some(epoch)) = (self.out, self.epoch) {
             made.par_sort_unstable();
-            let mut text = hex(&epoch);
-            text.push('\n');
-            for (file, key) in &made {
-                text.push_str(&hex(key));
-                text.push('\t');
-                text.push_str(file);
-                text.push('\n');
-            }
-            if let Err(e) = write_whole(&out.join(MANIFEST), text.as_bytes()) {
+            if let Err(e) = write_manifest(out, MANIFEST, epoch, &made) {
                 error.get_or_insert(e);
             }
         }
@@ -335,6 +389,10 @@ impl<'a> PageWriter<'a> {
             unwritten,
             error,
             known: self.present,
+            keys: self.epoch.map(|epoch| Keys {
+                epoch,
+                pages: made.into_iter().collect(),
+            }),
         }
     }
 }
@@ -353,9 +411,31 @@ fn hex(k: &Key) -> String {
         .collect()
 }
 
+/// Writes a manifest: `epoch`, then a key and a file per line.
+fn write_manifest(
+    out: &Path,
+    name: &str,
+    epoch: Key,
+    made: &[(String, Key)],
+) -> Result<(), PublishError> {
+    let mut text = hex(&epoch);
+    text.push('\n');
+    for (file, key) in made {
+        text.push_str(&hex(key));
+        text.push('\t');
+        text.push_str(file);
+        text.push('\n');
+    }
+    write_whole(&out.join(name), text.as_bytes())
+}
+
 /// The previous build's manifest, if it was made in `epoch`.
 fn read_manifest(out: &Path, epoch: Key) -> HashMap<String, Key> {
-    let Ok(text) = std::fs::read_to_string(out.join(MANIFEST)) else {
+    read_manifest_named(out, MANIFEST, epoch)
+}
+
+fn read_manifest_named(out: &Path, name: &str, epoch: Key) -> HashMap<String, Key> {
+    let Ok(text) = std::fs::read_to_string(out.join(name)) else {
         return HashMap::new();
     };
     let mut lines = text.lines();

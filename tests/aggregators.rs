@@ -248,6 +248,9 @@ fn archives_give_every_article_exactly_once_and_closed_ones_never_change() {
     }
     let build = site.run(&["build"]);
     assert_eq!(build.code(), 0, "{}", build.stderr());
+    assert!(site.path().join("feeds/.crier-archives").exists());
+    let again = site.run(&["build"]);
+    assert!(again.stdout().contains(": 0 written"), "{}", again.stdout());
 
     for (path, total, docs) in [
         ("/rss.xml", 20, 6),
