@@ -96,6 +96,10 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "CRIER_GRACE_PERIOD", default_value_t = 10)]
     pub grace_period: u64,
+    /// With hub = "builtin": where WebSub subscriptions are kept across
+    /// restarts (it holds subscribers' secrets: keep it out of feeds/).
+    #[arg(long, env = "CRIER_WEBSUB_STATE", default_value = ".crier-websub.json")]
+    pub websub_state: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

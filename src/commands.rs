@@ -198,7 +198,18 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         .first()
         .and_then(|l| l.local_addr().ok())
         .unwrap_or(args.addr);
-    let state = Arc::new(State::default());
+    let hub = config.builtin_hub.then(|| {
+        Arc::new(crier::hub::Hub::new(
+            &args.websub_state,
+            format!("{}websub", config.base_url),
+            config.hub_callbacks.clone(),
+            runtime.handle().clone(),
+        ))
+    });
+    let state = Arc::new(State {
+        hub,
+        ..State::default()
+    });
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout.max(1)),
         max_connections: args.max_connections.max(1),

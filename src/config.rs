@@ -37,8 +37,11 @@ pub struct FileConfig {
     /// Slugs of districts that are gone: their paths answer 410.
     #[serde(default)]
     pub retired: Vec<String>,
-    /// WebSub hub URL(s).
+    /// WebSub hub URL(s), or "builtin".
     pub hub: Option<HubSetting>,
+    /// Hosts the built-in hub may call back ("*": any).
+    #[serde(default)]
+    pub hub_callbacks: Vec<String>,
 }
 
 /// `hub = "https://hub.example/"` or a list of them.
@@ -90,6 +93,10 @@ pub struct Config {
     /// WebSub hubs: announced in every feed and its `Link` header, and
     /// told of every change.
     pub hubs: Vec<String>,
+    /// Whether crier is a hub itself, at `<base_url>websub` (in `hubs`).
+    pub builtin_hub: bool,
+    /// Hosts the built-in hub may call back; `*` allows any.
+    pub hub_callbacks: Vec<String>,
 }
 
 /// Names a district may not take: they are paths of the server itself.
@@ -305,12 +312,12 @@ impl Config {
             Some(HubSetting::Many(v)) => v,
         };
         let mut hubs = Vec::with_capacity(hub_list.len());
+        let mut builtin_hub = false;
         for h in hub_list.into_iter().filter(|h| !h.trim().is_empty()) {
             if h.trim() == "builtin" {
-                return Err(err(
-                    "hub",
-                    "the built-in hub is not available yet: name an external hub, e.g. https://pubsubhubbub.appspot.com/".into(),
-                ));
+                builtin_hub = true;
+                hubs.push(format!("{base_url}websub"));
+                continue;
             }
             match Url::parse(h.trim()) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
@@ -338,7 +345,15 @@ impl Config {
             redirects,
             retired,
             hubs,
+            builtin_hub,
+            hub_callbacks: file.hub_callbacks,
         })
+    }
+
+    /// The hubs crier pings: all but its own.
+    pub fn external_hubs(&self) -> Vec<String> {
+        let own = format!("{}websub", self.base_url);
+        self.hubs.iter().filter(|h| **h != own).cloned().collect()
     }
 
     /// Whether a (decoded) path belongs to a retired district.

@@ -4,6 +4,7 @@
 pub mod compress;
 pub mod config;
 pub mod content;
+pub mod hub;
 pub mod import;
 pub mod library;
 pub mod live;

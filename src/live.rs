@@ -72,14 +72,18 @@ impl Live {
 
     /// Tells the hubs that the feeds among `paths` (site paths) changed.
     fn announce<'a>(&self, library: &Library, paths: impl Iterator<Item = &'a str>) {
-        let (Some(publisher), false) = (&self.publisher, library.config.hubs.is_empty()) else {
+        let Some(publisher) = &self.publisher else {
             return;
         };
+        let hubs = library.config.external_hubs();
+        if hubs.is_empty() {
+            return;
+        }
         let feeds: Vec<String> = paths
             .filter(|p| p.ends_with(".xml") || p.ends_with(".json"))
             .map(|p| library.config.url(p.trim_start_matches('/')))
             .collect();
-        publisher.changed(&library.config.hubs, &feeds);
+        publisher.changed(&hubs, &feeds);
     }
 
     pub fn content_abs(&self) -> &Path {
@@ -259,6 +263,16 @@ impl Live {
         self.record(library, started);
         let served = started.elapsed();
         self.announce(library, delta.outputs.iter().map(|o| o.path.as_str()));
+        if let Some(hub) = &self.state.hub {
+            for o in delta
+                .outputs
+                .iter()
+                .filter(|o| o.path.ends_with(".xml") || o.path.ends_with(".json"))
+            {
+                let topic = library.config.url(o.path.trim_start_matches('/'));
+                hub.distribute(&self.state, &topic, o.content_type, o.body.bytes.clone());
+            }
+        }
         let report = publish::apply(&delta, &self.out);
         if report.is_ok()
             && let Some(routes) = self.state.routes.load_full()

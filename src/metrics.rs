@@ -65,6 +65,12 @@ pub struct Metrics {
     pub content_errors: Gauge,
     pub last_build: Gauge<f64, AtomicU64>,
     pub websub_pings: Family<crate::websub::PingLabels, Counter>,
+    pub websub_deliveries: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -122,9 +128,16 @@ impl Metrics {
             "Tries of WebSub publish pings to hubs, by outcome",
             websub_pings.clone(),
         );
+        let websub_deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "websub_deliveries",
+            "Tries of the built-in hub's deliveries to subscribers, by outcome",
+            websub_deliveries.clone(),
+        );
         Metrics {
             registry,
             websub_pings,
+            websub_deliveries,
             requests,
             bytes_sent,
             not_modified,

@@ -612,6 +612,27 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, PublishError>
     Ok(true)
 }
 
+/// Writes a file only its owner may read, whole (temp file + rename).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
+    let n = TEMP.fetch_add(1, Ordering::Relaxed);
+    let mut tmp = path.as_os_str().to_os_string();
+    tmp.push(format!(".tmp-{}-{n}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(io(path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Numbers temp files: with the process id, a name no other writer uses.
 static TEMP: AtomicUsize = AtomicUsize::new(0);
 

@@ -59,15 +59,23 @@ pub struct Publisher {
     state: Arc<State>,
 }
 
+/// An HTTP client for hubs and subscribers: http, and https with rustls.
+pub fn client() -> Client<Connector, Full<Bytes>> {
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// The type of [`client`].
+pub type HttpClient = Client<Connector, Full<Bytes>>;
+
 impl Publisher {
     pub fn new(runtime: tokio::runtime::Handle, state: Arc<State>) -> Publisher {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
         Publisher {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: client(),
             runtime,
             state,
         }

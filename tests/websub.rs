@@ -14,7 +14,9 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 use common::Site;
-use common::http::{Server, get};
+use common::http::{Server, get, post};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 /// Pings received: content type and decoded `hub.url`.
 type Pings = Arc<Mutex<Vec<(String, String, String)>>>;
@@ -173,4 +175,328 @@ async fn hubs_are_announced_and_told_of_every_changed_feed() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// What a subscriber written here saw.
+#[derive(Default)]
+struct Seen {
+    /// Verification requests: mode, topic, lease.
+    verifications: Vec<(String, String, String)>,
+    /// Deliveries: content type, signature, Link header, body.
+    deliveries: Vec<(String, String, String, Bytes)>,
+    /// Deliveries still to refuse (500).
+    refuse: usize,
+}
+
+/// A WebSub subscriber on a real socket: confirms every verification by
+/// echoing the challenge and records deliveries.
+async fn start_subscriber(refuse: usize) -> (SocketAddr, Arc<Mutex<Seen>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Seen {
+        refuse,
+        ..Seen::default()
+    }));
+    let shared = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = shared.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let seen = seen.clone();
+                    async move {
+                        let header = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_string()
+                        };
+                        let (status, reply) = if req.method() == "GET" {
+                            let q: Vec<(String, String)> = url::form_urlencoded::parse(
+                                req.uri().query().unwrap_or("").as_bytes(),
+                            )
+                            .into_owned()
+                            .collect();
+                            let get = |k: &str| {
+                                q.iter()
+                                    .find(|(n, _)| n == k)
+                                    .map(|(_, v)| v.clone())
+                                    .unwrap_or_default()
+                            };
+                            seen.lock().unwrap().verifications.push((
+                                get("hub.mode"),
+                                get("hub.topic"),
+                                get("hub.lease_seconds"),
+                            ));
+                            (200, Bytes::from(get("hub.challenge")))
+                        } else {
+                            let (kind, sig, link) = (
+                                header("content-type"),
+                                header("x-hub-signature"),
+                                header("link"),
+                            );
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let mut seen = seen.lock().unwrap();
+                            seen.deliveries.push((kind, sig, link, body));
+                            if seen.refuse > 0 {
+                                seen.refuse -= 1;
+                                (500, Bytes::new())
+                            } else {
+                                (204, Bytes::new())
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(
+                            Response::builder()
+                                .status(status)
+                                .body(Full::new(reply))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, seen)
+}
+
+async fn form(s: &Server, fields: &[(&str, &str)]) -> common::http::Reply {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    post(
+        s.addr,
+        "/websub",
+        "application/x-www-form-urlencoded",
+        body.into_bytes(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn builtin_site() -> Site {
+    let site = Site::sample();
+    let toml = site.read("crier.toml");
+    let (top, tables) = toml.split_once("\n[").unwrap();
+    site.write(
+        "crier.toml",
+        format!("{top}\nhub = \"builtin\"\nhub_callbacks = [\"127.0.0.1\"]\n\n[{tables}"),
+    );
+    site
+}
+
+fn edit(s: &Server, rel: &str, extra: &str) {
+    let file = s.site.content().join(rel);
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(extra);
+    std::fs::write(&file, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builtin_hub_verifies_delivers_signed_retries_and_remembers() {
+    let (sub_addr, seen) = start_subscriber(1).await;
+    let callback = format!("http://{sub_addr}/cb?feed=xiaodian");
+    let topic = "http://127.0.0.1:8080/xiaodian/rss.xml";
+    let mut s = Server::start(builtin_site(), &[]);
+
+    // Discovery names crier itself.
+    let r = get(s.addr, "/xiaodian/rss.xml", &[]).await.unwrap();
+    assert!(
+        r.header("link")
+            .unwrap()
+            .starts_with("<http://127.0.0.1:8080/websub>; rel=\"hub\"")
+    );
+
+    // Requests the spec refuses.
+    let bad: [(&[(&str, &str)], u16); 6] = [
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", "http://127.0.0.1:8080/nope.xml"),
+                ("hub.callback", &callback),
+            ],
+            404,
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", topic),
+                ("hub.callback", "ftp://x/y"),
+            ],
+            400,
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", topic),
+                ("hub.callback", "http://10.1.2.3/cb"),
+            ],
+            403,
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", topic),
+                ("hub.callback", &callback),
+                ("hub.lease_seconds", "5"),
+            ],
+            400,
+        ),
+        (
+            &[
+                ("hub.mode", "publish"),
+                ("hub.topic", topic),
+                ("hub.callback", &callback),
+            ],
+            400,
+        ),
+        (
+            &[("hub.mode", "subscribe"), ("hub.callback", &callback)],
+            400,
+        ),
+    ];
+    for (fields, status) in bad {
+        assert_eq!(form(&s, fields).await.status, status, "{fields:?}");
+    }
+    let huge = vec![b'a'; 20_000];
+    let r = post(s.addr, "/websub", "application/x-www-form-urlencoded", huge)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 413);
+    let r = post(
+        s.addr,
+        "/websub",
+        "text/plain",
+        b"hub.mode=subscribe".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 415);
+    assert!(seen.lock().unwrap().verifications.is_empty());
+
+    // Subscribe: 202, then the callback is asked to confirm.
+    let secret = "s3cret-key";
+    let r = form(
+        &s,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", topic),
+            ("hub.callback", &callback),
+            ("hub.secret", secret),
+            ("hub.lease_seconds", "3600"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    wait_until("verification", || {
+        !seen.lock().unwrap().verifications.is_empty()
+    })
+    .await;
+    assert_eq!(
+        seen.lock().unwrap().verifications[0],
+        ("subscribe".into(), topic.into(), "3600".into())
+    );
+    s.wait_for_log("WebSub subscription active");
+
+    // A change arrives signed within a second; the first try is refused
+    // and tried again.
+    let changed = Instant::now();
+    edit(&s, "xiaodian/2023-01-10.md", "\n补充一。\n");
+    wait_until("first delivery", || {
+        !seen.lock().unwrap().deliveries.is_empty()
+    })
+    .await;
+    assert!(
+        changed.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        changed.elapsed()
+    );
+    wait_until("retried delivery", || {
+        seen.lock().unwrap().deliveries.len() >= 2
+    })
+    .await;
+    let served = get(s.addr, "/xiaodian/rss.xml", &[]).await.unwrap();
+    {
+        let seen = seen.lock().unwrap();
+        let (kind, sig, link, body) = &seen.deliveries[1];
+        assert_eq!(kind, "application/rss+xml; charset=utf-8");
+        assert_eq!(body, &served.body);
+        assert!(String::from_utf8_lossy(body).contains("补充一"));
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(body);
+        let want: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sig, &format!("sha256={want}"));
+        assert!(link.contains(&format!("<{topic}>; rel=\"self\"")), "{link}");
+    }
+    let metrics = get(s.addr, "/metrics", &[]).await.unwrap();
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    assert!(
+        text.contains("crier_websub_deliveries_total{outcome=\"retried\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("crier_websub_deliveries_total{outcome=\"delivered\"} 1"),
+        "{text}"
+    );
+
+    // A restart keeps the subscription.
+    let state = s.site.path().join(".crier-websub.json");
+    assert!(std::fs::read_to_string(&state).unwrap().contains(&callback));
+    s.signal("TERM");
+    assert!(
+        s.wait_exit(Duration::from_secs(10))
+            .is_some_and(|st| st.success())
+    );
+    let site = std::mem::replace(&mut s.site, Site::sample());
+    let s = Server::start(site, &[]);
+    edit(&s, "xiaodian/2023-01-10.md", "\n补充二。\n");
+    wait_until("delivery after restart", || {
+        seen.lock()
+            .unwrap()
+            .deliveries
+            .iter()
+            .any(|d| String::from_utf8_lossy(&d.3).contains("补充二"))
+    })
+    .await;
+
+    // Unsubscribe: confirmed, then nothing more arrives.
+    let r = form(
+        &s,
+        &[
+            ("hub.mode", "unsubscribe"),
+            ("hub.topic", topic),
+            ("hub.callback", &callback),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    s.wait_for_log("WebSub subscription ended");
+    assert_eq!(
+        seen.lock().unwrap().verifications.last().unwrap().0,
+        "unsubscribe"
+    );
+    let before = seen.lock().unwrap().deliveries.len();
+    edit(&s, "xiaodian/2023-01-10.md", "\n补充三。\n");
+    s.wait_for_log("files_read=1");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(seen.lock().unwrap().deliveries.len(), before);
 }

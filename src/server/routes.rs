@@ -236,6 +236,16 @@ impl Routes {
         gone
     }
 
+    /// Whether `url` is the public URL of a subscription feed here.
+    pub fn is_feed_url(&self, url: &str) -> bool {
+        let Some(path) = url.strip_prefix(self.config.base_url.as_str()) else {
+            return false;
+        };
+        let path = format!("/{path}");
+        !path.contains("/archive/")
+            && matches!(self.answer(&path), Answer::Resource(r) if r.route == Route::Feed)
+    }
+
     /// Outputs held in memory.
     pub fn insert_outputs<'a>(&mut self, outputs: impl IntoIterator<Item = &'a Output>) {
         for o in outputs {

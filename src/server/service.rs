@@ -3,6 +3,7 @@
 //! archived article page, by the name the route table gives.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
@@ -25,6 +26,8 @@ pub type Body = Full<Bytes>;
 pub struct State {
     pub routes: ArcSwapOption<Routes>,
     pub metrics: Metrics,
+    /// The built-in WebSub hub, with hub = "builtin".
+    pub hub: Option<Arc<crate::hub::Hub>>,
 }
 
 const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");

@@ -1,0 +1,416 @@
+//! The built-in WebSub hub (W3C Recommendation, section 5 and 7), at
+//! `/websub`: subscribers ask for a feed's updates; crier checks their
+//! intent, then POSTs every new version of the feed to them, signed when
+//! they gave a secret. Subscriptions are kept in a state file written
+//! whole (temp file + rename), so they survive a restart.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use hmac::{Hmac, KeyInit, Mac};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{CONTENT_TYPE, HeaderValue, LINK};
+use hyper::{Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::server::service::State;
+use crate::websub::HttpClient;
+
+/// Largest subscription request body read.
+pub const MAX_BODY: usize = 8 * 1024;
+/// Subscriptions held at most.
+pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+/// Leases a subscriber may ask for, and the one given when it asks none.
+pub const MIN_LEASE: u64 = 60;
+pub const MAX_LEASE: u64 = 30 * 24 * 3600;
+pub const DEFAULT_LEASE: u64 = 10 * 24 * 3600;
+/// Deliveries are tried this many times, the wait doubling from 1 s.
+const TRIES: u32 = 5;
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Subscription {
+    topic: String,
+    callback: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    /// Unix seconds.
+    expires: u64,
+}
+
+pub struct Hub {
+    state_file: PathBuf,
+    /// By (topic, callback).
+    subs: Mutex<BTreeMap<(String, String), Subscription>>,
+    client: HttpClient,
+    runtime: tokio::runtime::Handle,
+    /// This hub's public URL, for the Link header of deliveries.
+    url: String,
+    /// Hosts callbacks may name; `*` allows any.
+    allowed: Vec<String>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Hub {
+    /// A hub with the subscriptions saved in `state_file` (those not yet
+    /// expired).
+    pub fn new(
+        state_file: &Path,
+        url: String,
+        allowed: Vec<String>,
+        runtime: tokio::runtime::Handle,
+    ) -> Hub {
+        let saved: Vec<Subscription> = match std::fs::read(state_file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::error!(
+                    "{}: cannot read WebSub subscriptions ({e}); starting with none",
+                    state_file.display()
+                );
+                Vec::new()
+            }),
+            Err(_) => Vec::new(),
+        };
+        let now = now();
+        let subs = saved
+            .into_iter()
+            .filter(|s| s.expires > now)
+            .map(|s| ((s.topic.clone(), s.callback.clone()), s))
+            .collect();
+        Hub {
+            state_file: state_file.to_path_buf(),
+            subs: Mutex::new(subs),
+            client: crate::websub::client(),
+            runtime,
+            url,
+            allowed,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Subscription>> {
+        self.subs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Active subscriptions.
+    pub fn count(&self) -> usize {
+        let now = now();
+        self.lock().values().filter(|s| s.expires > now).count()
+    }
+
+    /// Writes the subscriptions whole; the file holds secrets, so only
+    /// its owner may read it.
+    fn save(&self) {
+        let subs: Vec<Subscription> = self.lock().values().cloned().collect();
+        let bytes = serde_json::to_vec_pretty(&subs).unwrap_or_default();
+        if let Err(e) = crate::publish::write_private(&self.state_file, &bytes) {
+            tracing::error!("cannot save WebSub subscriptions: {e}");
+        }
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        self.allowed.iter().any(|a| {
+            a == "*"
+                || a.eq_ignore_ascii_case(host)
+                || a.strip_prefix("*.").is_some_and(|d| {
+                    host.len() > d.len()
+                        && host[host.len() - d.len()..].eq_ignore_ascii_case(d)
+                        && host.as_bytes()[host.len() - d.len() - 1] == b'.'
+                })
+        })
+    }
+
+    /// Answers a subscription request (`POST /websub`).
+    pub async fn request(
+        self: &Arc<Self>,
+        state: &State,
+        req: Request<hyper::body::Incoming>,
+    ) -> Response<Full<Bytes>> {
+        let form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return answer(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send application/x-www-form-urlencoded",
+            );
+        }
+        let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => {
+                return answer(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request is too large for a subscription",
+                );
+            }
+        };
+        let fields: BTreeMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
+        let field = |k: &str| fields.get(k).map(String::as_str);
+        let mode = match field("hub.mode") {
+            Some(m @ ("subscribe" | "unsubscribe")) => m.to_string(),
+            _ => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    "hub.mode must be subscribe or unsubscribe",
+                );
+            }
+        };
+        let Some(topic) = field("hub.topic") else {
+            return answer(StatusCode::BAD_REQUEST, "hub.topic is missing");
+        };
+        if !is_topic(state, topic) {
+            return answer(
+                StatusCode::NOT_FOUND,
+                "hub.topic is not a feed of this site: use its URL as in the feed's rel=\"self\" link",
+            );
+        }
+        let callback = match field("hub.callback").map(url::Url::parse) {
+            Some(Ok(u)) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+            _ => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    "hub.callback must be an absolute http(s) URL",
+                );
+            }
+        };
+        if !self.host_allowed(callback.host_str().unwrap_or_default()) {
+            return answer(
+                StatusCode::FORBIDDEN,
+                "this hub does not call back that host (see hub_callbacks in crier.toml)",
+            );
+        }
+        let lease = match field("hub.lease_seconds").map(str::parse::<u64>) {
+            None => DEFAULT_LEASE,
+            Some(Ok(l)) if (MIN_LEASE..=MAX_LEASE).contains(&l) => l,
+            Some(_) => {
+                return answer(
+                    StatusCode::BAD_REQUEST,
+                    "hub.lease_seconds must be a number from 60 to 2592000",
+                );
+            }
+        };
+        let secret = field("hub.secret").map(str::to_string);
+        if secret.as_ref().is_some_and(|s| s.len() >= 200) {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                "hub.secret must be shorter than 200 bytes",
+            );
+        }
+        let key = (topic.to_string(), callback.to_string());
+        if mode == "subscribe"
+            && !self.lock().contains_key(&key)
+            && self.count() >= MAX_SUBSCRIPTIONS
+        {
+            return answer(
+                StatusCode::TOO_MANY_REQUESTS,
+                "this hub holds as many subscriptions as it can",
+            );
+        }
+        let hub = self.clone();
+        let sub = Subscription {
+            topic: key.0,
+            callback: key.1,
+            secret,
+            expires: now() + lease,
+        };
+        self.runtime
+            .spawn(async move { hub.verify(mode, sub, lease).await });
+        answer(
+            StatusCode::ACCEPTED,
+            "accepted: the callback is asked to confirm",
+        )
+    }
+
+    /// Verification of intent (section 5.3): the callback must echo the
+    /// challenge for the (un)subscription to take effect.
+    async fn verify(self: Arc<Self>, mode: String, sub: Subscription, lease: u64) {
+        let challenge = challenge();
+        let mut url = match url::Url::parse(&sub.callback) {
+            Ok(u) => u,
+            Err(_) => return,
+        };
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("hub.mode", &mode)
+                .append_pair("hub.topic", &sub.topic)
+                .append_pair("hub.challenge", &challenge);
+            if mode == "subscribe" {
+                q.append_pair("hub.lease_seconds", &lease.to_string());
+            }
+        }
+        let request = match Request::get(url.as_str()).body(Full::new(Bytes::new())) {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        let confirmed = match tokio::time::timeout(TIMEOUT, self.client.request(request)).await {
+            Ok(Ok(r)) if r.status().is_success() => r
+                .into_body()
+                .collect()
+                .await
+                .is_ok_and(|b| b.to_bytes().as_ref() == challenge.as_bytes()),
+            _ => false,
+        };
+        if !confirmed {
+            tracing::warn!(
+                callback = sub.callback,
+                topic = sub.topic,
+                "WebSub {mode} not confirmed by the callback: nothing changed"
+            );
+            return;
+        }
+        let key = (sub.topic.clone(), sub.callback.clone());
+        if mode == "subscribe" {
+            tracing::info!(
+                callback = sub.callback,
+                topic = sub.topic,
+                lease,
+                "WebSub subscription active"
+            );
+            self.lock().insert(key, sub);
+        } else {
+            tracing::info!(
+                callback = sub.callback,
+                topic = sub.topic,
+                "WebSub subscription ended"
+            );
+            self.lock().remove(&key);
+        }
+        self.save();
+    }
+
+    /// Content distribution (section 7): POSTs the new body of `topic`
+    /// to each of its subscribers, in the background.
+    pub fn distribute(
+        self: &Arc<Self>,
+        state: &Arc<State>,
+        topic: &str,
+        content_type: &str,
+        body: Bytes,
+    ) {
+        let now = now();
+        let (live, expired): (Vec<Subscription>, Vec<Subscription>) = self
+            .lock()
+            .values()
+            .filter(|s| s.topic == topic)
+            .cloned()
+            .partition(|s| s.expires > now);
+        if !expired.is_empty() {
+            let mut subs = self.lock();
+            for s in &expired {
+                subs.remove(&(s.topic.clone(), s.callback.clone()));
+            }
+            drop(subs);
+            self.save();
+        }
+        for sub in live {
+            let hub = self.clone();
+            let state = state.clone();
+            let body = body.clone();
+            let content_type = content_type.to_string();
+            self.runtime
+                .spawn(async move { hub.deliver(&state, sub, &content_type, body).await });
+        }
+    }
+
+    async fn deliver(&self, state: &State, sub: Subscription, content_type: &str, body: Bytes) {
+        let link = format!("<{}>; rel=\"hub\", <{}>; rel=\"self\"", self.url, sub.topic);
+        let signature = sub.secret.as_ref().and_then(|secret| {
+            // HMAC takes a key of any length: this cannot fail.
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).ok()?;
+            mac.update(&body);
+            Some(format!("sha256={}", hex(&mac.finalize().into_bytes())))
+        });
+        let mut wait = Duration::from_secs(1);
+        for attempt in 1..=TRIES {
+            let mut request = Request::post(&sub.callback)
+                .header(CONTENT_TYPE, content_type)
+                .header(LINK, link.as_str());
+            if let Some(sig) = &signature {
+                request = request.header("x-hub-signature", sig.as_str());
+            }
+            let Ok(request) = request.body(Full::new(body.clone())) else {
+                return;
+            };
+            let ok = matches!(
+                tokio::time::timeout(TIMEOUT, self.client.request(request)).await,
+                Ok(Ok(r)) if r.status().is_success()
+            );
+            let outcome = if ok {
+                "delivered"
+            } else if attempt < TRIES {
+                "retried"
+            } else {
+                "failed"
+            };
+            state
+                .metrics
+                .websub_deliveries
+                .get_or_create(&crate::metrics::OutcomeLabels { outcome })
+                .inc();
+            match outcome {
+                "delivered" => return,
+                "failed" => {
+                    tracing::error!(
+                        callback = sub.callback,
+                        topic = sub.topic,
+                        "WebSub delivery failed {TRIES} times: given up"
+                    );
+                    return;
+                }
+                _ => {
+                    tracing::warn!(
+                        callback = sub.callback,
+                        "WebSub delivery failed; trying again in {}s",
+                        wait.as_secs()
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+    }
+}
+
+/// Whether `topic` is the public URL of a feed this server serves.
+fn is_topic(state: &State, topic: &str) -> bool {
+    let Some(routes) = state.routes.load_full() else {
+        return false;
+    };
+    routes.is_feed_url(topic)
+}
+
+fn challenge() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // Unpredictable enough for a challenge: two random-keyed hashes.
+    let mut out = String::new();
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(now());
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn answer(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{text}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
