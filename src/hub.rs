@@ -207,10 +207,10 @@ impl Hub {
             );
         }
         let key = (topic.to_string(), callback.to_string());
-        if mode == "subscribe"
-            && !self.lock().contains_key(&key)
-            && self.count() >= MAX_SUBSCRIPTIONS
-        {
+        // One lock at a time: a guard kept in the condition would still
+        // be held when `count` locks.
+        let known = self.lock().contains_key(&key);
+        if mode == "subscribe" && !known && self.count() >= MAX_SUBSCRIPTIONS {
             return answer(
                 StatusCode::TOO_MANY_REQUESTS,
                 "this hub holds as many subscriptions as it can",
@@ -413,4 +413,61 @@ fn answer(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub(state: &Path, allowed: &[&str]) -> Hub {
+        Hub::new(
+            state,
+            "https://n.example/websub".into(),
+            allowed.iter().map(|a| a.to_string()).collect(),
+            tokio::runtime::Handle::current(),
+        )
+    }
+
+    #[tokio::test]
+    async fn expired_leases_are_dropped_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("subs.json");
+        let sub = |callback: &str, expires: u64| Subscription {
+            topic: "https://n.example/rss.xml".into(),
+            callback: callback.into(),
+            secret: None,
+            expires,
+        };
+        let saved = vec![
+            sub("http://a/old", now() - 1),
+            sub("http://a/new", now() + 600),
+        ];
+        std::fs::write(&state, serde_json::to_vec(&saved).unwrap()).unwrap();
+        let h = hub(&state, &["a"]);
+        assert_eq!(h.count(), 1);
+        assert_eq!(h.lock().values().next().unwrap().callback, "http://a/new");
+        // A lease that runs out while crier runs stops counting at once.
+        h.lock().values_mut().for_each(|s| s.expires = now() - 1);
+        assert_eq!(h.count(), 0);
+        // A garbled state file: no subscriptions, no crash.
+        std::fs::write(&state, b"{not json").unwrap();
+        assert_eq!(hub(&state, &["a"]).count(), 0);
+    }
+
+    #[tokio::test]
+    async fn callback_hosts_follow_the_allow_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = hub(
+            &dir.path().join("s.json"),
+            &["news.example", "*.readers.example"],
+        );
+        assert!(h.host_allowed("news.example"));
+        assert!(h.host_allowed("NEWS.example"));
+        assert!(h.host_allowed("a.readers.example"));
+        assert!(!h.host_allowed("readers.example"));
+        assert!(!h.host_allowed("evilreaders.example"));
+        assert!(!h.host_allowed("127.0.0.1"));
+        assert!(hub(&dir.path().join("s.json"), &["*"]).host_allowed("10.0.0.1"));
+        assert!(!hub(&dir.path().join("s.json"), &[]).host_allowed("news.example"));
+    }
 }
