@@ -120,9 +120,14 @@ impl Hub {
             a == "*"
                 || a.eq_ignore_ascii_case(host)
                 || a.strip_prefix("*.").is_some_and(|d| {
-                    host.len() > d.len()
-                        && host[host.len() - d.len()..].eq_ignore_ascii_case(d)
-                        && host.as_bytes()[host.len() - d.len() - 1] == b'.'
+                    // `x.` then the domain, compared without slicing into
+                    // a character.
+                    let cut = host.len().saturating_sub(d.len() + 1);
+                    cut > 0
+                        && host
+                            .get(cut..)
+                            .and_then(|tail| tail.strip_prefix('.'))
+                            .is_some_and(|tail| tail.eq_ignore_ascii_case(d))
                 })
         })
     }
