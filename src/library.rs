@@ -511,6 +511,29 @@ impl Library {
             .collect()
     }
 
+    /// A fingerprint of a scope's archived articles (which ones, as read):
+    /// equal before and after a change, the archive documents are too.
+    pub fn archived_print(&self, district: Option<&str>) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let map = match district {
+            None => Some(&self.all),
+            Some(d) => self.by_district.get(d),
+        };
+        // A fixed seed: prints are compared within one process only.
+        let mut h = foldhash::fast::FixedState::with_seed(0).build_hasher();
+        if let Some(map) = map {
+            let limit = self.config.feed_limit.max(1);
+            for a in map.values().rev().take(map.len().saturating_sub(limit)) {
+                // The pointer tells a new reading of a file from the old
+                // one; the id and date guard against a reused address.
+                (Arc::as_ptr(a) as usize).hash(&mut h);
+                a.id.hash(&mut h);
+                a.updated.hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
     pub fn count(&self, district: Option<&str>) -> usize {
         match district {
             None => self.all.len(),

@@ -27,6 +27,8 @@ pub struct Live {
     content_abs: PathBuf,
     config_abs: PathBuf,
     library: Option<Library>,
+    /// Fingerprints of each scope's archived articles as last written.
+    archive_prints: std::cell::RefCell<std::collections::HashMap<Option<String>, u64>>,
     /// Tells WebSub hubs of changed feeds, when `hub` is set.
     publisher: Option<Publisher>,
 }
@@ -61,6 +63,7 @@ impl Live {
             config_abs: absolute(config_path),
             library: None,
             publisher: None,
+            archive_prints: Default::default(),
         }
     }
 
@@ -139,7 +142,16 @@ impl Live {
         routes.insert_outputs(&site.outputs);
         // Archive documents are written first and served from their files
         // (from memory if they cannot be written).
-        let archives = site::archives(&library, &site::all_scopes(&library.config));
+        let scopes = site::all_scopes(&library.config);
+        *self.archive_prints.borrow_mut() = scopes
+            .iter()
+            .map(|d| {
+                let slug = d.map(|d| d.slug.clone());
+                let print = library.archived_print(slug.as_deref());
+                (slug, print)
+            })
+            .collect();
+        let archives = site::archives(&library, &scopes);
         let archived = out.map(|out| {
             publish::write_archives(
                 &archives,
@@ -306,6 +318,13 @@ impl Live {
                 .filter_map(|d| config.district(d))
                 .map(Some),
         );
+        // Only scopes whose archived articles changed (a new article
+        // pushes one out of the feed; an edit inside the feed does not).
+        scopes.retain(|d| {
+            let slug = d.map(|d| d.slug.clone());
+            let print = library.archived_print(slug.as_deref());
+            self.archive_prints.borrow_mut().insert(slug, print) != Some(print)
+        });
         if scopes.is_empty() {
             return;
         }

@@ -354,4 +354,37 @@ async fn served_archives_cache_closed_documents_long_and_follow_changes() {
     assert_eq!(ids(&String::from_utf8_lossy(&r.body)).len(), 3);
     assert_eq!(r.header("cache-control"), Some("public, max-age=86400"));
     s.wait_for_file("archive/rss-5.xml.br");
+
+    // An archived article edited in place: its archive document follows.
+    let oldest = |title: &'static str| {
+        let addr = s.addr;
+        async move {
+            let r = get(addr, "/archive/rss-1.xml", &[]).await.unwrap();
+            String::from_utf8_lossy(&r.body).contains(title)
+        }
+    };
+    s.site.write(
+        "content/gujiao/ancient.md",
+        article("古交旧闻", "2020-01-01"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !oldest("古交旧闻").await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old article never archived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    s.site.write(
+        "content/gujiao/ancient.md",
+        article("古交旧闻（更正）", "2020-01-01"),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !oldest("古交旧闻（更正）").await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "archived edit never shown"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
