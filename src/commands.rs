@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crier::config::Config;
-use crier::library::Library;
+use crier::hub::Hub;
+use crier::library::{Change, Library};
 use crier::live::Live;
-use crier::publish;
-use crier::server::service::State;
+use crier::server::service::{FormHandler, State};
 use crier::server::{self, Limits};
-use crier::site::Site;
+use crier::site::{self, ArchivePrints};
+use crier::store::{self, Report, Store, StoreError, Tally};
 use crier::watch;
 
 use crate::args::{Input, ServeArgs};
@@ -71,8 +72,23 @@ pub fn check(input: &Input) -> ExitCode {
             when.to_rfc3339()
         );
     }
+    // The feeds and index pages are rendered too: a document the feed
+    // libraries refuse is an error here, not a surprise in production.
+    let built = site::build(
+        &library,
+        &Change::everything(),
+        &mut ArchivePrints::default(),
+        None,
+    );
+    for e in &built.errors {
+        eprintln!("error: {e}");
+    }
     println!("{}", summary(&library));
-    exit_for(&library)
+    if built.errors.is_empty() {
+        exit_for(&library)
+    } else {
+        ExitCode::from(CONTENT_ERRORS)
+    }
 }
 
 pub fn build(input: &Input, out: &Path) -> ExitCode {
@@ -81,16 +97,19 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Err(e) = publish::claim(out) {
-        return publish_failed(e);
-    }
-    // Article pages are rendered and written as their files are read, so
-    // the build holds no more than a page per thread.
-    let page_config = config.clone();
-    let writer = publish::PageWriter::new(&page_config, Some(out), false);
+    let mut store = match Store::open(out, store::epoch(&config)) {
+        Ok(s) => s,
+        Err(e) => return store_failed(e),
+    };
+    store.list();
     tracing::debug!(elapsed = ?started.elapsed(), "output folder listed");
-    let library = match Library::load_with(config, &input.content, Some(&|a, b| writer.write(a, b)))
-    {
+    // Article pages are rendered and written as their files are read, so
+    // each file is read once and the build holds no more than a page per
+    // thread.
+    let page_config = config.clone();
+    let tally = Tally::default();
+    let sink = store.page_sink(&page_config, &tally);
+    let library = match Library::load_with(config, &input.content, Some(&sink)) {
         Ok(l) => l,
         Err(e) => return content_unreadable(&input.content, &e),
     };
@@ -98,54 +117,79 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         eprintln!("{d}");
     }
     tracing::debug!(elapsed = ?started.elapsed(), "content read, article pages written");
-    let pages = writer.finish();
-    if let Some(e) = pages.error {
-        return publish_failed(e);
+    if let Some(e) = tally.error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        eprintln!("error: cannot write the output: {e}");
+        return ExitCode::from(CONTENT_ERRORS);
     }
-    tracing::debug!(elapsed = ?started.elapsed(), "manifest written");
-    let site = Site::pages(&library);
-    let archives = crier::site::archives(&library, &crier::site::all_scopes(&library.config));
-    let outputs = site.len() + archives.len();
-    let (archived, archive_files) = match publish::write_archives(
-        &archives,
+    let store_ref = &store;
+    let prior = |p: &crier::output::Page| store_ref.prior(p);
+    let built = site::build(
         &library,
-        out,
-        Some(&pages.known),
-        pages.keys.as_ref(),
-    ) {
-        Ok(r) => r,
-        Err(e) => return publish_failed(e),
-    };
-    drop(archives);
+        &Change::everything(),
+        &mut ArchivePrints::default(),
+        Some(&prior),
+    );
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and index pages rendered");
-    match publish::publish_pages(site, &library, out, &pages.known, &archive_files) {
-        Ok(mut r) => {
-            r.written += pages.report.written + archived.written;
-            r.unchanged += pages.report.unchanged + archived.unchanged;
-            println!(
-                "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
-                summary(&library),
-                outputs + library.count(None),
-                r.written + r.unchanged,
-                out.display(),
-                r.written,
-                r.unchanged,
-                r.removed,
-                started.elapsed().as_secs_f64()
-            );
-            let code = exit_for(&library);
-            // The process ends now: freeing every article one by one
-            // would only cost time at archive scale.
-            std::mem::forget(library);
-            code
-        }
-        Err(e) => publish_failed(e),
+    let mut report = Report {
+        written: tally.written.load(std::sync::atomic::Ordering::Relaxed),
+        unchanged: tally.unchanged.load(std::sync::atomic::Ordering::Relaxed),
+        removed: 0,
+    };
+    match store.write_outputs(&built.outputs) {
+        Ok(r) => report.add(&r),
+        Err(e) => return store_failed(e),
     }
+    let handled = std::mem::take(&mut *tally.handled.lock().unwrap_or_else(|e| e.into_inner()));
+    let jobs: Vec<site::Job> = built
+        .jobs
+        .iter()
+        .filter(|j| !handled.contains(&j.file()))
+        .cloned()
+        .collect();
+    let done = store.run_jobs(&jobs, &library.config, &input.content);
+    if let Some(e) = done.write_error {
+        return store_failed(e);
+    }
+    report.add(&done.report);
+    let errors: Vec<String> = built
+        .errors
+        .iter()
+        .chain(&done.errors)
+        .map(|e| e.to_string())
+        .collect();
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    match store.finish(&site::all_files(&library)) {
+        Ok(removed) => report.removed = removed,
+        Err(e) => return store_failed(e),
+    }
+    let outputs = built.outputs.len() + built.jobs.len();
+    println!(
+        "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
+        summary(&library),
+        outputs,
+        report.written + report.unchanged,
+        out.display(),
+        report.written,
+        report.unchanged,
+        report.removed,
+        started.elapsed().as_secs_f64()
+    );
+    let code = if errors.is_empty() {
+        exit_for(&library)
+    } else {
+        ExitCode::from(CONTENT_ERRORS)
+    };
+    // The process ends now: freeing every article one by one would only
+    // cost time at archive scale.
+    std::mem::forget(library);
+    code
 }
 
-fn publish_failed(e: publish::PublishError) -> ExitCode {
+fn store_failed(e: StoreError) -> ExitCode {
     match e {
-        e @ publish::PublishError::NotOurs(_) => {
+        e @ StoreError::NotOurs(_) => {
             eprintln!("error: {e}");
             ExitCode::from(BAD_CONFIG)
         }
@@ -198,16 +242,21 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         .first()
         .and_then(|l| l.local_addr().ok())
         .unwrap_or(args.addr);
+    let metrics = Arc::new(crier::metrics::Metrics::new());
     let hub = config.builtin_hub.then(|| {
-        Arc::new(crier::hub::Hub::new(
+        Arc::new(Hub::new(
             &args.websub_state,
             format!("{}websub", config.base_url),
             config.hub_callbacks.clone(),
             runtime.handle().clone(),
+            metrics.clone(),
         ))
     });
     let state = Arc::new(State {
-        hub,
+        metrics: metrics.clone(),
+        form: hub
+            .clone()
+            .map(|h| Arc::new(HubForm(h)) as Arc<dyn FormHandler>),
         ..State::default()
     });
     let limits = Limits {
@@ -226,7 +275,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     tracing::info!(%addr, threads, base_url = %config.base_url, "listening");
     // Serving starts at once (/healthz says 503 until the first build is
     // in); a thread builds, then applies each batch of file changes.
-    let publisher = crier::websub::Publisher::new(runtime.handle().clone(), state.clone());
+    let publisher = crier::websub::Publisher::new(runtime.handle().clone(), metrics);
     let mut live = Live::new(
         state,
         &args.input.config,
@@ -234,7 +283,8 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         &args.input.content,
         &args.out,
     )
-    .with_publisher(publisher);
+    .with_publisher(publisher)
+    .with_hub(hub);
     let (tx, rx) = std::sync::mpsc::channel();
     let debounce = Duration::from_millis(args.debounce_ms.max(1));
     let poll = args
@@ -262,6 +312,23 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     running.stop();
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// The built-in hub as the server's handler of `POST /websub`.
+struct HubForm(Arc<Hub>);
+
+impl FormHandler for HubForm {
+    fn path(&self) -> &str {
+        "/websub"
+    }
+
+    fn max_body(&self) -> usize {
+        crier::hub::MAX_BODY
+    }
+
+    fn handle(&self, content_type: Option<&str>, body: &[u8]) -> (hyper::StatusCode, &'static str) {
+        self.0.request(content_type, body)
+    }
 }
 
 pub fn import(page: &Path, date: chrono::NaiveDate, config: &Path, content: &Path) -> ExitCode {

@@ -17,7 +17,10 @@ pub enum Effort {
     Fast,
 }
 
-pub fn gzip(data: &[u8], effort: Effort) -> Vec<u8> {
+/// A compressor that failed: the output is an error, never an empty body.
+pub type Error = std::io::Error;
+
+pub fn gzip(data: &[u8], effort: Effort) -> Result<Vec<u8>, Error> {
     if effort == Effort::Fast {
         return gzip_fast(data);
     }
@@ -25,9 +28,8 @@ pub fn gzip(data: &[u8], effort: Effort) -> Vec<u8> {
         Vec::with_capacity(data.len() / 3 + 64),
         flate2::Compression::default(),
     );
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(data);
-    enc.finish().unwrap_or_default()
+    enc.write_all(data)?;
+    enc.finish()
 }
 
 const GZIP_FAST: u32 = 1;
@@ -41,7 +43,7 @@ thread_local! {
 }
 
 /// gzip (RFC 1952) around raw deflate: mtime 0, "fastest" flag, OS unknown.
-fn gzip_fast(data: &[u8]) -> Vec<u8> {
+fn gzip_fast(data: &[u8]) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(data.len() * 2 / 3 + 64);
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
     DEFLATE.with_borrow_mut(|c| {
@@ -50,20 +52,21 @@ fn gzip_fast(data: &[u8]) -> Vec<u8> {
             let done = c.total_in() as usize;
             out.reserve(data.len().saturating_sub(done) / 2 + 64);
             match c.compress_vec(
-                &data[done.min(data.len())..],
+                data.get(done..).unwrap_or_default(),
                 &mut out,
                 FlushCompress::Finish,
             ) {
-                Ok(Status::StreamEnd) | Err(_) => break,
+                Ok(Status::StreamEnd) => return Ok(()),
                 Ok(_) => {}
+                Err(e) => return Err(Error::other(e)),
             }
         }
-    });
+    })?;
     let mut crc = flate2::Crc::new();
     crc.update(data);
     out.extend_from_slice(&crc.sum().to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
+    Ok(out)
 }
 
 /// Brotli at quality 6 and gzip at its default level. Feeds are
@@ -72,7 +75,7 @@ fn gzip_fast(data: &[u8]) -> Vec<u8> {
 /// third of the time of quality 9 (whose hash tables alone are 32 MB to
 /// clear per call) for 3% more bytes, and quality 11 ten times longer
 /// still; gzip's best level saves 0.1% over its default.
-pub fn brotli(data: &[u8], effort: Effort) -> Vec<u8> {
+pub fn brotli(data: &[u8], effort: Effort) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(data.len() / 3 + 64);
     let params = brotli::enc::BrotliEncoderParams {
         quality: match effort {
@@ -82,8 +85,8 @@ pub fn brotli(data: &[u8], effort: Effort) -> Vec<u8> {
         lgwin: 22,
         ..Default::default()
     };
-    let _ = brotli::BrotliCompress(&mut &data[..], &mut out, &params);
-    out
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params)?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -107,21 +110,21 @@ mod tests {
             .collect();
         for effort in [Effort::Best, Effort::Fast] {
             for text in ["", "a", long.as_str(), noise.as_str()] {
-                let gz = gzip(text.as_bytes(), effort);
+                let gz = gzip(text.as_bytes(), effort).unwrap();
                 assert_eq!(gunzip(&gz), text.as_bytes(), "{effort:?}");
-                let br = brotli(text.as_bytes(), effort);
+                let br = brotli(text.as_bytes(), effort).unwrap();
                 let mut back = Vec::new();
                 brotli::BrotliDecompress(&mut &br[..], &mut back).unwrap();
                 assert_eq!(back, text.as_bytes());
             }
             // The same bytes whatever was compressed before (the fast
             // path reuses its state).
-            let first = gzip(long.as_bytes(), effort);
-            gzip(noise.as_bytes(), effort);
-            assert_eq!(gzip(long.as_bytes(), effort), first);
+            let first = gzip(long.as_bytes(), effort).unwrap();
+            gzip(noise.as_bytes(), effort).unwrap();
+            assert_eq!(gzip(long.as_bytes(), effort).unwrap(), first);
             assert_eq!(
-                brotli(long.as_bytes(), effort),
-                brotli(long.as_bytes(), effort)
+                brotli(long.as_bytes(), effort).unwrap(),
+                brotli(long.as_bytes(), effort).unwrap()
             );
             assert!(first.len() < long.len() / 5);
         }

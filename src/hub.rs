@@ -9,15 +9,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::header::{CONTENT_TYPE, HeaderValue, LINK};
-use hyper::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::header::{CONTENT_TYPE, LINK};
+use hyper::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::server::service::State;
+use crate::metrics::{Metrics, OutcomeLabels};
 use crate::websub::HttpClient;
 
 /// Largest subscription request body read.
@@ -52,6 +53,9 @@ pub struct Hub {
     url: String,
     /// Hosts callbacks may name; `*` allows any.
     allowed: Vec<String>,
+    /// The public URLs of the site's feeds, which may be subscribed to.
+    topics: ArcSwap<std::collections::HashSet<String>>,
+    metrics: Arc<Metrics>,
 }
 
 fn now() -> u64 {
@@ -68,6 +72,7 @@ impl Hub {
         url: String,
         allowed: Vec<String>,
         runtime: tokio::runtime::Handle,
+        metrics: Arc<Metrics>,
     ) -> Hub {
         let saved: Vec<Subscription> = match std::fs::read(state_file) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -92,7 +97,14 @@ impl Hub {
             runtime,
             url,
             allowed,
+            topics: ArcSwap::default(),
+            metrics,
         }
+    }
+
+    /// The feeds (absolute URLs) that may be subscribed to from now on.
+    pub fn set_topics(&self, topics: impl IntoIterator<Item = String>) {
+        self.topics.store(Arc::new(topics.into_iter().collect()));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Subscription>> {
@@ -109,8 +121,13 @@ impl Hub {
     /// its owner may read it.
     fn save(&self) {
         let subs: Vec<Subscription> = self.lock().values().cloned().collect();
-        let bytes = serde_json::to_vec_pretty(&subs).unwrap_or_default();
-        if let Err(e) = crate::publish::write_private(&self.state_file, &bytes) {
+        let written = serde_json::to_vec_pretty(&subs)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                crate::atomic::write(&self.state_file, &bytes, crate::atomic::Access::Private)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = written {
             tracing::error!("cannot save WebSub subscriptions: {e}");
         }
     }
@@ -132,49 +149,38 @@ impl Hub {
         })
     }
 
-    /// Answers a subscription request (`POST /websub`).
-    pub async fn request(
+    /// Answers a subscription request (`POST /websub`), given its
+    /// content type and body; verification of intent follows in the
+    /// background.
+    pub fn request(
         self: &Arc<Self>,
-        state: &State,
-        req: Request<hyper::body::Incoming>,
-    ) -> Response<Full<Bytes>> {
-        let form = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> (StatusCode, &'static str) {
+        let form = content_type.is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
         if !form {
-            return answer(
+            return (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "send application/x-www-form-urlencoded",
             );
         }
-        let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(_) => {
-                return answer(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "the request is too large for a subscription",
-                );
-            }
-        };
         let fields: BTreeMap<String, String> =
-            url::form_urlencoded::parse(&body).into_owned().collect();
+            url::form_urlencoded::parse(body).into_owned().collect();
         let field = |k: &str| fields.get(k).map(String::as_str);
         let mode = match field("hub.mode") {
             Some(m @ ("subscribe" | "unsubscribe")) => m.to_string(),
             _ => {
-                return answer(
+                return (
                     StatusCode::BAD_REQUEST,
                     "hub.mode must be subscribe or unsubscribe",
                 );
             }
         };
         let Some(topic) = field("hub.topic") else {
-            return answer(StatusCode::BAD_REQUEST, "hub.topic is missing");
+            return (StatusCode::BAD_REQUEST, "hub.topic is missing");
         };
-        if !is_topic(state, topic) {
-            return answer(
+        if !self.topics.load().contains(topic) {
+            return (
                 StatusCode::NOT_FOUND,
                 "hub.topic is not a feed of this site: use its URL as in the feed's rel=\"self\" link",
             );
@@ -182,14 +188,14 @@ impl Hub {
         let callback = match field("hub.callback").map(url::Url::parse) {
             Some(Ok(u)) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
             _ => {
-                return answer(
+                return (
                     StatusCode::BAD_REQUEST,
                     "hub.callback must be an absolute http(s) URL",
                 );
             }
         };
         if !self.host_allowed(callback.host_str().unwrap_or_default()) {
-            return answer(
+            return (
                 StatusCode::FORBIDDEN,
                 "this hub does not call back that host (see hub_callbacks in crier.toml)",
             );
@@ -198,7 +204,7 @@ impl Hub {
             None => DEFAULT_LEASE,
             Some(Ok(l)) if (MIN_LEASE..=MAX_LEASE).contains(&l) => l,
             Some(_) => {
-                return answer(
+                return (
                     StatusCode::BAD_REQUEST,
                     "hub.lease_seconds must be a number from 60 to 2592000",
                 );
@@ -206,7 +212,7 @@ impl Hub {
         };
         let secret = field("hub.secret").map(str::to_string);
         if secret.as_ref().is_some_and(|s| s.len() >= 200) {
-            return answer(
+            return (
                 StatusCode::BAD_REQUEST,
                 "hub.secret must be shorter than 200 bytes",
             );
@@ -216,7 +222,7 @@ impl Hub {
         // be held when `count` locks.
         let known = self.lock().contains_key(&key);
         if mode == "subscribe" && !known && self.count() >= MAX_SUBSCRIPTIONS {
-            return answer(
+            return (
                 StatusCode::TOO_MANY_REQUESTS,
                 "this hub holds as many subscriptions as it can",
             );
@@ -230,7 +236,7 @@ impl Hub {
         };
         self.runtime
             .spawn(async move { hub.verify(mode, sub, lease).await });
-        answer(
+        (
             StatusCode::ACCEPTED,
             "accepted: the callback is asked to confirm",
         )
@@ -295,13 +301,7 @@ impl Hub {
 
     /// Content distribution (section 7): POSTs the new body of `topic`
     /// to each of its subscribers, in the background.
-    pub fn distribute(
-        self: &Arc<Self>,
-        state: &Arc<State>,
-        topic: &str,
-        content_type: &str,
-        body: Bytes,
-    ) {
+    pub fn distribute(self: &Arc<Self>, topic: &str, content_type: &str, body: Bytes) {
         let now = now();
         let (live, expired): (Vec<Subscription>, Vec<Subscription>) = self
             .lock()
@@ -319,21 +319,23 @@ impl Hub {
         }
         for sub in live {
             let hub = self.clone();
-            let state = state.clone();
             let body = body.clone();
             let content_type = content_type.to_string();
             self.runtime
-                .spawn(async move { hub.deliver(&state, sub, &content_type, body).await });
+                .spawn(async move { hub.deliver(sub, &content_type, body).await });
         }
     }
 
-    async fn deliver(&self, state: &State, sub: Subscription, content_type: &str, body: Bytes) {
+    async fn deliver(&self, sub: Subscription, content_type: &str, body: Bytes) {
         let link = format!("<{}>; rel=\"hub\", <{}>; rel=\"self\"", self.url, sub.topic);
         let signature = sub.secret.as_ref().and_then(|secret| {
             // HMAC takes a key of any length: this cannot fail.
             let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).ok()?;
             mac.update(&body);
-            Some(format!("sha256={}", hex(&mac.finalize().into_bytes())))
+            Some(format!(
+                "sha256={}",
+                crate::fingerprint::hex(&mac.finalize().into_bytes())
+            ))
         });
         let mut wait = Duration::from_secs(1);
         for attempt in 1..=TRIES {
@@ -357,10 +359,9 @@ impl Hub {
             } else {
                 "failed"
             };
-            state
-                .metrics
+            self.metrics
                 .websub_deliveries
-                .get_or_create(&crate::metrics::OutcomeLabels { outcome })
+                .get_or_create(&OutcomeLabels { outcome })
                 .inc();
             match outcome {
                 "delivered" => return,
@@ -386,14 +387,6 @@ impl Hub {
     }
 }
 
-/// Whether `topic` is the public URL of a feed this server serves.
-fn is_topic(state: &State, topic: &str) -> bool {
-    let Some(routes) = state.routes.load_full() else {
-        return false;
-    };
-    routes.is_feed_url(topic)
-}
-
 fn challenge() -> String {
     use std::hash::{BuildHasher, Hasher};
     // Unpredictable enough for a challenge: two random-keyed hashes.
@@ -406,20 +399,6 @@ fn challenge() -> String {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn answer(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(format!("{text}\n"))));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,6 +409,7 @@ mod tests {
             "https://n.example/websub".into(),
             allowed.iter().map(|a| a.to_string()).collect(),
             tokio::runtime::Handle::current(),
+            Arc::default(),
         )
     }
 

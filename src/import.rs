@@ -336,10 +336,10 @@ pub fn plan(config: &Config, page: &[u8], date: NaiveDate) -> Result<Plan, Impor
 
 /// Writes the plan into `content` (each file whole, only where its bytes
 /// change). Returns (written, unchanged).
-pub fn write(plan: &Plan, content: &Path) -> Result<(usize, usize), crate::publish::PublishError> {
+pub fn write(plan: &Plan, content: &Path) -> Result<(usize, usize), crate::atomic::WriteError> {
     let mut counts = (0, 0);
     for (rel, text) in &plan.files {
-        if crate::publish::write_if_changed(&content.join(rel), text.as_bytes())? {
+        if crate::atomic::write_if_changed(&content.join(rel), text.as_bytes())? {
             counts.0 += 1;
         } else {
             counts.1 += 1;

@@ -1,18 +1,27 @@
 //! crier: turns a folder of article files into RSS, Atom and JSON feeds.
+//!
+//! Layers, each importing only those below it (see docs/architecture.md):
+//! app (`live`, `watch`, the commands) → `server` / `store` / `hub` and
+//! `websub` → build (`site`, `render`, `output`, `compress`) → core
+//! (`config`, `content`, `library`, `index`, `import`) → leaves (`metrics`,
+//! `atomic`, `fingerprint`, `logging`).
 #![forbid(unsafe_code)]
 
+pub mod atomic;
 pub mod compress;
 pub mod config;
 pub mod content;
+pub mod fingerprint;
 pub mod hub;
 pub mod import;
 pub mod library;
 pub mod live;
 pub mod logging;
 pub mod metrics;
-pub mod publish;
+pub mod output;
 pub mod render;
 pub mod server;
 pub mod site;
+pub mod store;
 pub mod watch;
 pub mod websub;

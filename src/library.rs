@@ -80,6 +80,8 @@ pub type Sink<'a> = &'a (dyn Fn(&Article, Pending) + Sync);
 /// What a refresh changed, for the renderer.
 #[derive(Debug, Default)]
 pub struct Change {
+    /// Everything: a first build, or a new config.
+    pub full: bool,
     pub files_read: usize,
     /// Districts whose feeds and page must be rendered again.
     pub districts: BTreeSet<String>,
@@ -92,6 +94,36 @@ pub struct Change {
     pub gone: Vec<Arc<Article>>,
     /// Problems found by this refresh (logged by the caller).
     pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Change {
+    /// The change that touches everything: what a full build renders.
+    pub fn everything() -> Change {
+        Change {
+            full: true,
+            any: true,
+            ..Change::default()
+        }
+    }
+}
+
+/// The body of `a`, read again from its file under `content`: an
+/// archive keeps only the bodies its feeds show.
+pub fn read_body(config: &Config, content: &Path, a: &Article) -> Result<Body, String> {
+    let Some(c) = Candidate::at(content, Path::new(&a.source)) else {
+        return Err("not an article file".into());
+    };
+    let read = content::read_article(config, &c);
+    match (read.article, read.body) {
+        (Some(now), Some(body)) if now.source_key == a.source_key => Ok(body.render()),
+        (Some(_), Some(_)) => {
+            Err("the file changed since it was read; its new page follows".into())
+        }
+        _ => Err(read
+            .diagnostics
+            .first()
+            .map_or_else(|| "the file no longer reads".into(), |d| d.message.clone())),
+    }
 }
 
 impl Library {
@@ -229,15 +261,17 @@ impl Library {
     }
 
     /// The body of `a`: its own if the feeds show it, else read from its
-    /// file (empty if the file no longer reads).
-    pub fn body(&self, a: &Article) -> Arc<Body> {
+    /// file.
+    pub fn body(&self, a: &Article) -> Result<Arc<Body>, String> {
         if let Some(b) = self.bodies.get(&a.path) {
-            return b.clone();
+            return Ok(b.clone());
         }
-        Candidate::at(&self.content, Path::new(&a.source))
-            .and_then(|c| content::read_article(&self.config, &c).body)
-            .map(|b| Arc::new(b.render()))
-            .unwrap_or_default()
+        read_body(&self.config, &self.content, a).map(Arc::new)
+    }
+
+    /// The content folder.
+    pub fn content(&self) -> &Path {
+        &self.content
     }
 
     /// Takes in the paths a watcher reported (files or folders, existing
@@ -491,7 +525,7 @@ impl Library {
     /// article beyond the newest `feed_limit`, oldest first, in pages of
     /// `feed_limit` (only the last one partly filled, so that adding news
     /// changes no other); newest first within a page.
-    pub fn archived(&self, district: Option<&str>) -> Vec<Vec<&Article>> {
+    pub fn archived(&self, district: Option<&str>) -> Vec<Vec<&Arc<Article>>> {
         let limit = self.config.feed_limit.max(1);
         let map = match district {
             None => Some(&self.all),
@@ -500,38 +534,14 @@ impl Library {
         let Some(map) = map else {
             return Vec::new();
         };
-        let old: Vec<&Article> = map
+        let old: Vec<&Arc<Article>> = map
             .values()
             .rev()
             .take(map.len().saturating_sub(limit))
-            .map(|a| a.as_ref())
             .collect();
         old.chunks(limit)
             .map(|page| page.iter().rev().copied().collect())
             .collect()
-    }
-
-    /// A fingerprint of a scope's archived articles (which ones, as read):
-    /// equal before and after a change, the archive documents are too.
-    pub fn archived_print(&self, district: Option<&str>) -> u64 {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let map = match district {
-            None => Some(&self.all),
-            Some(d) => self.by_district.get(d),
-        };
-        // A fixed seed: prints are compared within one process only.
-        let mut h = foldhash::fast::FixedState::with_seed(0).build_hasher();
-        if let Some(map) = map {
-            let limit = self.config.feed_limit.max(1);
-            for a in map.values().rev().take(map.len().saturating_sub(limit)) {
-                // The pointer tells a new reading of a file from the old
-                // one; the id and date guard against a reused address.
-                (Arc::as_ptr(a) as usize).hash(&mut h);
-                a.id.hash(&mut h);
-                a.updated.hash(&mut h);
-            }
-        }
-        h.finish()
     }
 
     pub fn count(&self, district: Option<&str>) -> usize {

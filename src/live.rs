@@ -1,24 +1,40 @@
-//! Keeping a served site current: the first full build, then one refresh
-//! per batch of file changes, each swapped into the server in one step and
-//! written to the output folder.
+//! Keeping a served site current. The first build (and a new config)
+//! serves the feeds and index pages as soon as they are rendered from the
+//! library; article pages and archive documents are rendered on request
+//! until the output folder is completed, in the background, between
+//! batches of file changes. Each batch is one pass of the same pipeline,
+//! swapped into the server in one step and written to the output folder.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Config, Overrides};
 use crate::content::{Diagnostic, Severity};
+use crate::hub::Hub;
 use crate::library::{Change, Library};
-use crate::publish;
+use crate::output::{BuildError, Output};
 use crate::server::routes::Routes;
 use crate::server::service::State;
-use crate::site::{self, Delta, Site};
+use crate::site::{self, ArchivePrints, Built, Job};
+use crate::store::{self, Report, Store};
 use crate::watch::Batch;
 use crate::websub::Publisher;
 
+/// Jobs written per step of the background completion: small enough
+/// that a file change waits little for the step in progress.
+const STEP: usize = 256;
+
+/// Quiet time after which the manifest and index are saved.
+const SAVE_AFTER: Duration = Duration::from_secs(1);
+
 pub struct Live {
     state: Arc<State>,
+    hub: Option<Arc<Hub>>,
+    /// Tells WebSub hubs of changed feeds, when `hub` is set.
+    publisher: Option<Publisher>,
     config_path: PathBuf,
     overrides: Overrides,
     content: PathBuf,
@@ -27,10 +43,26 @@ pub struct Live {
     content_abs: PathBuf,
     config_abs: PathBuf,
     library: Option<Library>,
-    /// Fingerprints of each scope's archived articles as last written.
-    archive_prints: std::cell::RefCell<std::collections::HashMap<Option<String>, u64>>,
-    /// Tells WebSub hubs of changed feeds, when `hub` is set.
-    publisher: Option<Publisher>,
+    prints: ArchivePrints,
+    /// `None` when the output folder cannot be used: everything is then
+    /// served from memory.
+    store: Option<Store>,
+    completion: Completion,
+}
+
+/// The background completion of the output folder after a full build.
+#[derive(Default)]
+struct Completion {
+    /// Jobs not yet written, in order.
+    backlog: VecDeque<Job>,
+    /// Every job of the full build, until the folder is listed.
+    all: Vec<Job>,
+    /// Whether the folder has been listed for this completion.
+    listed: bool,
+    started: Option<Instant>,
+    report: Report,
+    /// The manifest and index need saving (after live writes).
+    dirty: bool,
 }
 
 fn log(d: &Diagnostic) {
@@ -55,6 +87,8 @@ impl Live {
     ) -> Live {
         Live {
             state,
+            hub: None,
+            publisher: None,
             config_path: config_path.to_path_buf(),
             overrides,
             content: content.to_path_buf(),
@@ -62,8 +96,9 @@ impl Live {
             content_abs: absolute(content),
             config_abs: absolute(config_path),
             library: None,
-            publisher: None,
-            archive_prints: Default::default(),
+            prints: ArchivePrints::default(),
+            store: None,
+            completion: Completion::default(),
         }
     }
 
@@ -73,20 +108,10 @@ impl Live {
         self
     }
 
-    /// Tells the hubs that the feeds among `paths` (site paths) changed.
-    fn announce<'a>(&self, library: &Library, paths: impl Iterator<Item = &'a str>) {
-        let Some(publisher) = &self.publisher else {
-            return;
-        };
-        let hubs = library.config.external_hubs();
-        if hubs.is_empty() {
-            return;
-        }
-        let feeds: Vec<String> = paths
-            .filter(|p| p.ends_with(".xml") || p.ends_with(".json"))
-            .map(|p| library.config.url(p.trim_start_matches('/')))
-            .collect();
-        publisher.changed(&hubs, &feeds);
+    /// Delivers changed feeds to the subscribers of the built-in hub.
+    pub fn with_hub(mut self, hub: Option<Arc<Hub>>) -> Live {
+        self.hub = hub;
+        self
     }
 
     pub fn content_abs(&self) -> &Path {
@@ -97,13 +122,37 @@ impl Live {
         &self.config_abs
     }
 
-    /// Reads everything with `config` and replaces the whole site.
+    /// Tells the hubs of the feeds among `outputs` (after a change).
+    fn announce(&self, config: &Config, outputs: &[Output], deliver: bool) {
+        let feeds: Vec<&Output> = outputs.iter().filter(|o| o.kind.is_feed()).collect();
+        let url = |o: &Output| config.url(o.path.trim_start_matches('/'));
+        if let Some(publisher) = &self.publisher {
+            let hubs = config.external_hubs();
+            if !hubs.is_empty() {
+                publisher.changed(&hubs, &feeds.iter().map(|o| url(o)).collect::<Vec<_>>());
+            }
+        }
+        if let (Some(hub), true) = (&self.hub, deliver) {
+            for o in feeds {
+                hub.distribute(&url(o), o.kind.content_type(), o.body.bytes.clone());
+            }
+        }
+    }
+
+    fn log_errors(&self, errors: &[BuildError]) {
+        for e in errors {
+            tracing::error!("{e}; the last good version is still served");
+        }
+        self.state.metrics.build_errors.inc_by(errors.len() as u64);
+    }
+
+    /// Reads everything with `config`, serves the feeds and index pages
+    /// at once, and queues the rest for the output folder.
     pub fn build_all(&mut self, config: Config) {
         let started = Instant::now();
-        // Article pages are written as their files are read, and served
-        // from there; those that cannot be written are kept in memory.
-        let out = match publish::claim(&self.out) {
-            Ok(()) => Some(self.out.as_path()),
+        let epoch = store::epoch(&config);
+        self.store = match Store::open(&self.out, epoch) {
+            Ok(s) => Some(s),
             Err(e) => {
                 tracing::error!(
                     "cannot write {}: {e}; serving from memory",
@@ -112,17 +161,7 @@ impl Live {
                 None
             }
         };
-        let page_config = config.clone();
-        let writer = publish::PageWriter::new(&page_config, out, true);
-        let loaded = Library::load_with(config, &self.content, Some(&|a, b| writer.write(a, b)));
-        let pages = writer.finish();
-        if let Some(e) = &pages.error {
-            tracing::error!(
-                "cannot write {}: {e}; serving from memory",
-                self.out.display()
-            );
-        }
-        let library = match loaded {
+        let library = match Library::load(config, &self.content) {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(
@@ -133,77 +172,162 @@ impl Live {
             }
         };
         library.diagnostics().into_iter().for_each(log);
-        let site = Site::build(&library);
-        let mut routes = Routes::new(&library.config);
-        if let Some(out) = out {
-            routes.insert_pages(out, library.articles().map(|a| a.as_ref()));
+        self.prints = ArchivePrints::default();
+        let store = &self.store;
+        let prior = |p: &crate::output::Page| store.as_ref().and_then(|s| s.prior(p));
+        let built = site::build(
+            &library,
+            &Change::everything(),
+            &mut self.prints,
+            Some(&prior),
+        );
+        self.log_errors(&built.errors);
+        let config = Arc::new(library.config.clone());
+        let mut routes = Routes::new(config.clone(), &self.content);
+        for o in &built.outputs {
+            routes.insert_output(o, None);
         }
-        routes.insert_outputs(&pages.unwritten);
-        routes.insert_outputs(&site.outputs);
-        // Archive documents are written first and served from their files
-        // (from memory if they cannot be written).
-        let scopes = site::all_scopes(&library.config);
-        *self.archive_prints.borrow_mut() = scopes
-            .iter()
-            .map(|d| {
-                let slug = d.map(|d| d.slug.clone());
-                let print = library.archived_print(slug.as_deref());
-                (slug, print)
-            })
-            .collect();
-        let archives = site::archives(&library, &scopes);
-        let archived = out.map(|out| {
-            publish::write_archives(
-                &archives,
-                &library,
-                out,
-                Some(&pages.known),
-                pages.keys.as_ref(),
-            )
-        });
-        let archive_files = match &archived {
-            Some(Ok((_, files))) => files.clone(),
-            Some(Err(e)) => {
-                tracing::error!(
-                    "cannot write {}: {e}; archives served from memory",
-                    self.out.display()
-                );
-                Vec::new()
+        let mut backlog = VecDeque::new();
+        for job in &built.jobs {
+            let on_disk = self.store.as_ref().filter(|s| s.is_current(job));
+            routes.insert_job(job, on_disk.map(Store::path));
+            if on_disk.is_none() && self.store.is_some() {
+                backlog.push_back(job.clone());
             }
-            None => Vec::new(),
-        };
-        let archive_out = matches!(archived, Some(Ok(_))).then_some(self.out.as_path());
-        routes.set_archives(&archives, &library, archive_out);
-        drop(archives);
+        }
         self.state.routes.store(Some(Arc::new(routes)));
+        if let Some(hub) = &self.hub {
+            hub.set_topics(
+                built
+                    .outputs
+                    .iter()
+                    .filter(|o| o.kind.is_feed())
+                    .map(|o| config.url(o.path.trim_start_matches('/'))),
+            );
+        }
         self.record(&library, started);
-        // After a start or a new config every feed may have changed.
-        self.announce(&library, site.outputs.iter().map(|o| o.path.as_str()));
         let served = started.elapsed();
-        let report = match out {
-            Some(_) => publish::publish(&site, &library, &self.out, &pages.known, &archive_files)
-                .map(|r| {
-                    let a = match &archived {
-                        Some(Ok((a, _))) => a.clone(),
-                        _ => publish::Report::default(),
-                    };
-                    publish::Report {
-                        written: r.written + pages.report.written + a.written,
-                        unchanged: r.unchanged + pages.report.unchanged + a.unchanged,
-                        removed: r.removed,
-                    }
-                }),
-            None => Ok(pages.report),
+        // After a start or a new config every feed may have changed.
+        self.announce(&config, &built.outputs, false);
+        let written = match &self.store {
+            Some(s) => s.write_outputs(&built.outputs).map_err(|e| e.to_string()),
+            None => Ok(Report::default()),
         };
+        self.completion = Completion {
+            backlog,
+            all: built.jobs.clone(),
+            started: Some(started),
+            report: written.clone().unwrap_or_default(),
+            ..Completion::default()
+        };
+        self.state
+            .metrics
+            .pending_writes
+            .set(self.completion.backlog.len() as i64);
         self.report(
             &library,
             started,
             served,
             library.count(None),
-            site.outputs.len() + library.count(None),
-            report,
+            &built,
+            written,
         );
         self.library = Some(library);
+    }
+
+    /// One step of the background completion: lists the folder first,
+    /// then writes the next jobs; when none is left, removes stale files
+    /// and saves the manifest and index.
+    fn complete_step(&mut self) {
+        if !self.completion.listed
+            && let Some(store) = self.store.as_mut()
+        {
+            store.list();
+        }
+        let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_ref()) else {
+            self.completion.backlog.clear();
+            return;
+        };
+        if !self.completion.listed {
+            self.completion.listed = true;
+            // Files the manifest names but the listing lacks.
+            let queued: std::collections::HashSet<PathBuf> =
+                self.completion.backlog.iter().map(Job::file).collect();
+            for job in std::mem::take(&mut self.completion.all) {
+                if !queued.contains(&job.file()) && !store.is_current(&job) {
+                    self.completion.backlog.push_back(job);
+                }
+            }
+            self.state
+                .metrics
+                .pending_writes
+                .set(self.completion.backlog.len() as i64);
+            return;
+        }
+        let n = self.completion.backlog.len().min(STEP);
+        let step: Vec<Job> = self
+            .completion
+            .backlog
+            .drain(..n)
+            .filter(|j| match j {
+                // Superseded by a live update, which wrote its own.
+                Job::Article(a) => library.is_current(a),
+                Job::Archive(d) => self.prints.is_current(d),
+            })
+            .collect();
+        let done = store.run_jobs(&step, &library.config, &self.content);
+        for e in &done.errors {
+            tracing::error!("{e}");
+        }
+        self.state
+            .metrics
+            .build_errors
+            .inc_by(done.errors.len() as u64);
+        if let Some(e) = &done.write_error {
+            tracing::error!("cannot write {}: {e}", self.out.display());
+        }
+        self.completion.report.add(&done.report);
+        if let Some(routes) = self.state.routes.load_full() {
+            let mut next = (*routes).clone();
+            for i in &done.written {
+                if let Some(job) = step.get(*i) {
+                    next.insert_job(job, Some(store.path()));
+                }
+            }
+            self.state.routes.store(Some(Arc::new(next)));
+        }
+        let left = self.completion.backlog.len();
+        self.state.metrics.pending_writes.set(left as i64);
+        if left == 0 {
+            self.finish_output();
+        }
+    }
+
+    /// Removes what the site no longer has and saves the manifest.
+    fn finish_output(&mut self) {
+        let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_ref()) else {
+            return;
+        };
+        let keep = site::all_files(library);
+        match store.finish(&keep) {
+            Ok(removed) => self.completion.report.removed += removed,
+            Err(e) => tracing::error!("cannot write {}: {e}", self.out.display()),
+        }
+        self.completion.dirty = false;
+        let r = &self.completion.report;
+        tracing::info!(
+            written = r.written,
+            unchanged = r.unchanged,
+            removed = r.removed,
+            seconds = format!(
+                "{:.1}",
+                self.completion
+                    .started
+                    .map_or(0.0, |s| s.elapsed().as_secs_f64())
+            ),
+            "output folder complete: {}",
+            self.out.display()
+        );
     }
 
     /// Takes in one batch of changes.
@@ -252,7 +376,7 @@ impl Live {
         self.serve_change(change, started);
     }
 
-    /// Renders what `change` touched, serves it, then writes it.
+    /// Runs the pipeline for `change`, serves the result, then writes it.
     fn serve_change(&mut self, change: Change, started: Instant) {
         let Some(library) = self.library.as_ref() else {
             return;
@@ -261,95 +385,71 @@ impl Live {
         if !change.any && change.files_read == 0 {
             return;
         }
-        let delta = Delta::render(library, &change);
-        // Served from memory at once; article pages are then read from
-        // their files once written.
-        if let Some(routes) = self.state.routes.load_full() {
-            self.state
-                .routes
-                .store(Some(Arc::new(routes.apply(&delta, None))));
-        }
-        let Some(library) = self.library.as_ref() else {
-            return;
-        };
-        self.record(library, started);
-        let served = started.elapsed();
-        self.announce(library, delta.outputs.iter().map(|o| o.path.as_str()));
-        if let Some(hub) = &self.state.hub {
-            for o in delta
-                .outputs
-                .iter()
-                .filter(|o| o.path.ends_with(".xml") || o.path.ends_with(".json"))
-            {
-                let topic = library.config.url(o.path.trim_start_matches('/'));
-                hub.distribute(&self.state, &topic, o.content_type, o.body.bytes.clone());
+        let mut built = site::build(library, &change, &mut self.prints, None);
+        // A live update has few archive documents to make: made now.
+        let jobs = std::mem::take(&mut built.jobs);
+        let mut made = Vec::new();
+        for (job, r) in jobs
+            .iter()
+            .zip(site::render_jobs(&jobs, &library.config, &self.content))
+        {
+            match r {
+                Ok(o) => made.push((job.clone(), o)),
+                Err(e) => built.errors.push(e),
             }
         }
-        let report = publish::apply(&delta, &self.out);
-        if report.is_ok()
-            && let Some(routes) = self.state.routes.load_full()
-        {
-            self.state
-                .routes
-                .store(Some(Arc::new(routes.apply(&delta, Some(&self.out)))));
-        }
-        self.update_archives(library, &change);
-        let feeds = delta
-            .outputs
-            .iter()
-            .filter(|o| o.path.ends_with(".xml") || o.path.ends_with(".json"))
-            .count();
-        self.report(library, started, served, change.files_read, feeds, report);
-    }
-
-    /// Writes and serves the archive documents of the scopes a change
-    /// touched; only those whose bytes changed are written (in practice
-    /// the newest, and the one before when a new one opens).
-    fn update_archives(&self, library: &Library, change: &Change) {
-        let config = &library.config;
-        let mut scopes = Vec::new();
-        if change.any {
-            scopes.push(None);
-        }
-        scopes.extend(
-            change
-                .districts
-                .iter()
-                .filter_map(|d| config.district(d))
-                .map(Some),
-        );
-        // Only scopes whose archived articles changed (a new article
-        // pushes one out of the feed; an edit inside the feed does not).
-        scopes.retain(|d| {
-            let slug = d.map(|d| d.slug.clone());
-            let print = library.archived_print(slug.as_deref());
-            self.archive_prints.borrow_mut().insert(slug, print) != Some(print)
-        });
-        if scopes.is_empty() {
-            return;
-        }
-        let archives = site::archives(library, &scopes);
-        let written = publish::write_archives(&archives, library, &self.out, None, None);
-        if let Err(e) = &written {
-            tracing::error!(
-                "cannot write {}: {e}; archives served from memory",
-                self.out.display()
-            );
-        }
+        self.log_errors(&built.errors);
         let Some(routes) = self.state.routes.load_full() else {
             return;
         };
         let mut next = (*routes).clone();
-        let out = written.is_ok().then_some(self.out.as_path());
-        let gone = next.set_archives(&archives, library, out);
-        self.state.routes.store(Some(Arc::new(next)));
-        for file in gone {
-            for ext in ["", ".gz", ".br"] {
-                let mut name = self.out.join(&file).into_os_string();
-                name.push(ext);
-                let _ = std::fs::remove_file(name);
-            }
+        next.remove(&built.removed);
+        for o in built.outputs.iter().chain(made.iter().map(|(_, o)| o)) {
+            next.insert_output(o, None);
         }
+        self.state.routes.store(Some(Arc::new(next.clone())));
+        self.record(library, started);
+        let served = started.elapsed();
+        self.announce(&library.config, &built.outputs, true);
+        let written = match &self.store {
+            Some(store) => self.write(store, &built, &made, &mut next),
+            None => Ok(Report::default()),
+        };
+        if written.is_ok() {
+            self.state.routes.store(Some(Arc::new(next)));
+        }
+        self.report(library, started, served, change.files_read, &built, written);
+    }
+
+    /// Writes what a live update made; its pages and archive documents
+    /// are then read from their files.
+    fn write(
+        &self,
+        store: &Store,
+        built: &Built,
+        made: &[(Job, Output)],
+        routes: &mut Routes,
+    ) -> Result<Report, String> {
+        let failed = |e: store::StoreError| e.to_string();
+        // The manifest on disk no longer says what the files hold, until
+        // it is saved again.
+        if !self.completion.dirty {
+            store.forget_manifest().map_err(failed)?;
+        }
+        let (memory, pages): (Vec<&Output>, Vec<&Output>) =
+            built.outputs.iter().partition(|o| o.kind.in_memory());
+        let memory: Vec<Output> = memory.into_iter().cloned().collect();
+        let mut report = store.write_outputs(&memory).map_err(failed)?;
+        for o in pages {
+            report.add(&store.write_untracked(o).map_err(failed)?);
+            routes.insert_output(o, Some(store.path()));
+        }
+        for (job, o) in made {
+            report.add(&store.write_output(job, o).map_err(failed)?);
+            routes.insert_output(o, Some(store.path()));
+        }
+        report.removed += store.remove(&built.removed).map_err(failed)?;
+        Ok(report)
     }
 
     /// Metrics of a build that is now served.
@@ -370,10 +470,10 @@ impl Live {
         &self,
         library: &Library,
         started: Instant,
-        served: std::time::Duration,
+        served: Duration,
         files_read: usize,
-        rendered: usize,
-        report: Result<publish::Report, publish::PublishError>,
+        built: &Built,
+        report: Result<Report, String>,
     ) {
         let (written, removed) = match report {
             Ok(r) => (r.written, r.removed),
@@ -385,34 +485,52 @@ impl Live {
         };
         tracing::info!(
             files_read,
-            rendered,
+            rendered = built.outputs.len(),
+            errors = built.errors.len(),
             written,
             removed,
+            pending = self.completion.backlog.len(),
             articles = library.count(None),
-            errors = library.errors(),
+            content_errors = library.errors(),
             served_ms = format!("{:.1}", served.as_secs_f64() * 1000.0),
             millis = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
             "site updated"
         );
     }
 
+    /// How long to wait for the next batch: not at all while the output
+    /// folder is being completed, else until the next embargo or save.
+    fn wait(&self) -> Option<Duration> {
+        if !self.completion.backlog.is_empty() || self.store.is_some() && !self.completion.listed {
+            return Some(Duration::ZERO);
+        }
+        let embargo = self
+            .library
+            .as_ref()
+            .and_then(Library::next_embargo)
+            .map(|when| {
+                // A millisecond late rather than early: the file is read
+                // again only once its date has passed.
+                (when.to_utc() - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    + Duration::from_millis(1)
+            });
+        let save = self.completion.dirty.then_some(SAVE_AFTER);
+        match (embargo, save) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Applies batches until the sender is gone, merging those that queued
-    /// up while a refresh ran; publishes scheduled articles when their
-    /// date comes.
+    /// up while a refresh ran; completes the output folder in between;
+    /// publishes scheduled articles when their date comes.
     pub fn run(mut self, batches: Receiver<Batch>) {
         loop {
-            let next = self.library.as_ref().and_then(Library::next_embargo);
-            let received = match next {
+            let received = match self.wait() {
                 None => batches.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(when) => {
-                    // A millisecond late rather than early: the file is
-                    // read again only once its date has passed.
-                    let wait = (when.to_utc() - chrono::Utc::now())
-                        .to_std()
-                        .unwrap_or_default()
-                        + std::time::Duration::from_millis(1);
-                    batches.recv_timeout(wait)
-                }
+                Some(wait) => batches.recv_timeout(wait),
             };
             match received {
                 Ok(mut batch) => {
@@ -421,8 +539,22 @@ impl Live {
                         batch.paths.extend(more.paths);
                     }
                     self.apply(batch);
+                    if self.store.is_some() && self.completion.backlog.is_empty() {
+                        self.completion.dirty = true;
+                    }
                 }
-                Err(RecvTimeoutError::Timeout) => self.publish_due(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if !self.completion.backlog.is_empty()
+                        || self.store.is_some() && !self.completion.listed
+                    {
+                        self.complete_step();
+                    } else {
+                        self.publish_due();
+                        if self.completion.dirty {
+                            self.finish_output();
+                        }
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }

@@ -1,4 +1,5 @@
-//! Prometheus metrics (text exposition via `prometheus-client`).
+//! Prometheus metrics (text exposition via `prometheus-client`). A leaf:
+//! every module may count into it, and it imports none of them.
 
 use std::sync::atomic::AtomicU64;
 
@@ -16,10 +17,12 @@ use prometheus_client::registry::Registry;
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
 pub enum Route {
     Feed,
+    Archive,
     Page,
     Opml,
     Health,
     Metrics,
+    WebSub,
     Redirect,
     Gone,
     NotFound,
@@ -30,10 +33,12 @@ impl Route {
     pub fn as_str(self) -> &'static str {
         match self {
             Route::Feed => "feed",
+            Route::Archive => "archive",
             Route::Page => "page",
             Route::Opml => "opml",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
+            Route::WebSub => "websub",
             Route::Redirect => "redirect",
             Route::Gone => "gone",
             Route::NotFound => "not_found",
@@ -64,8 +69,38 @@ pub struct Metrics {
     pub articles: Gauge,
     pub content_errors: Gauge,
     pub last_build: Gauge<f64, AtomicU64>,
-    pub websub_pings: Family<crate::websub::PingLabels, Counter>,
+    pub websub_pings: Family<PingLabels, Counter>,
     pub websub_deliveries: Family<OutcomeLabels, Counter>,
+    /// Outputs that could not be rendered or compressed.
+    pub build_errors: Counter,
+    /// Article pages and archive documents not yet written to `feeds/`.
+    pub pending_writes: Gauge,
+}
+
+/// What became of one try of a WebSub publish ping.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Outcome {
+    /// The hub accepted it (2xx).
+    Accepted,
+    /// Refused or unreachable; tried again later.
+    Retried,
+    /// Refused or unreachable on the last try: given up.
+    Failed,
+}
+
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Retried => "retried",
+            Outcome::Failed => "failed",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PingLabels {
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -122,7 +157,7 @@ impl Metrics {
             "Unix time of the last good build",
             last_build.clone(),
         );
-        let websub_pings = Family::<crate::websub::PingLabels, Counter>::default();
+        let websub_pings = Family::<PingLabels, Counter>::default();
         registry.register(
             "websub_pings",
             "Tries of WebSub publish pings to hubs, by outcome",
@@ -134,8 +169,22 @@ impl Metrics {
             "Tries of the built-in hub's deliveries to subscribers, by outcome",
             websub_deliveries.clone(),
         );
+        let build_errors = Counter::default();
+        registry.register(
+            "build_errors",
+            "Outputs that could not be rendered or compressed (see the log)",
+            build_errors.clone(),
+        );
+        let pending_writes = Gauge::default();
+        registry.register(
+            "pending_writes",
+            "Article pages and archive documents not yet written to the output folder",
+            pending_writes.clone(),
+        );
         Metrics {
             registry,
+            build_errors,
+            pending_writes,
             websub_pings,
             websub_deliveries,
             requests,

@@ -1,406 +1,425 @@
-//! The built site: every path of the URL space with its bytes. Immutable
-//! once built; the same articles always give the same site.
+//! The pipeline: from the library and what changed to typed outputs.
+//! A full build and a live update are the same code: a full build is the
+//! change that touches everything ([`Change::everything`]).
+//!
+//! What is hot and few (feeds, index pages, OPML) is rendered here and
+//! now; what is many (article pages of a full build, archive documents)
+//! comes out as [`Job`]s, rendered on request or while the output folder
+//! is completed, with the same bytes either way.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::compress::Effort;
-use crate::config::Config;
+use crate::config::{Config, District};
 use crate::content::{Article, Body};
 use crate::library::{Change, Library};
-use crate::render::{self, FeedKind, Scope};
+use crate::output::{BuildError, Kind, Output, Page};
+use crate::render::{self, Doc, FeedKind, Scope};
 
-#[derive(Debug, Clone)]
-pub struct Output {
-    /// URL path as a client sends it, percent-encoded: `/xiaodian/rss.xml`.
-    pub path: String,
-    /// File inside the output folder: `xiaodian/rss.xml`.
-    pub file: PathBuf,
-    pub content_type: &'static str,
-    /// The bytes, then gzip and brotli of them.
-    pub body: Encoded,
-    pub gzip: Encoded,
-    pub br: Encoded,
-    /// Newest change of what the bytes show (for Last-Modified).
-    pub last_modified: DateTime<FixedOffset>,
-}
-
-/// One encoding of an output, with its strong ETag: a hash of exactly
-/// these bytes, so every replica agrees and a new body gets a new tag.
-#[derive(Debug, Clone)]
-pub struct Encoded {
-    pub bytes: Bytes,
-    /// With the quotes: `"3f2a…"`.
-    pub etag: String,
-}
-
-impl Output {
-    /// Whether this is an article's page (not an index page or a feed).
-    pub fn is_article_page(&self) -> bool {
-        self.content_type == HTML && !self.path.ends_with('/')
-    }
-}
-
-impl Encoded {
-    pub fn new(bytes: Vec<u8>) -> Encoded {
-        Encoded {
-            etag: etag(&bytes),
-            bytes: Bytes::from(bytes),
-        }
-    }
-}
-
-/// The strong ETag of exactly these bytes, quoted: the first 128 bits of
-/// their SHA-256 in hex.
-pub fn etag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut tag = String::with_capacity(34);
-    tag.push('"');
-    for b in &digest[..16] {
-        tag.push(char::from(HEX[usize::from(b >> 4)]));
-        tag.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    tag.push('"');
-    tag
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// A rendered file before compression.
-pub struct Page {
-    path: String,
-    file: PathBuf,
-    content_type: &'static str,
-    body: Vec<u8>,
-    last_modified: DateTime<FixedOffset>,
-}
-
-impl Page {
-    /// Feeds and index pages are fetched over and over: worth the effort.
-    /// Article pages are many and each is read a few times.
-    pub(crate) fn effort(&self) -> Effort {
-        let article =
-            self.file.extension().is_some_and(|e| e == "html") && !self.path.ends_with('/');
-        // Archive documents are many at archive scale and rarely fetched.
-        if article || self.file.starts_with("archive") || self.path.contains("/archive/") {
-            Effort::Fast
-        } else {
-            Effort::Best
-        }
-    }
-
-    pub(crate) fn file(&self) -> &std::path::Path {
-        &self.file
-    }
-
-    pub(crate) fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// Index pages and the OPML link to everything else: written last.
-    pub(crate) fn is_late(&self) -> bool {
-        is_late(&self.path)
-    }
-
-    pub(crate) fn finish(self) -> Output {
-        let effort = self.effort();
-        Output {
-            gzip: Encoded::new(crate::compress::gzip(&self.body, effort)),
-            br: Encoded::new(crate::compress::brotli(&self.body, effort)),
-            body: Encoded::new(self.body),
-            path: self.path,
-            file: self.file,
-            content_type: self.content_type,
-            last_modified: self.last_modified,
-        }
-    }
-}
-
-/// What is rendered from the whole library: the feeds, the index and
-/// district pages and the OPML. Article pages are rendered as their files
-/// are read ([`article_page`]) and are not held here.
+/// What one pass of the pipeline made.
 #[derive(Debug, Default)]
-pub struct Site {
-    /// Sorted by path.
+pub struct Built {
+    /// Rendered and compressed, sorted by path.
     pub outputs: Vec<Output>,
-}
-
-fn content_type(kind: FeedKind) -> &'static str {
-    match kind {
-        FeedKind::Rss => "application/rss+xml; charset=utf-8",
-        FeedKind::Atom => "application/atom+xml; charset=utf-8",
-        FeedKind::Json => "application/feed+json; charset=utf-8",
-    }
-}
-
-pub const HTML: &str = "text/html; charset=utf-8";
-pub const OPML: &str = "text/x-opml; charset=utf-8";
-
-/// What a refresh changes on the site: outputs to (re)place and paths to
-/// remove.
-#[derive(Debug, Default)]
-pub struct Delta {
-    pub outputs: Vec<Output>,
-    /// (URL path, file in the output folder) of pages that are gone.
+    /// To render later.
+    pub jobs: Vec<Job>,
+    /// (URL path, file in the output folder) of outputs that are gone.
     pub removed: Vec<(String, PathBuf)>,
+    /// Outputs that could not be made; the rest are good.
+    pub errors: Vec<BuildError>,
 }
 
-fn feed_page(scope: &Scope<'_>, kind: FeedKind) -> Page {
-    let prefix = scope.prefix();
-    let body = match kind {
-        FeedKind::Rss => render::rss::render(scope),
-        FeedKind::Atom => render::atom::render(scope),
-        FeedKind::Json => render::json::render(scope),
-    };
-    Page {
-        path: format!("/{prefix}{}", kind.file_name()),
-        file: PathBuf::from(format!("{prefix}{}", kind.file_name())),
-        content_type: content_type(kind),
-        body,
-        last_modified: scope.updated(),
-    }
+/// An output rendered later: it needs the article files (an article's
+/// body lives only in its file) or is one of thousands.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Article(Arc<Article>),
+    Archive(Arc<ArchiveDoc>),
 }
 
-/// One archive document (RFC 5005) of a scope, before rendering.
-pub struct Archive<'a> {
-    pub district: Option<&'a crate::config::District>,
-    pub kind: FeedKind,
+/// One archive document (RFC 5005): `feed_limit` articles of a scope.
+#[derive(Debug)]
+pub struct ArchiveDoc {
+    /// The district's slug; `None`: the combined feeds.
+    pub district: Option<String>,
+    pub feed: FeedKind,
+    /// 1 is the oldest; `of` is the newest, still filling up.
     pub number: usize,
     pub of: usize,
-    pub items: Vec<&'a Article>,
+    /// Newest first.
+    pub items: Vec<Arc<Article>>,
+    /// What it is made from (see [`ArchivePrints`]).
+    print: u64,
 }
 
-impl Archive<'_> {
-    /// Closed documents never change (while no old article is edited,
-    /// deleted or back-dated): only the newest grows.
-    pub fn closed(&self) -> bool {
-        self.number < self.of
-    }
-
+impl ArchiveDoc {
     /// Its file in the output folder: `xiaodian/archive/rss-3.xml`.
     pub fn file(&self) -> String {
-        let prefix = self
-            .district
-            .map(|d| format!("{}/", d.slug))
-            .unwrap_or_default();
-        format!("{prefix}{}", render::archive_file(self.kind, self.number))
+        archive_file(self.district.as_deref(), self.feed, self.number)
+    }
+}
+
+fn archive_file(district: Option<&str>, feed: FeedKind, number: usize) -> String {
+    let prefix = district.map(|d| format!("{d}/")).unwrap_or_default();
+    format!("{prefix}{}", render::archive_file(feed, number))
+}
+
+impl Job {
+    /// The URL path, percent-encoded as a client sends it.
+    pub fn path(&self) -> String {
+        match self {
+            Job::Article(a) => format!("/{}", a.path),
+            Job::Archive(d) => format!("/{}", d.file()),
+        }
     }
 
-    pub fn content_type(&self) -> &'static str {
-        content_type(self.kind)
+    pub fn file(&self) -> PathBuf {
+        match self {
+            Job::Article(a) => a.file.clone(),
+            Job::Archive(d) => PathBuf::from(d.file()),
+        }
     }
 
-    /// The newest change of its items.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Job::Article(_) => Kind::Article,
+            Job::Archive(d) => Kind::Archive {
+                feed: d.feed,
+                closed: d.number < d.of,
+            },
+        }
+    }
+
+    /// The newest change of what it shows.
     pub fn last_modified(&self) -> DateTime<FixedOffset> {
-        self.items
-            .iter()
-            .map(|a| a.updated)
-            .max()
-            .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
-    }
-
-    pub fn page(&self, library: &Library) -> Page {
-        let mut scope = Scope::bare(&library.config, self.district);
-        scope.articles = self.items.clone();
-        scope.total = library.count(self.district.map(|d| d.slug.as_str()));
-        let doc = render::Doc::Archive {
-            number: self.number,
-            of: self.of,
-        };
-        let body = match self.kind {
-            FeedKind::Atom => render::atom::render_doc(&scope, doc),
-            _ => render::rss::render_doc(&scope, doc),
-        };
-        let file = self.file();
-        Page {
-            path: format!("/{file}"),
-            file: PathBuf::from(file),
-            content_type: content_type(self.kind),
-            body,
-            last_modified: scope.updated(),
+        match self {
+            Job::Article(a) => a.updated,
+            Job::Archive(d) => newest(d.items.iter().map(|a| a.updated)),
         }
     }
-}
 
-/// The archive documents of the scopes `districts` (`None`: the combined
-/// feeds), RSS and Atom.
-pub fn archives<'a>(
-    library: &'a Library,
-    scopes: &[Option<&'a crate::config::District>],
-) -> Vec<Archive<'a>> {
-    let mut out = Vec::new();
-    for district in scopes {
-        let pages = library.archived(district.map(|d| d.slug.as_str()));
-        let of = pages.len();
-        for (i, items) in pages.into_iter().enumerate() {
-            for kind in [FeedKind::Rss, FeedKind::Atom] {
-                out.push(Archive {
-                    district: *district,
-                    kind,
-                    number: i + 1,
-                    of,
-                    items: items.clone(),
-                });
+    /// Renders it; an article's body is read from its file in `content`.
+    pub fn render(&self, config: &Config, content: &Path) -> Result<Page, BuildError> {
+        match self {
+            Job::Article(a) => {
+                let body = crate::library::read_body(config, content, a).map_err(|message| {
+                    BuildError::Source {
+                        path: self.path(),
+                        message,
+                    }
+                })?;
+                Ok(article_page(config, a, &body))
             }
+            Job::Archive(d) => archive_page(config, d),
         }
     }
-    out
 }
 
-/// Every scope: the combined feeds, then each district.
-pub fn all_scopes(config: &Config) -> Vec<Option<&crate::config::District>> {
-    std::iter::once(None)
-        .chain(config.districts.iter().map(Some))
-        .collect()
+fn newest(dates: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedOffset> {
+    dates
+        .max()
+        .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
 }
 
-/// A scope's three feeds, and its page for a district.
-fn scope_pages(scope: &Scope<'_>) -> Vec<Page> {
-    let mut pages: Vec<Page> = FeedKind::ALL.iter().map(|k| feed_page(scope, *k)).collect();
-    if scope.district.is_some() {
-        let prefix = scope.prefix();
-        pages.push(Page {
-            path: format!("/{prefix}"),
-            file: PathBuf::from(format!("{prefix}index.html")),
-            content_type: HTML,
-            body: render::html::district(scope),
-            last_modified: scope.updated(),
-        });
-    }
-    pages
-}
-
-/// The index page and the OPML, which list every scope.
-fn directory_pages(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<Page> {
-    let updated = districts
-        .iter()
-        .map(Scope::updated)
-        .fold(city.updated(), |a, b| a.max(b));
-    let all: Vec<&Scope<'_>> = std::iter::once(city).chain(districts).collect();
-    vec![
-        Page {
-            path: "/".into(),
-            file: PathBuf::from("index.html"),
-            content_type: HTML,
-            body: render::html::index(city, districts),
-            last_modified: city.updated(),
-        },
-        Page {
-            path: "/feeds.opml".into(),
-            file: PathBuf::from("feeds.opml"),
-            content_type: OPML,
-            body: render::opml::render(&all),
-            last_modified: updated,
-        },
-    ]
-}
-
-/// The bytes of an article's page.
-pub fn article_page(config: &Config, a: &Article, body: &Body) -> Vec<u8> {
+/// An article's page.
+pub fn article_page(config: &Config, a: &Article, body: &Body) -> Page {
     let district = a.district.as_deref().and_then(|d| config.district(d));
-    render::html::article(&Scope::bare(config, district), a, body)
-}
-
-pub(crate) fn article_output(config: &Config, a: &Article, body: &Body) -> Page {
     Page {
         path: format!("/{}", a.path),
         file: a.file.clone(),
-        content_type: HTML,
-        body: article_page(config, a, body),
+        kind: Kind::Article,
+        body: render::html::article(&Scope::bare(config, district), a, body),
         last_modified: a.updated,
     }
 }
 
-fn finish(pages: Vec<Page>) -> Vec<Output> {
-    let mut outputs: Vec<Output> = pages.into_par_iter().map(Page::finish).collect();
-    outputs.sort_by(|a, b| a.path.cmp(&b.path));
-    outputs
+fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
+    let district = d.district.as_deref().and_then(|s| config.district(s));
+    let mut scope = Scope::bare(config, district);
+    scope.articles = d.items.iter().map(|a| a.as_ref()).collect();
+    let doc = Doc::Archive {
+        number: d.number,
+        of: d.of,
+    };
+    let file = d.file();
+    let body = match d.feed {
+        FeedKind::Atom => render::atom::render_doc(&scope, doc),
+        _ => render::rss::render_doc(&scope, doc),
+    }
+    .map_err(|source| BuildError::Render {
+        path: format!("/{file}"),
+        source,
+    })?;
+    Ok(Page {
+        path: format!("/{file}"),
+        file: PathBuf::from(file),
+        kind: Kind::Archive {
+            feed: d.feed,
+            closed: d.number < d.of,
+        },
+        body,
+        last_modified: scope.updated(),
+    })
 }
 
-/// Whether a path is written after the others (see [`Page::is_late`]).
-pub(crate) fn is_late(path: &str) -> bool {
-    path.ends_with('/') || path == "/feeds.opml"
+fn feed_page(scope: &Scope<'_>, feed: FeedKind) -> Result<Page, BuildError> {
+    let path = format!("/{}{}", scope.prefix(), feed.file_name());
+    let body = match feed {
+        FeedKind::Rss => render::rss::render(scope),
+        FeedKind::Atom => render::atom::render(scope),
+        FeedKind::Json => render::json::render(scope),
+    }
+    .map_err(|source| BuildError::Render {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(Page {
+        file: PathBuf::from(&path[1..]),
+        path,
+        kind: Kind::Feed(feed),
+        body,
+        last_modified: scope.updated(),
+    })
 }
 
-impl Site {
-    /// The feeds and index pages of the library.
-    pub fn build(library: &Library) -> Site {
-        Site {
-            outputs: finish(Site::pages(library)),
-        }
+/// A scope's three feeds, and its page for a district.
+fn scope_pages(scope: &Scope<'_>, pages: &mut Vec<Result<Page, BuildError>>) {
+    pages.extend(FeedKind::ALL.iter().map(|k| feed_page(scope, *k)));
+    if scope.district.is_some() {
+        let prefix = scope.prefix();
+        pages.push(Ok(Page {
+            path: format!("/{prefix}"),
+            file: PathBuf::from(format!("{prefix}index.html")),
+            kind: Kind::District,
+            body: render::html::district(scope),
+            last_modified: scope.updated(),
+        }));
+    }
+}
+
+/// The index page and the OPML, which list every scope.
+fn directory_pages(
+    city: &Scope<'_>,
+    districts: &[Scope<'_>],
+    pages: &mut Vec<Result<Page, BuildError>>,
+) {
+    let updated = newest(districts.iter().map(Scope::updated).chain([city.updated()]));
+    let all: Vec<&Scope<'_>> = std::iter::once(city).chain(districts).collect();
+    pages.push(Ok(Page {
+        path: "/".into(),
+        file: PathBuf::from("index.html"),
+        kind: Kind::Index,
+        body: render::html::index(city, districts),
+        last_modified: city.updated(),
+    }));
+    pages.push(Ok(Page {
+        path: "/feeds.opml".into(),
+        file: PathBuf::from("feeds.opml"),
+        kind: Kind::Opml,
+        body: render::opml::render(&all),
+        last_modified: updated,
+    }));
+}
+
+/// What each scope's archive documents were last made from: one print
+/// per document, so that a change re-renders only the documents whose
+/// articles changed (from the first changed position on, when an old
+/// article is deleted or back-dated; just its own when one is edited).
+#[derive(Debug, Default)]
+pub struct ArchivePrints(HashMap<Option<String>, Vec<u64>>);
+
+/// The print of one archive document: its place and its articles as read.
+fn doc_print(number: usize, last: bool, items: &[&Arc<Article>]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    // A fixed seed: prints are compared within one process only.
+    let mut h = foldhash::fast::FixedState::with_seed(0).build_hasher();
+    (number, last).hash(&mut h);
+    for a in items {
+        // The pointer tells a new reading of a file from the old one; the
+        // id and date guard against a reused address.
+        (Arc::as_ptr(a) as usize).hash(&mut h);
+        a.id.hash(&mut h);
+        a.updated.hash(&mut h);
+    }
+    h.finish()
+}
+
+impl ArchivePrints {
+    /// Whether `doc` is still what its scope's document shows (a later
+    /// change may have made a new one).
+    pub fn is_current(&self, doc: &ArchiveDoc) -> bool {
+        self.0
+            .get(&doc.district)
+            .is_some_and(|p| p.len() == doc.of && p.get(doc.number - 1) == Some(&doc.print))
     }
 
-    /// The same, not yet compressed: `crier build` compresses only what
-    /// changed.
-    pub fn pages(library: &Library) -> Vec<Page> {
-        let config = &library.config;
-        let city = Scope::new(library, None);
-        let districts: Vec<Scope<'_>> = config
-            .districts
+    /// The jobs for the documents of `district`'s scope that changed, and
+    /// the paths of those that are gone.
+    fn update(
+        &mut self,
+        library: &Library,
+        district: Option<&District>,
+        jobs: &mut Vec<Job>,
+        removed: &mut Vec<(String, PathBuf)>,
+    ) {
+        let slug = district.map(|d| d.slug.clone());
+        let docs = library.archived(slug.as_deref());
+        let of = docs.len();
+        let prints: Vec<u64> = docs
             .iter()
-            .map(|d| Scope::new(library, Some(d)))
+            .enumerate()
+            .map(|(i, items)| doc_print(i + 1, i + 1 == of, items))
             .collect();
-        let mut pages = scope_pages(&city);
-        for d in &districts {
-            pages.extend(scope_pages(d));
-        }
-        pages.extend(directory_pages(&city, &districts));
-        pages
-    }
-}
-
-impl Delta {
-    /// Only what `change` touches: the pages of changed articles, the feeds
-    /// and pages of their districts, and the combined feeds, index and
-    /// OPML. Everything else keeps its bytes and its ETag.
-    pub fn render(library: &Library, change: &Change) -> Delta {
-        let config = &library.config;
-        let city = Scope::new(library, None);
-        // Every district's scope (cheap: its newest items and a count); the
-        // index lists them all. Only the changed ones are rendered.
-        let districts: Vec<Scope<'_>> = config
-            .districts
-            .iter()
-            .map(|d| Scope::new(library, Some(d)))
-            .collect();
-        // The latest reading of each changed page that is still current.
-        let mut latest: BTreeMap<&str, &(Arc<Article>, Arc<Body>)> = BTreeMap::new();
-        for page in &change.pages {
-            if library.is_current(&page.0) {
-                latest.insert(page.0.path.as_str(), page);
+        let old = self
+            .0
+            .insert(slug.clone(), prints.clone())
+            .unwrap_or_default();
+        for (i, items) in docs.into_iter().enumerate() {
+            if old.get(i) == prints.get(i) {
+                continue;
+            }
+            for feed in [FeedKind::Rss, FeedKind::Atom] {
+                jobs.push(Job::Archive(Arc::new(ArchiveDoc {
+                    district: slug.clone(),
+                    feed,
+                    number: i + 1,
+                    of,
+                    items: items.iter().map(|a| Arc::clone(a)).collect(),
+                    print: prints[i],
+                })));
             }
         }
-        let mut pages: Vec<Page> = latest
-            .values()
-            .map(|(a, body)| article_output(config, a, body))
-            .collect();
-        for d in districts.iter().filter(|s| {
-            s.district
-                .is_some_and(|d| change.districts.contains(&d.slug))
-        }) {
-            pages.extend(scope_pages(d));
+        for number in of + 1..=old.len() {
+            for feed in [FeedKind::Rss, FeedKind::Atom] {
+                let file = archive_file(slug.as_deref(), feed, number);
+                removed.push((format!("/{file}"), PathBuf::from(file)));
+            }
         }
-        if change.any {
-            pages.extend(scope_pages(&city));
-            pages.extend(directory_pages(&city, &districts));
+    }
+}
+
+/// The compressed forms of a page an earlier build wrote with the same
+/// bytes, if at hand: a restart then compresses nothing.
+pub type Reuse<'a> = Option<&'a (dyn Fn(&Page) -> Option<(Vec<u8>, Vec<u8>)> + Sync)>;
+
+/// Runs the pipeline for `change`: the feeds and pages of the scopes it
+/// touched, the pages of its articles, the archive documents whose
+/// articles changed, and what is gone. Everything else keeps its bytes
+/// and its ETag.
+pub fn build(
+    library: &Library,
+    change: &Change,
+    prints: &mut ArchivePrints,
+    reuse: Reuse<'_>,
+) -> Built {
+    let config = &library.config;
+    let city = Scope::new(library, None);
+    // Every district's scope (cheap: its newest items and a count); the
+    // index lists them all. Only the touched ones are rendered.
+    let districts: Vec<Scope<'_>> = config
+        .districts
+        .iter()
+        .map(|d| Scope::new(library, Some(d)))
+        .collect();
+    let mut built = Built::default();
+    let mut pages = Vec::new();
+    if change.full {
+        built
+            .jobs
+            .extend(library.articles().map(|a| Job::Article(a.clone())));
+    } else {
+        // The latest reading of each changed page that is still current.
+        let mut latest: HashMap<&str, &(Arc<Article>, Arc<Body>)> = HashMap::new();
+        for page in change.pages.iter().filter(|p| library.is_current(&p.0)) {
+            latest.insert(page.0.path.as_str(), page);
         }
-        let mut removed: Vec<(String, PathBuf)> = change
+        pages.extend(
+            latest
+                .values()
+                .map(|(a, body)| Ok(article_page(config, a, body))),
+        );
+    }
+    let touched = |d: &District| change.full || change.districts.contains(&d.slug);
+    for scope in &districts {
+        if scope.district.is_some_and(touched) {
+            scope_pages(scope, &mut pages);
+            prints.update(library, scope.district, &mut built.jobs, &mut built.removed);
+        }
+    }
+    if change.full || change.any {
+        scope_pages(&city, &mut pages);
+        directory_pages(&city, &districts, &mut pages);
+        prints.update(library, None, &mut built.jobs, &mut built.removed);
+    }
+    built.removed.extend(
+        change
             .gone
             .iter()
             .filter(|a| !library.has_page(&a.path))
-            .map(|a| (format!("/{}", a.path), a.file.clone()))
-            .collect();
-        removed.sort();
-        removed.dedup();
-        Delta {
-            outputs: finish(pages),
-            removed,
+            .map(|a| (format!("/{}", a.path), a.file.clone())),
+    );
+    built.removed.sort();
+    built.removed.dedup();
+    let finish = |p: Page| match reuse.and_then(|r| r(&p)) {
+        Some((gzip, br)) => Ok(p.with_encodings(gzip, br)),
+        None => p.finish(),
+    };
+    let finished: Vec<Result<Output, BuildError>> =
+        pages.into_par_iter().map(|p| p.and_then(finish)).collect();
+    for r in finished {
+        match r {
+            Ok(o) => built.outputs.push(o),
+            Err(e) => built.errors.push(e),
         }
     }
+    built.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    built
+}
+
+/// Renders jobs now (a live update has few), in parallel.
+pub fn render_jobs(
+    jobs: &[Job],
+    config: &Config,
+    content: &Path,
+) -> Vec<Result<Output, BuildError>> {
+    jobs.par_iter()
+        .map(|j| j.render(config, content).and_then(Page::finish))
+        .collect()
+}
+
+/// Every file of the output folder the library's site has (without
+/// siblings): what a full write keeps.
+pub fn all_files(library: &Library) -> std::collections::HashSet<String> {
+    let config = &library.config;
+    let mut files = std::collections::HashSet::new();
+    files.extend(["index.html".to_string(), "feeds.opml".to_string()]);
+    let scopes =
+        std::iter::once(None).chain(config.districts.iter().map(|d| Some(d.slug.as_str())));
+    for slug in scopes {
+        let prefix = slug.map(|d| format!("{d}/")).unwrap_or_default();
+        files.extend(
+            FeedKind::ALL
+                .iter()
+                .map(|k| format!("{prefix}{}", k.file_name())),
+        );
+        if slug.is_some() {
+            files.insert(format!("{prefix}index.html"));
+        }
+        let docs = render::archive_count(library.count(slug), config.feed_limit);
+        for number in 1..=docs {
+            for feed in [FeedKind::Rss, FeedKind::Atom] {
+                files.insert(archive_file(slug, feed, number));
+            }
+        }
+    }
+    files.extend(
+        library
+            .articles()
+            .map(|a| a.file.to_string_lossy().into_owned()),
+    );
+    files
 }

@@ -12,9 +12,8 @@ use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 
-use crate::server::service::State;
+use crate::metrics::{Metrics, Outcome, PingLabels};
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
@@ -24,39 +23,12 @@ const FIRST_WAIT: Duration = Duration::from_secs(1);
 /// A hub that takes longer than this for one ping is retried.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What became of one try of a ping, for /metrics.
-#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
-pub enum Outcome {
-    /// The hub accepted it (2xx).
-    Accepted,
-    /// Refused or unreachable; tried again later.
-    Retried,
-    /// Refused or unreachable on the last try: given up.
-    Failed,
-}
-
-impl EncodeLabelValue for Outcome {
-    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
-        use std::fmt::Write;
-        encoder.write_str(match self {
-            Outcome::Accepted => "accepted",
-            Outcome::Retried => "retried",
-            Outcome::Failed => "failed",
-        })
-    }
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PingLabels {
-    pub outcome: Outcome,
-}
-
 /// Sends publish pings on a tokio runtime.
 #[derive(Clone)]
 pub struct Publisher {
     client: Client<Connector, Full<Bytes>>,
     runtime: tokio::runtime::Handle,
-    state: Arc<State>,
+    metrics: Arc<Metrics>,
 }
 
 /// An HTTP client for hubs and subscribers: http, and https with rustls.
@@ -73,11 +45,11 @@ pub fn client() -> Client<Connector, Full<Bytes>> {
 pub type HttpClient = Client<Connector, Full<Bytes>>;
 
 impl Publisher {
-    pub fn new(runtime: tokio::runtime::Handle, state: Arc<State>) -> Publisher {
+    pub fn new(runtime: tokio::runtime::Handle, metrics: Arc<Metrics>) -> Publisher {
         Publisher {
             client: client(),
             runtime,
-            state,
+            metrics,
         }
     }
 
@@ -123,8 +95,7 @@ impl Publisher {
                 Some(_) if attempt < TRIES => Outcome::Retried,
                 Some(_) => Outcome::Failed,
             };
-            self.state
-                .metrics
+            self.metrics
                 .websub_pings
                 .get_or_create(&PingLabels { outcome })
                 .inc();

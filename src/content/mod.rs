@@ -53,6 +53,8 @@ pub struct Article {
     pub image: Option<String>,
     pub date: DateTime<FixedOffset>,
     pub updated: DateTime<FixedOffset>,
+    /// A hash of the file as read: what its page is made from.
+    pub source_key: crate::fingerprint::Key,
 }
 
 impl Article {
@@ -642,6 +644,7 @@ fn parse_article(
         image,
         date,
         updated,
+        source_key: crate::fingerprint::key_of(&bytes),
     };
     let pending = Pending {
         text: bytes,

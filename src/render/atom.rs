@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use atom_syndication::extension::Extension;
 
-use super::{Doc, FeedKind, Scope};
+use super::{Doc, FeedKind, RenderError, Scope};
 
 fn link(href: String, rel: &str, mime: &str) -> Link {
     Link {
@@ -19,13 +19,13 @@ fn link(href: String, rel: &str, mime: &str) -> Link {
     }
 }
 
-pub fn render(scope: &Scope<'_>) -> Vec<u8> {
+pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
     render_doc(scope, Doc::Current)
 }
 
 /// The feed, or one of its archive documents (RFC 5005), whose entries
 /// have no content: their `alternate` link is the article.
-pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Vec<u8> {
+pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
     let entries = scope
         .items_maybe()
@@ -136,7 +136,10 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Vec<u8> {
                 indent_size: Some(2),
             },
         )
-        .unwrap_or_default();
+        .map_err(|e| RenderError {
+            format: "Atom",
+            message: e.to_string(),
+        })?;
     out.push(b'\n');
-    out
+    Ok(out)
 }

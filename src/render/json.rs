@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{FeedKind, Scope};
+use super::{FeedKind, RenderError, Scope};
 
 #[derive(Serialize)]
 struct Feed<'a> {
@@ -49,7 +49,7 @@ struct Item<'a> {
     tags: Vec<String>,
 }
 
-pub fn render(scope: &Scope<'_>) -> Vec<u8> {
+pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
@@ -86,7 +86,10 @@ pub fn render(scope: &Scope<'_>) -> Vec<u8> {
             })
             .collect(),
     };
-    let mut out = serde_json::to_vec_pretty(&feed).unwrap_or_default();
+    let mut out = serde_json::to_vec_pretty(&feed).map_err(|e| RenderError {
+        format: "JSON Feed",
+        message: e.to_string(),
+    })?;
     out.push(b'\n');
-    out
+    Ok(out)
 }

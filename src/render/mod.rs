@@ -16,6 +16,15 @@ use crate::config::{Config, District};
 use crate::content::{Article, Body};
 use crate::library::Library;
 
+/// A document the feed libraries could not write. Never replaced by an
+/// empty body: it reaches the log, /metrics and the exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render the {format} document: {message}")]
+pub struct RenderError {
+    pub format: &'static str,
+    pub message: String,
+}
+
 /// The three feed formats, each served at a fixed name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedKind {
@@ -69,12 +78,24 @@ impl<'a> Scope<'a> {
     pub fn new(library: &'a Library, district: Option<&'a District>) -> Self {
         let config = &library.config;
         let slug = district.map(|d| d.slug.as_str());
-        let articles = library.newest(slug, config.feed_limit);
+        let mut articles = Vec::new();
+        let mut bodies = Vec::new();
+        for a in library.newest(slug, config.feed_limit) {
+            match library.body(a) {
+                Ok(b) => {
+                    articles.push(a);
+                    bodies.push(b);
+                }
+                // Its file changed or broke since it was read: the
+                // refresh that follows puts it right.
+                Err(e) => tracing::error!("{}: {e}; left out of the feeds for now", a.source),
+            }
+        }
         Scope {
             config,
             district,
-            bodies: articles.iter().map(|a| library.body(a)).collect(),
             articles,
+            bodies,
             total: library.count(slug),
         }
     }

@@ -7,15 +7,15 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Enclosure, Guid, Item};
 
-use super::{Doc, FeedKind, Scope};
+use super::{Doc, FeedKind, RenderError, Scope};
 
-pub fn render(scope: &Scope<'_>) -> Vec<u8> {
+pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
     render_doc(scope, Doc::Current)
 }
 
 /// The feed, or one of its archive documents (RFC 5005), which list
 /// their items without text.
-pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Vec<u8> {
+pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
     let items = scope
         .items_maybe()
@@ -102,7 +102,10 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Vec<u8> {
     };
     let mut out = channel
         .pretty_write_to(Vec::new(), b' ', 2)
-        .unwrap_or_default();
+        .map_err(|e| RenderError {
+            format: "RSS",
+            message: e.to_string(),
+        })?;
     out.push(b'\n');
-    out
+    Ok(out)
 }

@@ -192,28 +192,8 @@ pub async fn serve(
                 return;
             }
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                // The built-in hub's subscription requests are the only
-                // ones whose body is read.
-                let hub = (req.method() == hyper::Method::POST && req.uri().path() == "/websub")
-                    .then(|| state.hub.clone())
-                    .flatten();
                 let state = state.clone();
-                async move {
-                    let response = match hub {
-                        Some(hub) => {
-                            let r = hub.request(&state, req).await;
-                            tracing::info!(
-                                target: "crier::access",
-                                method = "POST",
-                                path = "/websub",
-                                status = r.status().as_u16(),
-                            );
-                            r
-                        }
-                        None => service::respond(&state, &req),
-                    };
-                    Ok::<_, Infallible>(response)
-                }
+                async move { Ok::<_, Infallible>(service::respond(&state, req).await) }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             let _ = watcher.watch(conn.into_owned()).await;

@@ -15,15 +15,6 @@ impl Coding {
             Coding::Identity => None,
         }
     }
-
-    /// The file name extension of this coding's sibling in the output folder.
-    pub fn extension(self) -> Option<&'static str> {
-        match self {
-            Coding::Br => Some(".br"),
-            Coding::Gzip => Some(".gz"),
-            Coding::Identity => None,
-        }
-    }
 }
 
 /// The coding to send for an `Accept-Encoding` value (`None`: no header),

@@ -1,50 +1,50 @@
 //! The immutable map the server answers from: decoded path to resource,
 //! with every header value prepared once per build, never per request.
-//! Feeds and index pages are held in memory; an archive's article pages
-//! are read from the files crier wrote for them (the map names the file:
-//! no request path ever reaches the file system).
-
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::SystemTime;
-
-use chrono::{DateTime, FixedOffset};
-
-use bytes::Bytes;
-use hyper::header::HeaderValue;
+//! It is made from the pipeline's typed outputs; the server never sees
+//! the library. Feeds and index pages are held in memory; article pages
+//! and archive documents are read from the files crier wrote for them,
+//! or rendered on their first request while those files are not written
+//! yet (the map names the file: no request path reaches the file system).
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use chrono::{DateTime, FixedOffset};
+use hyper::header::HeaderValue;
 
 use super::negotiate::Coding;
 use crate::config::Config;
-use crate::content::Article;
 use crate::metrics::Route;
-use crate::site::{self, Delta, Encoded, Output};
+use crate::output::{BuildError, Encoded, Kind, Output, Page};
+use crate::site::Job;
 
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
-    pub length: HeaderValue,
 }
 
 impl Variant {
     fn new(e: &Encoded) -> Variant {
         Variant {
             body: e.bytes.clone(),
+            // Hex in quotes: always a valid header value.
             etag: HeaderValue::from_str(&e.etag).unwrap_or(HeaderValue::from_static("\"\"")),
-            length: HeaderValue::from(e.bytes.len()),
         }
     }
 }
 
 pub struct Resource {
+    pub kind: Kind,
     pub route: Route,
     pub content_type: HeaderValue,
     pub last_modified: SystemTime,
     pub last_modified_header: HeaderValue,
     /// WebSub discovery of a feed: its hubs and its own URL.
     pub link: Option<HeaderValue>,
-    /// `Cache-Control` of a closed archive document, which never changes.
+    /// `Cache-Control` other than the site's (closed archive documents).
     pub cache_control: Option<HeaderValue>,
     pub stored: Stored,
 }
@@ -55,6 +55,14 @@ pub enum Stored {
     /// The file of the identity encoding in the output folder, with its
     /// `.gz` and `.br` siblings beside it.
     Disk(PathBuf),
+    /// Not written yet: rendered on its first request, then kept until
+    /// its file is written.
+    Lazy(Box<Lazy>),
+}
+
+pub struct Lazy {
+    job: Job,
+    rendered: OnceLock<Variants>,
 }
 
 pub struct Variants {
@@ -63,17 +71,28 @@ pub struct Variants {
     br: Variant,
 }
 
-impl Stored {
-    pub fn variant(&self, coding: Coding) -> Option<&Variant> {
-        match self {
-            Stored::Memory(v) => Some(match coding {
-                Coding::Br => &v.br,
-                Coding::Gzip => &v.gzip,
-                Coding::Identity => &v.identity,
-            }),
-            Stored::Disk(_) => None,
+impl Variants {
+    fn new(o: &Output) -> Variants {
+        Variants {
+            identity: Variant::new(&o.body),
+            gzip: Variant::new(&o.gzip),
+            br: Variant::new(&o.br),
         }
     }
+
+    pub fn get(&self, coding: Coding) -> &Variant {
+        match coding {
+            Coding::Br => &self.br,
+            Coding::Gzip => &self.gzip,
+            Coding::Identity => &self.identity,
+        }
+    }
+}
+
+/// What renders lazy resources: the config and where the articles are.
+struct Source {
+    config: Arc<Config>,
+    content: PathBuf,
 }
 
 /// A persistent map: a refresh clones it in O(1) and changes a few
@@ -85,8 +104,7 @@ pub struct Routes {
     pub cache_control: HeaderValue,
     /// Moved paths (decoded) and their `Location`.
     moved: Arc<HashMap<String, HeaderValue>>,
-    /// For the retired districts.
-    config: Arc<Config>,
+    source: Arc<Source>,
 }
 
 /// What the server answers for a path.
@@ -102,7 +120,9 @@ pub enum Answer<'a> {
 }
 
 impl Routes {
-    pub fn new(config: &Config) -> Routes {
+    /// No routes yet, for `config`, whose lazy resources read articles
+    /// from `content`.
+    pub fn new(config: Arc<Config>, content: &Path) -> Routes {
         let moved = config
             .redirects
             .iter()
@@ -113,7 +133,10 @@ impl Routes {
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .unwrap_or(HeaderValue::from_static("public")),
             moved: Arc::new(moved),
-            config: Arc::new(config.clone()),
+            source: Arc::new(Source {
+                config,
+                content: content.to_path_buf(),
+            }),
         }
     }
 
@@ -135,7 +158,7 @@ impl Routes {
         if let Some(to) = self.moved.get(path) {
             return Answer::Moved(to);
         }
-        if self.config.is_retired(path) {
+        if self.source.config.is_retired(path) {
             return Answer::Gone;
         }
         if let Some(r) = self.map.get(path) {
@@ -147,151 +170,78 @@ impl Routes {
         Answer::NotFound
     }
 
-    /// These routes with `delta` applied; its article pages are read from
-    /// `out` if given (they have been written there).
-    pub fn apply(&self, delta: &Delta, out: Option<&Path>) -> Routes {
-        let mut next = self.clone();
-        for (path, _) in &delta.removed {
+    /// The bytes of a lazy resource, rendered now if they are not yet.
+    pub fn render<'a>(&self, lazy: &'a Lazy) -> Result<&'a Variants, BuildError> {
+        if let Some(v) = lazy.rendered.get() {
+            return Ok(v);
+        }
+        let source = &self.source;
+        let output = lazy
+            .job
+            .render(&source.config, &source.content)
+            .and_then(Page::finish)?;
+        Ok(lazy.rendered.get_or_init(|| Variants::new(&output)))
+    }
+
+    /// Removes the resources of these (URL path, file) pairs.
+    pub fn remove(&mut self, removed: &[(String, PathBuf)]) {
+        for (path, _) in removed {
             let path = decode(path).unwrap_or_else(|| path.clone());
-            next.map.remove(&path);
-        }
-        let (pages, rest): (Vec<&Output>, Vec<&Output>) =
-            delta.outputs.iter().partition(|o| o.is_article_page());
-        match out {
-            Some(out) => pages.iter().for_each(|o| {
-                next.insert(
-                    &o.path,
-                    site::HTML,
-                    o.last_modified,
-                    Stored::Disk(out.join(&o.file)),
-                )
-            }),
-            None => next.insert_outputs(pages),
-        }
-        next.insert_outputs(rest);
-        next
-    }
-
-    /// Article pages, read from their files in `out`.
-    pub fn insert_pages<'a>(&mut self, out: &Path, articles: impl Iterator<Item = &'a Article>) {
-        for a in articles {
-            let path = format!("/{}", a.path);
-            self.insert(
-                &path,
-                site::HTML,
-                a.updated,
-                Stored::Disk(out.join(&a.file)),
-            );
-        }
-    }
-
-    /// Archive documents: read from their files in `out`, or held in
-    /// memory without one. Closed ones may be cached for a day. Removes
-    /// the documents of these scopes numbered beyond the new last one,
-    /// and returns their files.
-    pub fn set_archives(
-        &mut self,
-        archives: &[site::Archive<'_>],
-        library: &crate::library::Library,
-        out: Option<&Path>,
-    ) -> Vec<PathBuf> {
-        let mut gone = Vec::new();
-        for a in archives.iter().filter(|a| a.number == a.of) {
-            let prefix = a
-                .district
-                .map(|d| format!("{}/", d.slug))
-                .unwrap_or_default();
-            for number in a.of + 1.. {
-                let file = format!("{prefix}{}", crate::render::archive_file(a.kind, number));
-                if self.map.remove(&format!("/{file}")).is_none() {
-                    break;
-                }
-                gone.push(PathBuf::from(file));
+            if path.ends_with('/') {
+                self.map.remove(&format!("{path}index.html"));
             }
+            self.map.remove(&path);
         }
-        for a in archives {
-            let file = a.file();
-            let stored = match out {
-                Some(out) => Stored::Disk(out.join(&file)),
-                None => {
-                    let o = a.page(library).finish();
-                    Stored::Memory(Box::new(Variants {
-                        identity: Variant::new(&o.body),
-                        gzip: Variant::new(&o.gzip),
-                        br: Variant::new(&o.br),
-                    }))
-                }
-            };
-            let long = a
-                .closed()
-                .then(|| HeaderValue::from_static("public, max-age=86400"));
-            self.insert_with(
-                &format!("/{file}"),
-                a.content_type(),
-                a.last_modified(),
-                stored,
-                long,
-            );
-        }
-        gone
+    }
+
+    /// Adds an output: in memory, or from its file in `out` if its kind
+    /// is served from disk and it has been written there.
+    pub fn insert_output(&mut self, o: &Output, out: Option<&Path>) {
+        let stored = match out {
+            Some(out) if !o.kind.in_memory() => Stored::Disk(out.join(&o.file)),
+            _ => Stored::Memory(Box::new(Variants::new(o))),
+        };
+        self.insert(&o.path, o.kind, o.last_modified, stored);
+    }
+
+    /// Adds a job's output: from its file in `out` if it is written
+    /// there, else rendered on request.
+    pub fn insert_job(&mut self, job: &Job, out: Option<&Path>) {
+        let stored = match out {
+            Some(out) => Stored::Disk(out.join(job.file())),
+            None => Stored::Lazy(Box::new(Lazy {
+                job: job.clone(),
+                rendered: OnceLock::new(),
+            })),
+        };
+        self.insert(&job.path(), job.kind(), job.last_modified(), stored);
     }
 
     /// Whether `url` is the public URL of a subscription feed here.
     pub fn is_feed_url(&self, url: &str) -> bool {
-        let Some(path) = url.strip_prefix(self.config.base_url.as_str()) else {
+        let Some(path) = url.strip_prefix(self.source.config.base_url.as_str()) else {
             return false;
         };
         let path = format!("/{path}");
-        !path.contains("/archive/")
-            && matches!(self.answer(&path), Answer::Resource(r) if r.route == Route::Feed)
-    }
-
-    /// Outputs held in memory.
-    pub fn insert_outputs<'a>(&mut self, outputs: impl IntoIterator<Item = &'a Output>) {
-        for o in outputs {
-            let stored = Stored::Memory(Box::new(Variants {
-                identity: Variant::new(&o.body),
-                gzip: Variant::new(&o.gzip),
-                br: Variant::new(&o.br),
-            }));
-            self.insert(&o.path, o.content_type, o.last_modified, stored);
-        }
+        matches!(self.answer(&path), Answer::Resource(r) if r.kind.is_feed())
     }
 
     fn insert(
         &mut self,
         path: &str,
-        content_type: &'static str,
+        kind: Kind,
         last_modified: DateTime<FixedOffset>,
         stored: Stored,
-    ) {
-        self.insert_with(path, content_type, last_modified, stored, None);
-    }
-
-    fn insert_with(
-        &mut self,
-        path: &str,
-        content_type: &'static str,
-        last_modified: DateTime<FixedOffset>,
-        stored: Stored,
-        cache_control: Option<HeaderValue>,
     ) {
         // Whole seconds: HTTP dates have no fractions, and a client's
         // If-Modified-Since must compare equal to what it was sent.
         let secs = last_modified.timestamp().max(0) as u64;
         let last_modified = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-        let route = if path.ends_with(".xml") || path.ends_with(".json") {
-            Route::Feed
-        } else if path.ends_with(".opml") {
-            Route::Opml
-        } else {
-            Route::Page
-        };
-        let link = (route == Route::Feed && !self.config.hubs.is_empty())
+        let config = &self.source.config;
+        let link = (kind.is_feed() && !config.hubs.is_empty())
             .then(|| {
-                let own = self.config.url(path.trim_start_matches('/'));
-                let mut v: Vec<String> = self
-                    .config
+                let own = config.url(path.trim_start_matches('/'));
+                let mut v: Vec<String> = config
                     .hubs
                     .iter()
                     .map(|hub| format!("<{hub}>; rel=\"hub\""))
@@ -301,10 +251,11 @@ impl Routes {
             })
             .flatten();
         let resource = Arc::new(Resource {
-            route,
+            kind,
+            route: kind.route(),
             link,
-            cache_control,
-            content_type: HeaderValue::from_static(content_type),
+            cache_control: kind.cache_control().map(HeaderValue::from_static),
+            content_type: HeaderValue::from_static(kind.content_type()),
             last_modified,
             last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))
                 .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),

@@ -1,6 +1,8 @@
-//! The request pipeline: one linear pass from request to response.
-//! Method, path, encoding, preconditions. The only file read is an
-//! archived article page, by the name the route table gives.
+//! The request pipeline: one linear pass from request to response, for
+//! every request: method, path, encoding, preconditions, then the access
+//! log and /metrics. The only file read is a page or archive document, by
+//! the name the route table gives; the only body read is a form POSTed to
+//! the built-in hub.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -17,17 +19,26 @@ use super::negotiate;
 use super::negotiate::Coding;
 use super::routes::{Answer, Routes, Stored};
 use crate::metrics::{Metrics, RequestLabels, Route};
+use crate::output::BuildError;
 
 pub type Body = Full<Bytes>;
 
-/// What the server shares between connections: the current site, swapped
-/// whole on every build, and the metrics.
+/// Answers a form POSTed to one path (the built-in WebSub hub): given
+/// the request's content type and body, a status and a line of text.
+pub trait FormHandler: Send + Sync {
+    fn path(&self) -> &str;
+    /// Largest body read; a bigger one gets 413.
+    fn max_body(&self) -> usize;
+    fn handle(&self, content_type: Option<&str>, body: &[u8]) -> (StatusCode, &'static str);
+}
+
+/// What the server shares between connections: the current routes,
+/// swapped whole on every build, the metrics, and the form handler.
 #[derive(Default)]
 pub struct State {
     pub routes: ArcSwapOption<Routes>,
-    pub metrics: Metrics,
-    /// The built-in WebSub hub, with hub = "builtin".
-    pub hub: Option<Arc<crate::hub::Hub>>,
+    pub metrics: Arc<Metrics>,
+    pub form: Option<Arc<dyn FormHandler>>,
 }
 
 const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
@@ -36,11 +47,52 @@ const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
 /// Answers one request and records it in the access log and the metrics.
-pub fn respond<B>(state: &State, req: &Request<B>) -> Response<Body> {
+pub async fn respond(state: &State, req: Request<hyper::body::Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let (response, route) = handle(state, req);
+    let (parts, body) = req.into_parts();
+    let (response, route) = match &state.form {
+        Some(form) if parts.method == Method::POST && parts.uri.path() == form.path() => {
+            (post(form.as_ref(), &parts, body).await, Route::WebSub)
+        }
+        _ => handle(state, &parts),
+    };
+    record(state, &parts, &response, route, started);
+    response
+}
+
+/// Reads a form (up to the handler's limit) and hands it over.
+async fn post(
+    form: &dyn FormHandler,
+    parts: &hyper::http::request::Parts,
+    body: hyper::body::Incoming,
+) -> Response<Body> {
+    use http_body_util::{BodyExt, Limited};
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let (status, text) = match Limited::new(body, form.max_body()).collect().await {
+        Ok(b) => form.handle(content_type, &b.to_bytes()),
+        Err(_) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request is too large for a subscription",
+        ),
+    };
+    let mut r = with_body(status, Bytes::from(format!("{text}\n")), false);
+    r.headers_mut().insert(header::CONTENT_TYPE, TEXT);
+    r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+    r
+}
+
+fn record(
+    state: &State,
+    req: &hyper::http::request::Parts,
+    response: &Response<Body>,
+    route: Route,
+    started: Instant,
+) {
     let status = response.status().as_u16();
-    let bytes = if req.method() == Method::HEAD {
+    let bytes = if req.method == Method::HEAD {
         0
     } else {
         response.body().size_hint_exact()
@@ -55,13 +107,12 @@ pub fn respond<B>(state: &State, req: &Request<B>) -> Response<Body> {
     }
     tracing::info!(
         target: "crier::access",
-        method = req.method().as_str(),
-        path = req.uri().path(),
+        method = req.method.as_str(),
+        path = req.uri.path(),
         status,
         bytes,
         micros = started.elapsed().as_micros() as u64,
     );
-    response
 }
 
 trait ExactSize {
@@ -74,10 +125,10 @@ impl ExactSize for Body {
     }
 }
 
-fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
-    let path = req.uri().path();
-    let head = req.method() == Method::HEAD;
-    if req.method() != Method::GET && !head {
+fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, Route) {
+    let path = req.uri.path();
+    let head = req.method == Method::HEAD;
+    if req.method != Method::GET && !head {
         let mut r = plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed: use GET or HEAD\n",
@@ -159,7 +210,7 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
         }
     };
 
-    let headers = req.headers();
+    let headers = &req.headers;
     let Some(coding) = negotiate::choose(joined(headers, header::ACCEPT_ENCODING).as_deref())
     else {
         let mut r = plain(
@@ -170,24 +221,25 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
         r.headers_mut().insert(header::VARY, VARY);
         return (r, resource.route);
     };
-    let (body, etag, coding) = match resource.stored.variant(coding) {
-        Some(v) => (v.body.clone(), Cow::Borrowed(&v.etag), coding),
-        None => match read_page(&resource.stored, coding) {
+    let (body, etag, coding) = match &resource.stored {
+        Stored::Memory(v) => {
+            let v = v.get(coding);
+            (v.body.clone(), Cow::Borrowed(&v.etag), coding)
+        }
+        Stored::Lazy(lazy) => match routes.render(lazy) {
+            Ok(v) => {
+                let v = v.get(coding);
+                (v.body.clone(), Cow::Borrowed(&v.etag), coding)
+            }
+            Err(e) => return (unrendered(state, &e, head), resource.route),
+        },
+        Stored::Disk(file) => match read_page(file, coding) {
             Some((body, coding)) => {
-                let tag = crate::site::etag(&body);
+                let tag = crate::fingerprint::etag(&body);
                 let tag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""));
                 (body, Cow::Owned(tag), coding)
             }
-            None => {
-                let mut r = plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "this page cannot be read right now; try again shortly\n",
-                    head,
-                );
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                return (r, resource.route);
-            }
+            None => return (try_later(head), resource.route),
         },
     };
 
@@ -235,16 +287,40 @@ fn handle<B>(state: &State, req: &Request<B>) -> (Response<Body>, Route) {
     (r, resource.route)
 }
 
-/// Reads an article page from the output folder: the file of `coding`,
-/// else the uncompressed one. Its ETag is computed from the bytes read, so
-/// it is right even while a rebuild replaces the file.
-fn read_page(stored: &Stored, coding: Coding) -> Option<(Bytes, Coding)> {
-    let Stored::Disk(file) = stored else {
-        return None;
-    };
-    if let Some(ext) = coding.extension() {
-        let mut name = file.as_os_str().to_os_string();
-        name.push(ext);
+fn try_later(head: bool) -> Response<Body> {
+    let mut r = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "this page cannot be read right now; try again shortly\n",
+        head,
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    r
+}
+
+/// A page that could not be rendered on request: logged and counted. An
+/// article file that changed since it was read is about to be read again
+/// (503, try again); anything else is the server's fault (500).
+fn unrendered(state: &State, e: &BuildError, head: bool) -> Response<Body> {
+    if let BuildError::Source { .. } = e {
+        tracing::warn!("{e}");
+        return try_later(head);
+    }
+    tracing::error!("{e}");
+    state.metrics.build_errors.inc();
+    plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "this page cannot be made; the log says why\n",
+        head,
+    )
+}
+
+/// Reads a page from the output folder: the file of `coding`, else the
+/// uncompressed one. Its ETag is computed from the bytes read, so it is
+/// right even while a rebuild replaces the file.
+fn read_page(file: &std::path::Path, coding: Coding) -> Option<(Bytes, Coding)> {
+    if coding != Coding::Identity {
+        let name = crate::output::sibling_for(file, coding.header());
         if let Ok(bytes) = std::fs::read(&name) {
             return Some((bytes.into(), coding));
         }

@@ -98,6 +98,12 @@ impl Server {
         }
     }
 
+    /// Waits until serve has completed the output folder (article pages
+    /// and archive documents are written after serving starts).
+    pub fn wait_complete(&self) -> String {
+        self.wait_for_log("output folder complete")
+    }
+
     /// Waits (the log is flushed every 200 ms) for a log line containing `needle`.
     pub fn wait_for_log(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(5);

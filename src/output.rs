@@ -1,0 +1,245 @@
+//! What the pipeline makes: outputs of a known [`Kind`]. Everything that
+//! depends on what an output is (content type, compression effort,
+//! caching, write order, whether it stays in memory, its route label,
+//! whether hubs hear of it) is decided here, from the kind, once.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use chrono::{DateTime, FixedOffset};
+
+use crate::compress::{self, Effort};
+use crate::metrics::Route;
+use crate::render::{FeedKind, RenderError};
+
+/// What an output is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A subscription feed: `/rss.xml`, `/xiaodian/atom.xml`, ...
+    Feed(FeedKind),
+    /// An archive document (RFC 5005). A closed one never changes while
+    /// no old article is edited.
+    Archive { feed: FeedKind, closed: bool },
+    /// `/`: every feed and the latest headlines.
+    Index,
+    /// `/<district>/`.
+    District,
+    /// An article's permalink page.
+    Article,
+    /// `/feeds.opml`.
+    Opml,
+}
+
+/// `Cache-Control` of closed archive documents.
+pub const LONG_CACHE: &str = "public, max-age=86400";
+
+impl Kind {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Kind::Feed(f) | Kind::Archive { feed: f, .. } => match f {
+                FeedKind::Rss => "application/rss+xml; charset=utf-8",
+                FeedKind::Atom => "application/atom+xml; charset=utf-8",
+                FeedKind::Json => "application/feed+json; charset=utf-8",
+            },
+            Kind::Index | Kind::District | Kind::Article => "text/html; charset=utf-8",
+            Kind::Opml => "text/x-opml; charset=utf-8",
+        }
+    }
+
+    /// Feeds and index pages are fetched over and over: worth the effort.
+    /// Article pages and archive documents are many, each fetched rarely.
+    pub fn effort(self) -> Effort {
+        match self {
+            Kind::Article | Kind::Archive { .. } => Effort::Fast,
+            _ => Effort::Best,
+        }
+    }
+
+    /// A subscription feed: WebSub pings, hub deliveries, `Link` headers.
+    pub fn is_feed(self) -> bool {
+        matches!(self, Kind::Feed(_))
+    }
+
+    /// Index pages and the OPML link to everything else: written last, so
+    /// a new link never points at a file that is not there yet.
+    pub fn is_late(self) -> bool {
+        matches!(self, Kind::Index | Kind::District | Kind::Opml)
+    }
+
+    /// Few and hot: served from memory. The others (as many as the
+    /// articles) are served from their files once written.
+    pub fn in_memory(self) -> bool {
+        !matches!(self, Kind::Article | Kind::Archive { .. })
+    }
+
+    /// `Cache-Control` other than the site's `max_age`.
+    pub fn cache_control(self) -> Option<&'static str> {
+        matches!(self, Kind::Archive { closed: true, .. }).then_some(LONG_CACHE)
+    }
+
+    /// The label of its requests in /metrics.
+    pub fn route(self) -> Route {
+        match self {
+            Kind::Feed(_) => Route::Feed,
+            Kind::Archive { .. } => Route::Archive,
+            Kind::Opml => Route::Opml,
+            Kind::Index | Kind::District | Kind::Article => Route::Page,
+        }
+    }
+}
+
+/// An output that could not be made. It is logged, counted in /metrics
+/// and turned into exit code 1; nothing is served or written in its place.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("{path}: {source}")]
+    Render { path: String, source: RenderError },
+    #[error("{path}: cannot compress: {source}")]
+    Compress {
+        path: String,
+        source: compress::Error,
+    },
+    #[error("{path}: cannot read the article for its page: {message}")]
+    Source { path: String, message: String },
+}
+
+/// One encoding of an output, with its strong ETag: a hash of exactly
+/// these bytes, so every replica agrees and a new body gets a new tag.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub bytes: Bytes,
+    /// With the quotes: `"3f2a…"`.
+    pub etag: String,
+}
+
+impl Encoded {
+    pub fn new(bytes: Vec<u8>) -> Encoded {
+        Encoded {
+            etag: crate::fingerprint::etag(&bytes),
+            bytes: Bytes::from(bytes),
+        }
+    }
+}
+
+/// A rendered output before compression.
+#[derive(Debug)]
+pub struct Page {
+    /// URL path as a client sends it, percent-encoded: `/xiaodian/rss.xml`.
+    pub path: String,
+    /// File inside the output folder: `xiaodian/rss.xml`.
+    pub file: PathBuf,
+    pub kind: Kind,
+    pub body: Vec<u8>,
+    /// Newest change of what the bytes show (for Last-Modified).
+    pub last_modified: DateTime<FixedOffset>,
+}
+
+/// An output with its three encodings.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub path: String,
+    pub file: PathBuf,
+    pub kind: Kind,
+    pub last_modified: DateTime<FixedOffset>,
+    pub body: Encoded,
+    pub gzip: Encoded,
+    pub br: Encoded,
+}
+
+impl Page {
+    /// Compresses the page at its kind's effort.
+    pub fn finish(self) -> Result<Output, BuildError> {
+        let effort = self.kind.effort();
+        let failed = |source| BuildError::Compress {
+            path: self.path.clone(),
+            source,
+        };
+        let gzip = compress::gzip(&self.body, effort).map_err(failed)?;
+        let br = compress::brotli(&self.body, effort).map_err(failed)?;
+        Ok(self.with_encodings(gzip, br))
+    }
+
+    /// The page with compressed forms already at hand (the files of an
+    /// earlier build that wrote the same bytes).
+    pub fn with_encodings(self, gzip: Vec<u8>, br: Vec<u8>) -> Output {
+        Output {
+            gzip: Encoded::new(gzip),
+            br: Encoded::new(br),
+            body: Encoded::new(self.body),
+            path: self.path,
+            file: self.file,
+            kind: self.kind,
+            last_modified: self.last_modified,
+        }
+    }
+}
+
+impl Output {
+    /// Its files in the output folder with their bytes, in write order.
+    pub fn files(&self) -> [(PathBuf, &Encoded); 3] {
+        let [gz, br, own] = siblings(&self.file);
+        [(gz, &self.gzip), (br, &self.br), (own, &self.body)]
+    }
+}
+
+/// `x.gz`, `x.br` and `x`: the compressed siblings (for nginx
+/// `gzip_static` / `brotli_static`, or a CDN serving the tree as is) come
+/// first, so a file on disk always has siblings made from it.
+pub fn siblings(file: &Path) -> [PathBuf; 3] {
+    let with = |ext: &str| {
+        let mut name = file.as_os_str().to_os_string();
+        name.push(ext);
+        PathBuf::from(name)
+    };
+    [with(".gz"), with(".br"), file.to_path_buf()]
+}
+
+/// The sibling of `file` for a `Content-Encoding`, or the file itself.
+pub fn sibling_for(file: &Path, coding: Option<&str>) -> PathBuf {
+    let [gz, br, own] = siblings(file);
+    match coding {
+        Some("gzip") => gz,
+        Some("br") => br,
+        _ => own,
+    }
+}
+
+/// The file a sibling name belongs to: `x.html.gz` → `x.html`.
+pub fn sibling_of(name: &str) -> &str {
+    name.strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".br"))
+        .unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sibling_names_round_trip() {
+        let [gz, br, own] = siblings(Path::new("xiaodian/劳模.html"));
+        assert_eq!(gz, Path::new("xiaodian/劳模.html.gz"));
+        assert_eq!(br, Path::new("xiaodian/劳模.html.br"));
+        assert_eq!(own, Path::new("xiaodian/劳模.html"));
+        for f in [&gz, &br, &own] {
+            assert_eq!(sibling_of(&f.to_string_lossy()), "xiaodian/劳模.html");
+        }
+        assert_eq!(sibling_for(&own, Some("br")), br);
+        assert_eq!(sibling_for(&own, None), own);
+    }
+
+    #[test]
+    fn kinds_decide_how_an_output_is_treated() {
+        let closed = Kind::Archive {
+            feed: FeedKind::Atom,
+            closed: true,
+        };
+        assert_eq!(closed.cache_control(), Some(LONG_CACHE));
+        assert!(!closed.is_feed() && !closed.in_memory());
+        assert_eq!(closed.content_type(), "application/atom+xml; charset=utf-8");
+        assert!(Kind::Feed(FeedKind::Json).is_feed());
+        assert!(Kind::Index.is_late() && !Kind::Article.is_late());
+        assert_eq!(Kind::Article.effort(), Effort::Fast);
+        assert_eq!(Kind::Feed(FeedKind::Rss).route(), Route::Feed);
+    }
+}

@@ -1,0 +1,501 @@
+//! The output folder, `feeds/`: every output written whole (see
+//! [`atomic`]), files whose bytes did not change left alone, files the
+//! site no longer has removed. A manifest says what each article page and
+//! archive document was made from, so that a rebuild renders only those
+//! whose input changed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+// Paths of the output folder: see library.rs on the hash.
+use foldhash::{HashMap, HashSet, HashSetExt};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::atomic::{self, WriteError};
+use crate::config::Config;
+use crate::content::{Article, Pending};
+use crate::fingerprint::{self, Key};
+use crate::output::{self, BuildError, Output, Page};
+use crate::site::{self, Job};
+
+/// Marks a folder as crier's output, so crier never deletes files in a
+/// folder it did not create.
+pub const MARKER: &str = ".crier-output";
+
+/// What each article page and archive document in the folder was made
+/// from: a key per file, under the build's epoch.
+pub const MANIFEST: &str = ".crier-manifest";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{0}: refusing to write here: the folder has files and no {MARKER} marker, so it is not crier's output; pick an empty or new folder with --out"
+    )]
+    NotOurs(PathBuf),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| {
+        StoreError::Write(WriteError {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// Files written, left as they were, and removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub written: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+}
+
+impl Report {
+    pub fn add(&mut self, other: &Report) {
+        self.written += other.written;
+        self.unchanged += other.unchanged;
+        self.removed += other.removed;
+    }
+}
+
+/// Everything an output depends on besides its input: this program and
+/// the config. `None` if the program cannot be read (then nothing is
+/// trusted from an earlier build).
+pub fn epoch(config: &Config) -> Option<Key> {
+    let exe = std::env::current_exe().and_then(std::fs::read).ok()?;
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update(&exe);
+    h.update(format!("{config:?}").as_bytes());
+    Some(fingerprint::finish(h))
+}
+
+/// An output folder claimed by crier.
+pub struct Store {
+    out: PathBuf,
+    epoch: Option<Key>,
+    /// The previous build's manifest (if made in the same epoch), then
+    /// what this process wrote since.
+    made: Mutex<HashMap<String, Key>>,
+    /// Every file of the folder (relative), once listed.
+    known: Option<HashSet<String>>,
+}
+
+impl Store {
+    /// Claims `out` and reads its manifest; lists nothing yet.
+    pub fn open(out: &Path, epoch: Option<Key>) -> Result<Store, StoreError> {
+        claim(out)?;
+        let made_from = epoch
+            .map(|e| read_manifest(&out.join(MANIFEST), e))
+            .unwrap_or_default();
+        Ok(Store {
+            out: out.to_path_buf(),
+            epoch,
+            made: Mutex::new(made_from),
+            known: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.out
+    }
+
+    /// Lists the folder: a file the manifest names is then trusted only
+    /// if it and its siblings are there.
+    pub fn list(&mut self) {
+        self.known = Some(list(&self.out));
+    }
+
+    /// The key of what a job's output is made from.
+    pub fn key(&self, job: &Job) -> Option<Key> {
+        let epoch = self.epoch?;
+        let mut h = Sha256::new();
+        h.update(epoch);
+        h.update(job.file().as_os_str().as_encoded_bytes());
+        h.update([0]);
+        match job {
+            Job::Article(a) => h.update(a.source_key),
+            Job::Archive(d) => {
+                h.update((d.number as u64).to_le_bytes());
+                h.update((d.of as u64).to_le_bytes());
+                for a in &d.items {
+                    h.update(a.file.as_os_str().as_encoded_bytes());
+                    h.update([0]);
+                    h.update(a.source_key);
+                }
+            }
+        }
+        Some(fingerprint::finish(h))
+    }
+
+    /// Whether the job's file in the folder was made from what it would
+    /// be made from now (by an earlier build or by this process).
+    pub fn is_current(&self, job: &Job) -> bool {
+        let file = job.file();
+        let name = file.to_string_lossy();
+        let key = self.key(job);
+        key.is_some() && self.lock_made().get(name.as_ref()) == key.as_ref() && self.complete(&file)
+    }
+
+    /// Whether the file and its siblings were there when listed (`true`
+    /// before a listing).
+    fn complete(&self, file: &Path) -> bool {
+        let Some(known) = &self.known else {
+            return true;
+        };
+        output::siblings(file)
+            .iter()
+            .all(|f| known.contains(f.to_string_lossy().as_ref()))
+    }
+
+    fn lock_made(&self) -> std::sync::MutexGuard<'_, HashMap<String, Key>> {
+        self.made.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The compressed forms of `page` from the folder, if its file there
+    /// has these very bytes and its siblings decompress to them: a
+    /// rebuild then need not compress it again.
+    pub fn prior(&self, page: &Page) -> Option<(Vec<u8>, Vec<u8>)> {
+        let [gz, br, own] = output::siblings(&self.out.join(&page.file));
+        if std::fs::read(own).ok()? != page.body {
+            return None;
+        }
+        let (gz, br) = (std::fs::read(gz).ok()?, std::fs::read(br).ok()?);
+        let mut back = Vec::with_capacity(page.body.len());
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut back).ok()?;
+        if back != page.body {
+            return None;
+        }
+        back.clear();
+        brotli::BrotliDecompress(&mut &br[..], &mut back).ok()?;
+        (back == page.body).then_some((gz, br))
+    }
+
+    /// Writes outputs whose bytes changed: pages first, index pages and
+    /// OPML last, so a new link never points at a file not there yet.
+    pub fn write_outputs(&self, outputs: &[Output]) -> Result<Report, StoreError> {
+        let (late, early): (Vec<&Output>, Vec<&Output>) =
+            outputs.iter().partition(|o| o.kind.is_late());
+        let mut report = Report::default();
+        for batch in [early, late] {
+            let results: Vec<Result<bool, WriteError>> = batch
+                .par_iter()
+                .flat_map_iter(|o| {
+                    o.files().into_iter().map(|(file, enc)| {
+                        atomic::write_if_changed(&self.out.join(file), &enc.bytes)
+                    })
+                })
+                .collect();
+            for r in results {
+                if r? {
+                    report.written += 1;
+                } else {
+                    report.unchanged += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Writes one rendered job output (article page or archive document)
+    /// and records what it was made from.
+    pub fn write_output(&self, job: &Job, o: &Output) -> Result<Report, StoreError> {
+        let written = write_page(&self.out.join(&o.file), o)?;
+        if let Some(key) = self.key(job) {
+            self.lock_made()
+                .insert(o.file.to_string_lossy().into_owned(), key);
+        }
+        Ok(written)
+    }
+
+    /// Writes an output made without a job (a page a live update
+    /// rendered from the body at hand); the manifest forgets its file, so
+    /// a later build makes it again rather than trust it.
+    pub fn write_untracked(&self, o: &Output) -> Result<Report, StoreError> {
+        let written = write_page(&self.out.join(&o.file), o)?;
+        self.lock_made().remove(o.file.to_string_lossy().as_ref());
+        Ok(written)
+    }
+
+    /// Renders and writes the jobs that are not current, in parallel,
+    /// each dropped once written. Returns the outputs written (for the
+    /// route table to read from disk), what was done, and what failed.
+    pub fn run_jobs(&self, jobs: &[Job], config: &Config, content: &Path) -> JobsDone {
+        let results: Vec<(usize, Result<Report, StoreError>, Option<BuildError>)> = jobs
+            .par_iter()
+            .enumerate()
+            .map(|(i, job)| {
+                if self.is_current(job) {
+                    return (i, Ok(unchanged()), None);
+                }
+                match job.render(config, content).and_then(Page::finish) {
+                    Ok(o) => (i, self.write_output(job, &o), None),
+                    Err(e) => (i, Ok(Report::default()), Some(e)),
+                }
+            })
+            .collect();
+        let mut done = JobsDone::default();
+        for (i, r, e) in results {
+            match (r, e) {
+                (_, Some(e)) => done.errors.push(e),
+                (Ok(r), None) => {
+                    done.report.add(&r);
+                    done.written.push(i);
+                }
+                (Err(e), None) => {
+                    done.write_error.get_or_insert(e);
+                }
+            }
+        }
+        done
+    }
+
+    /// A sink for the library's full read (`crier build`): renders and
+    /// writes the page of each article read whose page is not current,
+    /// from the body at hand, so that each file is read once.
+    pub fn page_sink<'a>(
+        &'a self,
+        config: &'a Config,
+        tally: &'a Tally,
+    ) -> impl Fn(&Article, Pending) + Sync + 'a {
+        move |a, pending| {
+            let job = Job::Article(std::sync::Arc::new(a.clone()));
+            tally
+                .handled
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(a.file.clone());
+            if self.is_current(&job) {
+                tally.unchanged.fetch_add(3, Ordering::Relaxed);
+                return;
+            }
+            let page = site::article_page(config, a, &pending.render());
+            let result = page
+                .finish()
+                .map_err(|e| e.to_string())
+                .and_then(|o| self.write_output(&job, &o).map_err(|e| e.to_string()));
+            match result {
+                Ok(r) => {
+                    tally.written.fetch_add(r.written, Ordering::Relaxed);
+                    tally.unchanged.fetch_add(r.unchanged, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    let mut first = tally.error.lock().unwrap_or_else(|e| e.into_inner());
+                    first.get_or_insert(e);
+                }
+            }
+        }
+    }
+
+    /// Removes the files of outputs that are gone. Returns how many.
+    pub fn remove(&self, removed: &[(String, PathBuf)]) -> Result<usize, StoreError> {
+        let mut count = 0;
+        let mut made = self.lock_made();
+        for (_, file) in removed {
+            made.remove(file.to_string_lossy().as_ref());
+            for f in output::siblings(&self.out.join(file)) {
+                match std::fs::remove_file(&f) {
+                    Ok(()) => count += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&f)(e)),
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    /// Removes every listed file that is neither in `keep` nor a sibling
+    /// of one (temp files of a killed build among them), and folders left
+    /// empty; then writes the manifest of what is kept.
+    pub fn finish(&self, keep: &std::collections::HashSet<String>) -> Result<usize, StoreError> {
+        let removed = match &self.known {
+            Some(known) => remove_stale(&self.out, known, keep)?,
+            None => 0,
+        };
+        if let Some(epoch) = self.epoch {
+            let mut made: Vec<(String, Key)> = self
+                .lock_made()
+                .iter()
+                .filter(|(f, _)| keep.contains(f.as_str()))
+                .map(|(f, k)| (f.clone(), *k))
+                .collect();
+            made.par_sort_unstable();
+            write_manifest(&self.out.join(MANIFEST), epoch, &made)?;
+        }
+        Ok(removed)
+    }
+
+    /// Forgets the manifest on disk: after a live update it no longer
+    /// says what the files hold (until the next [`Store::finish`]).
+    pub fn forget_manifest(&self) -> Result<(), StoreError> {
+        let path = self.out.join(MANIFEST);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn unchanged() -> Report {
+    Report {
+        unchanged: 3,
+        ..Report::default()
+    }
+}
+
+/// What [`Store::run_jobs`] did.
+#[derive(Debug, Default)]
+pub struct JobsDone {
+    pub report: Report,
+    /// Indexes of the jobs whose files are now current.
+    pub written: Vec<usize>,
+    pub errors: Vec<BuildError>,
+    pub write_error: Option<StoreError>,
+}
+
+/// What a page sink did.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// The page files it took care of.
+    pub handled: Mutex<std::collections::HashSet<PathBuf>>,
+    pub written: AtomicUsize,
+    pub unchanged: AtomicUsize,
+    pub error: Mutex<Option<String>>,
+}
+
+/// Writes a page and its siblings unless the file has these bytes and
+/// both siblings are there.
+fn write_page(path: &Path, o: &Output) -> Result<Report, StoreError> {
+    let [gz, br, own] = output::siblings(path);
+    if std::fs::read(path).is_ok_and(|old| old == o.body.bytes) && gz.exists() && br.exists() {
+        return Ok(unchanged());
+    }
+    for (file, enc) in [(gz, &o.gzip), (br, &o.br), (own, &o.body)] {
+        atomic::write(&file, &enc.bytes, atomic::Access::Public)?;
+    }
+    Ok(Report {
+        written: 3,
+        ..Report::default()
+    })
+}
+
+/// Makes sure `out` is ours: new, empty (hidden placeholders aside), or
+/// marked by an earlier build.
+pub fn claim(out: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let marker = out.join(MARKER);
+    if marker.exists() {
+        return Ok(());
+    }
+    let foreign = std::fs::read_dir(out)
+        .map_err(io(out))?
+        .filter_map(Result::ok)
+        .any(|e| !e.file_name().to_string_lossy().starts_with('.'));
+    if foreign {
+        return Err(StoreError::NotOurs(out.to_path_buf()));
+    }
+    std::fs::write(
+        &marker,
+        "This folder is written by crier build; files here are replaced and removed.\n",
+    )
+    .map_err(io(&marker))
+}
+
+/// Writes a manifest: the epoch, then a key and a file per line.
+fn write_manifest(path: &Path, epoch: Key, made: &[(String, Key)]) -> Result<(), WriteError> {
+    let mut text = fingerprint::hex(&epoch);
+    text.push('\n');
+    for (file, key) in made {
+        text.push_str(&fingerprint::hex(key));
+        text.push('\t');
+        text.push_str(file);
+        text.push('\n');
+    }
+    atomic::write(path, text.as_bytes(), atomic::Access::Public)
+}
+
+/// A manifest's entries, if it was made in `epoch`; none if it is
+/// missing, garbled or from another epoch.
+fn read_manifest(path: &Path, epoch: Key) -> HashMap<String, Key> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return HashMap::default();
+    };
+    let mut lines = text.lines();
+    if lines.next().and_then(fingerprint::parse_key) != Some(epoch) {
+        return HashMap::default();
+    }
+    lines
+        .filter_map(|l| {
+            let (k, file) = l.split_once('\t')?;
+            Some((file.to_string(), fingerprint::parse_key(k)?))
+        })
+        .collect()
+}
+
+/// Every file under `out` (relative), hidden ones aside except temp files
+/// of a build that was killed. Folders are listed in parallel.
+fn list(out: &Path) -> HashSet<String> {
+    fn walk(dir: &Path, rel: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut files = Vec::new();
+        let mut dirs = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let text = name.to_string_lossy();
+            if text.starts_with('.') && !text.starts_with(atomic::TEMP_PREFIX) {
+                continue;
+            }
+            let rel = format!("{rel}{text}");
+            match e.file_type() {
+                Ok(t) if t.is_dir() => dirs.push((e.path(), rel + "/")),
+                Ok(_) => files.push(rel),
+                Err(_) => {}
+            }
+        }
+        let inner: Vec<Vec<String>> = dirs.par_iter().map(|(d, r)| walk(d, r)).collect();
+        files.extend(inner.into_iter().flatten());
+        files
+    }
+    let mut set = HashSet::new();
+    set.extend(walk(out, ""));
+    set
+}
+
+/// Removes the `known` files that are neither in `keep` nor a sibling of
+/// one, and folders left empty. Other hidden files (the marker, a
+/// .gitkeep) are not ours to remove, and are not in `known`.
+fn remove_stale(
+    out: &Path,
+    known: &HashSet<String>,
+    keep: &std::collections::HashSet<String>,
+) -> Result<usize, StoreError> {
+    let stale: Vec<&String> = known
+        .par_iter()
+        .filter(|f| !keep.contains(output::sibling_of(f)))
+        .collect();
+    let mut folders = std::collections::BTreeSet::new();
+    for file in &stale {
+        let path = out.join(file);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+        folders.extend(file.rsplit_once('/').map(|(folder, _)| folder));
+    }
+    for folder in folders.iter().rev() {
+        // Fails, as it should, unless the folder is now empty.
+        let _ = std::fs::remove_dir(out.join(folder));
+    }
+    Ok(stale
+        .iter()
+        .filter(|f| !f.contains(atomic::TEMP_PREFIX))
+        .count())
+}
