@@ -8,8 +8,8 @@
 #
 # bench/corpus.py writes N articles to /dev/shm; one `crier serve`
 # (--debounce-ms 100) starts on it and the benchmark waits until it serves
-# (/healthz 200) and has written its output (a "feeds/ complete" or
-# "output complete" log line when the binary has one, else the first
+# (/healthz 200) and has written its output (an "output folder
+# complete" log line when the binary has one, else the first
 # "site updated"). Then wrk on /rss.xml with Accept-Encoding: gzip, 64
 # connections, 2 threads, 10 s, --latency: once idle, once while a
 # background script saves 10 articles a second (temp file + rename in the
@@ -58,8 +58,8 @@ echo "corpus: $N articles in $W/corpus" >&2
 python3 "$ROOT/bench/corpus.py" "$N" "$W/corpus"
 C=$W/corpus
 
-if grep -a -q -e 'feeds/ complete' -e 'output complete' "$CRIER"; then
-  WRITTEN_RE='feeds/ complete|output complete'
+if grep -a -q -e 'output folder complete' "$CRIER"; then
+  WRITTEN_RE='output folder complete'
 else
   WRITTEN_RE='site updated'
 fi

@@ -13,7 +13,7 @@
 #  - cold start: feeds/ removed, `crier serve` started; time from the
 #    process start until /healthz and /rss.xml both answer 200 (polled
 #    every 5 ms), and until the log says the output folder is written (a
-#    line with "feeds/ complete" or "output complete" when the binary has
+#    line with "output folder complete" when the binary has
 #    one, else the first "site updated" line); peak RSS (VmHWM) read just
 #    before SIGTERM;
 #  - restart: serve again over the complete feeds/ it left: the same times
@@ -66,10 +66,11 @@ echo "corpus: $N articles in $W/corpus" >&2
 python3 "$ROOT/bench/corpus.py" "$N" "$W/corpus"
 C=$W/corpus
 
-# Which line says the output folder is written: a dedicated one if this
-# binary has it, else the first "site updated".
-if grep -a -q -e 'feeds/ complete' -e 'output complete' "$CRIER"; then
-  WRITTEN_RE='feeds/ complete|output complete'
+# Which line says the output folder is written: "output folder complete"
+# (crier serve logs it when its background writing is done), or with an
+# older binary the first "site updated".
+if grep -a -q -e 'output folder complete' "$CRIER"; then
+  WRITTEN_RE='output folder complete'
 else
   WRITTEN_RE='site updated'
 fi

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crier::config::Config;
 use crier::hub::Hub;
+use crier::index::Index;
 use crier::library::{Change, Library};
 use crier::live::Live;
 use crier::server::service::{FormHandler, State};
@@ -97,7 +98,9 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let mut store = match Store::open(out, store::epoch(&config)) {
+    let epoch = store::epoch(&config);
+    tracing::debug!(elapsed = ?started.elapsed(), "epoch");
+    let mut store = match Store::open(out, epoch) {
         Ok(s) => s,
         Err(e) => return store_failed(e),
     };
@@ -109,10 +112,21 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     let page_config = config.clone();
     let tally = Tally::default();
     let sink = store.page_sink(&page_config, &tally);
-    let library = match Library::load_with(config, &input.content, Some(&sink)) {
+    let index_file = out.join(crier::index::FILE);
+    let index = Index::load(&index_file, epoch);
+    tracing::debug!(elapsed = ?started.elapsed(), entries = index.len(), "index loaded");
+    let library = match Library::open(config, &input.content, &index, &sink) {
         Ok(l) => l,
         Err(e) => return content_unreadable(&input.content, &e),
     };
+    let (read, _) = library.opened();
+    if let Some(epoch) = epoch.filter(|_| read > 0 || library.count(None) != index.len())
+        && let Err(e) = library.save_index(&index_file, epoch)
+    {
+        return store_failed(e.into());
+    }
+    drop(index);
+    tracing::debug!(elapsed = ?started.elapsed(), files_read = read, "index saved");
     for d in library.diagnostics() {
         eprintln!("{d}");
     }
@@ -160,6 +174,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     for e in &errors {
         eprintln!("error: {e}");
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "feeds and pages written");
     match store.finish(&site::all_files(&library)) {
         Ok(removed) => report.removed = removed,
         Err(e) => return store_failed(e),

@@ -14,6 +14,7 @@ pub mod content;
 pub mod fingerprint;
 pub mod hub;
 pub mod import;
+pub mod index;
 pub mod library;
 pub mod live;
 pub mod logging;

@@ -14,13 +14,16 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 
+use crate::atomic::WriteError;
 use crate::config::Config;
-use crate::content::{self, Article, Body, Candidate, Diagnostic, FileRead, Pending, Severity};
+use crate::content::{
+    self, Article, Body, Candidate, Diagnostic, FileRead, Pending, Severity, Stamp,
+};
+use crate::index::Index;
 
 /// Feed order: newest first, ties by id.
 type Key = (Reverse<DateTime<FixedOffset>>, Arc<str>);
@@ -29,18 +32,16 @@ fn key(a: &Article) -> Key {
     (Reverse(a.date), a.id.clone())
 }
 
-/// Size and modification time: a file whose stamp is unchanged is not
-/// read again on a full rescan.
-type Stamp = (u64, Option<SystemTime>);
-
 fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
-    m.is_file().then(|| (m.len(), m.modified().ok()))
+    Stamp::at(path)
 }
 
 #[derive(Debug, Default)]
 struct FileState {
     stamp: Option<Stamp>,
+    /// When its reading began (ns since the Unix epoch; `i128::MAX` when
+    /// taken from the index, whose entries are never racy).
+    read_at: i128,
     /// The article as last read without error (kept while the file is bad).
     article: Option<Arc<Article>>,
     draft: bool,
@@ -70,6 +71,8 @@ pub struct Library {
     /// Bodies of the articles the feeds show, by page path; an archive's
     /// other bodies live only in their files.
     bodies: HashMap<String, Arc<Body>>,
+    /// Files read, and taken from the index, when opened.
+    opened: (usize, usize),
 }
 
 /// Takes each article's body as the files are read, in parallel (a full
@@ -129,14 +132,16 @@ pub fn read_body(config: &Config, content: &Path, a: &Article) -> Result<Body, S
 impl Library {
     /// Reads every article under `content` (in parallel).
     pub fn load(config: Config, content: &Path) -> std::io::Result<Library> {
-        Library::load_with(config, content, Some(&|_, _| {}))
+        Library::open(config, content, &Index::default(), &|_, _| {})
     }
 
-    /// Like [`Library::load`], giving every body read to `sink`.
-    pub fn load_with(
+    /// Every article under `content`: from `index` where a file's stamp
+    /// is the one indexed, else read, giving every body read to `sink`.
+    pub fn open(
         config: Config,
         content: &Path,
-        sink: Option<Sink<'_>>,
+        index: &Index,
+        sink: Sink<'_>,
     ) -> std::io::Result<Library> {
         let mut lib = Library {
             config,
@@ -150,18 +155,46 @@ impl Library {
             by_district: HashMap::new(),
             released: Vec::new(),
             bodies: HashMap::new(),
+            opened: (0, 0),
         };
-        lib.scan(&mut Change::default(), sink)?;
+        let mut change = Change::default();
+        lib.scan(&mut change, Some(sink), index)?;
+        lib.opened = (change.files_read, lib.files.len() - change.files_read);
         Ok(lib)
+    }
+
+    /// Files read, and files taken from the index, when opened: an index
+    /// that gave every file needs no saving.
+    pub fn opened(&self) -> (usize, usize) {
+        self.opened
+    }
+
+    /// Saves the index of the files read cleanly (see [`crate::index`]).
+    pub fn save_index(
+        &self,
+        path: &Path,
+        epoch: crate::fingerprint::Key,
+    ) -> Result<usize, WriteError> {
+        let entries = self.files.values().filter_map(|s| {
+            let a = s.article.as_ref()?;
+            let clean = s.diagnostics.is_empty() && s.blocked_by.is_none() && s.scheduled.is_none();
+            clean.then_some((s.stamp.as_ref()?, s.read_at, a.as_ref()))
+        });
+        crate::index::save(path, epoch, entries)
     }
 
     /// Lists every folder again and reads each file that is new or whose
     /// size or time changed; removes what is gone.
     pub fn rescan(&mut self, change: &mut Change) -> std::io::Result<()> {
-        self.scan(change, None)
+        self.scan(change, None, &Index::default())
     }
 
-    fn scan(&mut self, change: &mut Change, sink: Option<Sink<'_>>) -> std::io::Result<()> {
+    fn scan(
+        &mut self,
+        change: &mut Change,
+        sink: Option<Sink<'_>>,
+        index: &Index,
+    ) -> std::io::Result<()> {
         let mut problems = Vec::new();
         let found = content::discover(&self.config, &self.content, &mut problems)?;
         change.diagnostics.extend(problems.iter().cloned());
@@ -184,6 +217,7 @@ impl Library {
                     .is_none_or(|s| s.stamp.is_none() || s.stamp != stamp(&c.path))
             })
             .collect();
+        let stale = self.take_indexed(stale, index, change);
         // In chunks, so that an archive's readings are never all in memory
         // at once beside the index they go into; a chunk is indexed (in
         // path order) while the next is read.
@@ -224,6 +258,42 @@ impl Library {
         self.retry_blocked(change);
         self.prime();
         Ok(())
+    }
+
+    /// Takes the candidates whose stamp `index` holds from it; returns the
+    /// others, to be read.
+    fn take_indexed<'c>(
+        &mut self,
+        candidates: Vec<&'c Candidate>,
+        index: &Index,
+        change: &mut Change,
+    ) -> Vec<&'c Candidate> {
+        if index.is_empty() {
+            return candidates;
+        }
+        let found: Vec<Option<(Stamp, Arc<Article>)>> = candidates
+            .par_iter()
+            .map(|c| {
+                let st = stamp(&c.path)?;
+                Some((st, index.get(&c.display, &st)?.clone()))
+            })
+            .collect();
+        let mut unread = Vec::new();
+        for (c, hit) in candidates.into_iter().zip(found) {
+            match hit {
+                Some((st, article)) => {
+                    let read = FileRead {
+                        article: Some(article),
+                        stamp: Some(st),
+                        read_at: i128::MAX,
+                        ..FileRead::default()
+                    };
+                    self.set(&c.path, Some(st), read, change);
+                }
+                None => unread.push(c),
+            }
+        }
+        unread
     }
 
     /// The articles the feeds show: the newest of each district and of all.
@@ -398,7 +468,7 @@ impl Library {
                     ));
                     old.clone()
                 }
-                _ => Some(Arc::new(a)),
+                _ => Some(a),
             },
             // A draft, or an article whose date is to come, is not on the
             // site (an article moved into the future leaves it).
@@ -437,6 +507,7 @@ impl Library {
             path.to_path_buf(),
             FileState {
                 stamp,
+                read_at: read.read_at,
                 article: new,
                 draft: read.draft,
                 scheduled: read.scheduled,

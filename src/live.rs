@@ -47,6 +47,8 @@ pub struct Live {
     /// `None` when the output folder cannot be used: everything is then
     /// served from memory.
     store: Option<Store>,
+    /// Of the program and config, for the index.
+    epoch: Option<crate::fingerprint::Key>,
     completion: Completion,
 }
 
@@ -98,6 +100,7 @@ impl Live {
             library: None,
             prints: ArchivePrints::default(),
             store: None,
+            epoch: None,
             completion: Completion::default(),
         }
     }
@@ -161,7 +164,8 @@ impl Live {
                 None
             }
         };
-        let library = match Library::load(config, &self.content) {
+        let index = crate::index::Index::load(&self.out.join(crate::index::FILE), epoch);
+        let library = match Library::open(config, &self.content, &index, &|_, _| {}) {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(
@@ -171,8 +175,10 @@ impl Live {
                 return;
             }
         };
+        drop(index);
         library.diagnostics().into_iter().for_each(log);
         self.prints = ArchivePrints::default();
+        self.epoch = epoch;
         let store = &self.store;
         let prior = |p: &crate::output::Page| store.as_ref().and_then(|s| s.prior(p));
         let built = site::build(
@@ -262,6 +268,9 @@ impl Live {
                 .metrics
                 .pending_writes
                 .set(self.completion.backlog.len() as i64);
+            if self.completion.backlog.is_empty() {
+                self.finish_output();
+            }
             return;
         }
         let n = self.completion.backlog.len().min(STEP);
@@ -312,6 +321,11 @@ impl Live {
         match store.finish(&keep) {
             Ok(removed) => self.completion.report.removed += removed,
             Err(e) => tracing::error!("cannot write {}: {e}", self.out.display()),
+        }
+        if let Some(epoch) = self.epoch
+            && let Err(e) = library.save_index(&store.path().join(crate::index::FILE), epoch)
+        {
+            tracing::error!("cannot save the article index: {e}");
         }
         self.completion.dirty = false;
         let r = &self.completion.report;

@@ -13,6 +13,8 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+pub use crate::index::epoch;
+
 use crate::atomic::{self, WriteError};
 use crate::config::Config;
 use crate::content::{Article, Pending};
@@ -61,18 +63,6 @@ impl Report {
         self.unchanged += other.unchanged;
         self.removed += other.removed;
     }
-}
-
-/// Everything an output depends on besides its input: this program and
-/// the config. `None` if the program cannot be read (then nothing is
-/// trusted from an earlier build).
-pub fn epoch(config: &Config) -> Option<Key> {
-    let exe = std::env::current_exe().and_then(std::fs::read).ok()?;
-    let mut h = Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION"));
-    h.update(&exe);
-    h.update(format!("{config:?}").as_bytes());
-    Some(fingerprint::finish(h))
 }
 
 /// An output folder claimed by crier.

@@ -198,18 +198,70 @@ impl Candidate {
     }
 }
 
+/// What a file's metadata says about its content, as git's index keeps
+/// it: size, modification and change times, inode. A file whose stamp is
+/// unchanged is not read again. (A file replaced by another of the same
+/// size and mtime still has a new inode and ctime.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp {
+    pub size: u64,
+    /// Nanoseconds since the Unix epoch.
+    pub mtime: i128,
+    pub ctime: i128,
+    pub inode: u64,
+}
+
+impl Stamp {
+    pub fn of(m: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            Stamp {
+                size: m.size(),
+                mtime: ns(m.mtime(), m.mtime_nsec()),
+                ctime: ns(m.ctime(), m.ctime_nsec()),
+                inode: m.ino(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let ns = |t: std::io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos() as i128)
+            };
+            Stamp {
+                size: m.len(),
+                mtime: ns(m.modified()),
+                ctime: ns(m.created()),
+                inode: 0,
+            }
+        }
+    }
+
+    /// The stamp of the file at `path`, if it is a file.
+    pub fn at(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        m.is_file().then(|| Stamp::of(&m))
+    }
+}
+
 /// What reading one file gave.
 #[derive(Debug, Default)]
 pub struct FileRead {
-    pub article: Option<Article>,
+    pub article: Option<Arc<Article>>,
     pub body: Option<Pending>,
     pub draft: bool,
     /// A good article whose date is still to come: its date and title.
     /// It is published at that moment, not before.
     pub scheduled: Option<(DateTime<FixedOffset>, String)>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Size and modification time of the file as read, if it was opened.
-    pub stamp: Option<(u64, Option<std::time::SystemTime>)>,
+    /// The file's stamp as read, if it was opened.
+    pub stamp: Option<Stamp>,
+    /// When the reading began (ns since the Unix epoch), for the index's
+    /// racy check.
+    pub read_at: i128,
 }
 
 /// Files crier never reads: hidden files, editor temporaries, non-Markdown.
@@ -356,6 +408,20 @@ pub fn discover(
 /// Reads one file: the article (if good), whether it is a draft, and its
 /// diagnostics.
 pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
+    let read_at = now_ns();
+    let mut read = read_file(config, c);
+    read.read_at = read_at;
+    read
+}
+
+/// Now, in ns since the Unix epoch.
+pub fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
+fn read_file(config: &Config, c: &Candidate) -> FileRead {
     let mut diagnostics = Vec::new();
     if let Some(d) = c.district.as_deref()
         && config.district(d).is_none()
@@ -380,30 +446,24 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
             ..Default::default()
         },
         Ok(Some((a, b))) => FileRead {
-            article: Some(a),
+            article: Some(Arc::new(a)),
             body: Some(b),
-            draft: false,
-            scheduled: None,
             diagnostics,
             stamp,
+            ..Default::default()
         },
         Ok(None) => FileRead {
-            article: None,
-            body: None,
             draft: true,
-            scheduled: None,
             diagnostics,
             stamp,
+            ..Default::default()
         },
         Err(e) => {
             diagnostics.push(e);
             FileRead {
-                article: None,
-                body: None,
-                draft: false,
-                scheduled: None,
                 diagnostics,
                 stamp,
+                ..Default::default()
             }
         }
     }
@@ -413,7 +473,7 @@ fn parse_article(
     config: &Config,
     c: &Candidate,
     diags: &mut Vec<Diagnostic>,
-    stamp: &mut Option<(u64, Option<std::time::SystemTime>)>,
+    stamp: &mut Option<Stamp>,
 ) -> Result<Option<(Article, Pending)>, Diagnostic> {
     let file = c.display.as_str();
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
@@ -431,7 +491,7 @@ fn parse_article(
     let mut handle = std::fs::File::open(&c.path).map_err(cannot_read)?;
     let meta = handle.metadata().map_err(cannot_read)?;
     let size = meta.len();
-    *stamp = Some((size, meta.modified().ok()));
+    *stamp = Some(Stamp::of(&meta));
     if size > MAX_FILE_BYTES {
         return Err(err(
             None,
