@@ -274,3 +274,148 @@ fn entry(l: &str) -> Option<Entry> {
         article: Arc::new(article),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Overrides};
+    use crate::library::Library;
+
+    const EPOCH: Key = [7; 16];
+
+    fn article(source: &str, title: &str) -> Article {
+        let date = DateTime::parse_from_rfc3339("2023-01-10T08:00:00+08:00").unwrap();
+        Article {
+            source: source.into(),
+            district: Some("a".into()),
+            path: "a/x.html".into(),
+            file: PathBuf::from("a/x.html"),
+            id: "tag:n.example,2023-01-10:a/x".into(),
+            title: title.into(),
+            author: None,
+            tags: vec!["劳模".into(), "tab\there".into()],
+            link: Some("https://elsewhere.example/a".into()),
+            image: None,
+            date,
+            updated: date,
+            source_key: [3; 16],
+        }
+    }
+
+    fn stamp(mtime_s: i128) -> Stamp {
+        Stamp {
+            size: 10,
+            mtime: mtime_s * 1_000_000_000,
+            ctime: mtime_s * 1_000_000_000,
+            inode: 42,
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_and_racy_ones_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let (old, fresh) = (stamp(1000), stamp(2000));
+        let a = article("content/a/x.md", "小店\\新闻\n");
+        let b = article("content/a/y.md", "racy");
+        // y was changed a second before its reading began: racy.
+        let entries = [
+            (&old, 1005 * 1_000_000_000, &a),
+            (&fresh, 2001 * 1_000_000_000, &b),
+        ];
+        assert_eq!(save(&path, EPOCH, entries.into_iter()).unwrap(), 1);
+        let index = Index::load(&path, Some(EPOCH));
+        assert_eq!(index.len(), 1);
+        let back = index.get("content/a/x.md", &old).expect("indexed");
+        assert_eq!(format!("{back:?}"), format!("{a:?}"));
+        assert!(
+            index.get("content/a/x.md", &fresh).is_none(),
+            "another stamp"
+        );
+        assert!(index.get("content/a/y.md", &fresh).is_none(), "racy");
+    }
+
+    #[test]
+    fn garbled_truncated_or_foreign_indexes_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        let s = stamp(1000);
+        let a = article("content/a/x.md", "t");
+        save(&path, EPOCH, [(&s, i128::MAX, &a)].into_iter()).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        assert_eq!(Index::load(&path, Some(EPOCH)).len(), 1);
+        // Another program or config.
+        assert!(Index::load(&path, Some([8; 16])).is_empty());
+        assert!(Index::load(&path, None).is_empty());
+        // Cut short, or a byte changed.
+        std::fs::write(&path, &good[..good.len() - 5]).unwrap();
+        assert!(Index::load(&path, Some(EPOCH)).is_empty());
+        let mut flipped = good.clone();
+        flipped[good.len() / 2] ^= 1;
+        std::fs::write(&path, &flipped).unwrap();
+        assert!(Index::load(&path, Some(EPOCH)).is_empty());
+        std::fs::write(&path, [0xff, 0xfe, b'\n']).unwrap();
+        assert!(Index::load(&path, Some(EPOCH)).is_empty());
+    }
+
+    fn write(path: &Path, title: &str) {
+        std::fs::write(
+            path,
+            format!("+++\ntitle = \"{title}\"\ndate = 2023-01-10\n+++\nbody\n"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_restart_takes_unchanged_files_from_the_index_and_reads_the_others() {
+        let text = "title = \"t\"\nbase_url = \"https://n.example/\"\nid_authority = \"n.example\"\n[districts.a]\nname = \"A\"\n";
+        let config = || Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir_all(content.join("a")).unwrap();
+        for name in ["one", "two", "six"] {
+            write(&content.join(format!("a/{name}.md")), name);
+        }
+        // Past the racy window of these writes.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let index_file = dir.path().join(FILE);
+        let lib = Library::load(config(), &content).unwrap();
+        assert_eq!(lib.save_index(&index_file, EPOCH).unwrap(), 3);
+
+        // A file written now is racy: it is saved in no index.
+        write(&content.join("a/new.md"), "new");
+        let index = Index::load(&index_file, Some(EPOCH));
+        let lib = Library::open(config(), &content, &index, &|_, _| {}).unwrap();
+        assert_eq!(lib.opened(), (1, 3), "only the new file is read");
+        assert_eq!(
+            lib.save_index(&index_file, EPOCH).unwrap(),
+            3,
+            "not the racy one"
+        );
+
+        // Replaced by a file of the same size and mtime: a new inode.
+        let old = content.join("a/two.md");
+        let mtime = std::fs::metadata(&old).unwrap().modified().unwrap();
+        let tmp = content.join("a/.two.tmp");
+        write(&tmp, "TWO");
+        std::fs::File::options()
+            .write(true)
+            .open(&tmp)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        std::fs::rename(&tmp, &old).unwrap();
+        let index = Index::load(&index_file, Some(EPOCH));
+        let lib = Library::open(config(), &content, &index, &|_, _| {}).unwrap();
+        assert_eq!(lib.opened(), (2, 2), "two.md and new.md are read");
+        let titles: Vec<&str> = lib.articles().map(|a| a.title.as_str()).collect();
+        assert!(
+            titles.contains(&"TWO") && titles.contains(&"six"),
+            "{titles:?}"
+        );
+        // A different program or config: nothing is taken from it.
+        let foreign = Index::load(&index_file, Some([1; 16]));
+        let lib = Library::open(config(), &content, &foreign, &|_, _| {}).unwrap();
+        assert_eq!(lib.opened(), (4, 0));
+    }
+}
