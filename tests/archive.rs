@@ -207,3 +207,44 @@ fn without_a_usable_output_folder_pages_are_served_from_memory() {
     assert_eq!(s.site.read("elsewhere/important.txt"), "keep me");
     assert!(!s.site.path().join("elsewhere/xiaodian").exists());
 }
+
+#[test]
+fn a_cold_start_serves_at_once_and_writes_the_rest_in_the_background() {
+    let site = Site::sample();
+    for i in 0..600 {
+        site.write(
+            &format!("content/xiaodian/old-{i:03}.md"),
+            format!(
+                "+++\ntitle = \"旧闻{i}\"\ndate = 2020-01-01T00:{:02}:{:02}+08:00\n+++\n第{i}篇。\n",
+                i / 60,
+                i % 60
+            ),
+        );
+    }
+    let s = Server::start(site, &[]);
+    let path = "/xiaodian/old-007.html";
+    let (first, metrics) = block_on(async {
+        assert_eq!(get(s.addr, "/rss.xml", &[]).await.unwrap().status, 200);
+        let page = get(s.addr, path, &[("accept-encoding", "gzip")])
+            .await
+            .unwrap();
+        let metrics = get(s.addr, "/metrics", &[]).await.unwrap();
+        (page, String::from_utf8_lossy(&metrics.body).into_owned())
+    });
+    assert_eq!(first.status, 200);
+    assert!(metrics.contains("crier_pending_writes "), "{metrics}");
+    let done = s.wait_complete();
+    assert!(done.contains("written="), "{done}");
+    // The log says when it is served, then when the folder is complete.
+    let log = s.log_text();
+    assert!(log.find("site updated") < log.find("output folder complete"));
+    // What was served before the file existed is the file's bytes.
+    let file = std::fs::read(s.site.feeds().join("xiaodian/old-007.html.gz")).unwrap();
+    assert_eq!(first.body.as_ref(), file.as_slice());
+    assert_eq!(
+        first.header("etag"),
+        Some(crier::fingerprint::etag(&file).as_str())
+    );
+    let metrics = block_on(get(s.addr, "/metrics", &[])).unwrap();
+    assert!(String::from_utf8_lossy(&metrics.body).contains("crier_pending_writes 0"));
+}

@@ -457,6 +457,17 @@ async fn the_builtin_hub_verifies_delivers_signed_retries_and_remembers() {
         text.contains("crier_websub_deliveries_total{outcome=\"delivered\"} 1"),
         "{text}"
     );
+    // Subscription requests go through the request pipeline like any
+    // other: counted by route kind and status, and in the access log.
+    for status in ["202", "413", "415"] {
+        assert!(
+            text.contains(&format!(
+                "crier_http_requests_total{{route=\"websub\",status=\"{status}\"}}"
+            )),
+            "{status}: {text}"
+        );
+    }
+    s.wait_for_log("path=/websub status=413");
 
     // A restart keeps the subscription.
     let state = s.site.path().join(".crier-websub.json");
