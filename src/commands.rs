@@ -104,8 +104,10 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         Ok(s) => s,
         Err(e) => return store_failed(e),
     };
-    store.list();
-    tracing::debug!(elapsed = ?started.elapsed(), "output folder listed");
+    if store.needs_listing() {
+        store.list();
+        tracing::debug!(elapsed = ?started.elapsed(), "output folder listed");
+    }
     // Article pages are rendered and written as their files are read, so
     // each file is read once and the build holds no more than a page per
     // thread.
@@ -119,6 +121,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         Ok(l) => l,
         Err(e) => return content_unreadable(&input.content, &e),
     };
+    drop(sink);
     let (read, _) = library.opened();
     if let Some(epoch) = epoch.filter(|_| read > 0 || library.count(None) != index.len())
         && let Err(e) = library.save_index(&index_file, epoch)

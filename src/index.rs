@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use foldhash::HashMap;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
@@ -204,9 +205,16 @@ fn parse(bytes: &[u8], epoch: Key) -> Option<Index> {
     if magic != MAGIC || fingerprint::parse_key(made_in)? != epoch {
         return None;
     }
+    // In parallel: an archive's index is tens of MB.
+    let lines: Vec<&str> = lines.collect();
+    let parsed: Option<Vec<Entry>> = lines
+        .par_chunks(4096)
+        .map(|c| c.iter().map(|l| entry(l)).collect::<Option<Vec<Entry>>>())
+        .collect::<Option<Vec<Vec<Entry>>>>()
+        .map(|v| v.into_iter().flatten().collect());
     let mut entries = HashMap::default();
-    for l in lines {
-        let e = entry(l)?;
+    entries.reserve(lines.len());
+    for e in parsed? {
         entries.insert(e.article.source.clone(), e);
     }
     (entries.len() == count.parse::<usize>().ok()?).then_some(Index { entries })

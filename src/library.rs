@@ -196,7 +196,9 @@ impl Library {
         index: &Index,
     ) -> std::io::Result<()> {
         let mut problems = Vec::new();
+        let t = std::time::Instant::now();
         let found = content::discover(&self.config, &self.content, &mut problems)?;
+        tracing::debug!(elapsed = ?t.elapsed(), files = found.len(), "content listed");
         change.diagnostics.extend(problems.iter().cloned());
         self.folder_problems = problems;
         let present: BTreeSet<&Path> = found.iter().map(|c| c.path.as_path()).collect();
@@ -218,6 +220,7 @@ impl Library {
             })
             .collect();
         let stale = self.take_indexed(stale, index, change);
+        tracing::debug!(elapsed = ?t.elapsed(), "taken from the index");
         // In chunks, so that an archive's readings are never all in memory
         // at once beside the index they go into; a chunk is indexed (in
         // path order) while the next is read.
@@ -256,7 +259,9 @@ impl Library {
             done = next.unwrap_or_default();
         }
         self.retry_blocked(change);
+        tracing::debug!(elapsed = ?t.elapsed(), "read");
         self.prime();
+        tracing::debug!(elapsed = ?t.elapsed(), "feed bodies read");
         Ok(())
     }
 
@@ -278,6 +283,7 @@ impl Library {
                 Some((st, index.get(&c.display, &st)?.clone()))
             })
             .collect();
+        tracing::debug!("stamps compared");
         let mut unread = Vec::new();
         for (c, hit) in candidates.into_iter().zip(found) {
             match hit {
@@ -498,10 +504,14 @@ impl Library {
             }
         }
         if let (Some(folder), Some(name)) = (path.parent(), path.file_name()) {
-            self.by_folder
-                .entry(folder.to_path_buf())
-                .or_default()
-                .insert(name.to_os_string());
+            match self.by_folder.get_mut(folder) {
+                Some(names) => names.insert(name.to_os_string()),
+                None => self
+                    .by_folder
+                    .entry(folder.to_path_buf())
+                    .or_default()
+                    .insert(name.to_os_string()),
+            };
         }
         self.files.insert(
             path.to_path_buf(),
@@ -535,13 +545,24 @@ impl Library {
     fn index(&mut self, path: &Path, a: &Arc<Article>, change: &mut Change) {
         self.ids.insert(a.id.clone(), path.to_path_buf());
         self.all.insert(key(a), a.clone());
-        *self.pages.entry(a.path.clone()).or_default() += 1;
+        match self.pages.get_mut(&a.path) {
+            Some(n) => *n += 1,
+            None => {
+                self.pages.insert(a.path.clone(), 1);
+            }
+        }
         if let Some(d) = &a.district {
-            self.by_district
-                .entry(d.clone())
-                .or_default()
-                .insert(key(a), a.clone());
-            change.districts.insert(d.clone());
+            match self.by_district.get_mut(d) {
+                Some(m) => m.insert(key(a), a.clone()),
+                None => self
+                    .by_district
+                    .entry(d.clone())
+                    .or_default()
+                    .insert(key(a), a.clone()),
+            };
+            if !change.districts.contains(d) {
+                change.districts.insert(d.clone());
+            }
         }
         change.any = true;
     }
@@ -567,7 +588,9 @@ impl Library {
             if let Some(m) = self.by_district.get_mut(d) {
                 m.remove(&key(a));
             }
-            change.districts.insert(d.clone());
+            if !change.districts.contains(d) {
+                change.districts.insert(d.clone());
+            }
         }
         change.any = true;
     }

@@ -175,6 +175,7 @@ impl Live {
                 return;
             }
         };
+        tracing::debug!(elapsed = ?started.elapsed(), from_index = index.len(), "library read");
         drop(index);
         library.diagnostics().into_iter().for_each(log);
         self.prints = ArchivePrints::default();
@@ -188,6 +189,7 @@ impl Live {
             Some(&prior),
         );
         self.log_errors(&built.errors);
+        tracing::debug!(elapsed = ?started.elapsed(), "feeds rendered");
         let config = Arc::new(library.config.clone());
         let mut routes = Routes::new(config.clone(), &self.content);
         for o in &built.outputs {
@@ -202,6 +204,7 @@ impl Live {
             }
         }
         self.state.routes.store(Some(Arc::new(routes)));
+        tracing::debug!(elapsed = ?started.elapsed(), "routes served");
         if let Some(hub) = &self.hub {
             hub.set_topics(
                 built
@@ -234,7 +237,7 @@ impl Live {
             &library,
             started,
             served,
-            library.count(None),
+            library.opened().0,
             &built,
             written,
         );
@@ -247,6 +250,7 @@ impl Live {
     fn complete_step(&mut self) {
         if !self.completion.listed
             && let Some(store) = self.store.as_mut()
+            && store.needs_listing()
         {
             store.list();
         }
@@ -314,7 +318,7 @@ impl Live {
 
     /// Removes what the site no longer has and saves the manifest.
     fn finish_output(&mut self) {
-        let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_ref()) else {
+        let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_mut()) else {
             return;
         };
         let keep = site::all_files(library);
@@ -322,7 +326,10 @@ impl Live {
             Ok(removed) => self.completion.report.removed += removed,
             Err(e) => tracing::error!("cannot write {}: {e}", self.out.display()),
         }
-        if let Some(epoch) = self.epoch
+        // Saved when something was read: an index that gave every file
+        // is still right (a 100,000-article index is 36 MB to write).
+        let stale_index = library.opened().0 > 0 || self.completion.dirty;
+        if let Some(epoch) = self.epoch.filter(|_| stale_index)
             && let Err(e) = library.save_index(&store.path().join(crate::index::FILE), epoch)
         {
             tracing::error!("cannot save the article index: {e}");
@@ -445,11 +452,6 @@ impl Live {
         routes: &mut Routes,
     ) -> Result<Report, String> {
         let failed = |e: store::StoreError| e.to_string();
-        // The manifest on disk no longer says what the files hold, until
-        // it is saved again.
-        if !self.completion.dirty {
-            store.forget_manifest().map_err(failed)?;
-        }
         let (memory, pages): (Vec<&Output>, Vec<&Output>) =
             built.outputs.iter().partition(|o| o.kind.in_memory());
         let memory: Vec<Output> = memory.into_iter().cloned().collect();

@@ -30,6 +30,12 @@ pub const MARKER: &str = ".crier-output";
 /// from: a key per file, under the build's epoch.
 pub const MANIFEST: &str = ".crier-manifest";
 
+/// Present while a process writes the folder without a manifest that
+/// says what the files hold (from its first write to its next manifest).
+/// Found at the start, it means a run was killed: the manifest is not
+/// trusted and the folder is listed, so nothing stale or half-done stays.
+pub const WRITING: &str = ".crier-writing";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
@@ -74,20 +80,30 @@ pub struct Store {
     made: Mutex<HashMap<String, Key>>,
     /// Every file of the folder (relative), once listed.
     known: Option<HashSet<String>>,
+    /// Whether the manifest read was whole, of this epoch, and left by a
+    /// run that finished: then the folder holds what it says, and need
+    /// not be listed.
+    trusted: bool,
+    /// Whether the folder changed since the manifest was read or saved.
+    changed: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
     /// Claims `out` and reads its manifest; lists nothing yet.
     pub fn open(out: &Path, epoch: Option<Key>) -> Result<Store, StoreError> {
         claim(out)?;
-        let made_from = epoch
-            .map(|e| read_manifest(&out.join(MANIFEST), e))
-            .unwrap_or_default();
+        let killed = out.join(WRITING).exists();
+        let made_from = match epoch {
+            Some(e) if !killed => read_manifest(&out.join(MANIFEST), e),
+            _ => None,
+        };
         Ok(Store {
             out: out.to_path_buf(),
             epoch,
-            made: Mutex::new(made_from),
+            trusted: made_from.is_some(),
+            made: Mutex::new(made_from.unwrap_or_default()),
             known: None,
+            changed: Default::default(),
         })
     }
 
@@ -95,10 +111,26 @@ impl Store {
         &self.out
     }
 
+    /// Whether the folder must be listed: its manifest is missing, of
+    /// another program or config, damaged, or left by a killed run.
+    pub fn needs_listing(&self) -> bool {
+        !self.trusted
+    }
+
     /// Lists the folder: a file the manifest names is then trusted only
-    /// if it and its siblings are there.
+    /// if it and its siblings are there, and files the site does not
+    /// have are removed at the end.
     pub fn list(&mut self) {
         self.known = Some(list(&self.out));
+    }
+
+    /// Marks the folder as being written (see [`WRITING`]), once.
+    pub fn mark_writing(&self) -> Result<(), StoreError> {
+        if self.changed.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let flag = self.out.join(WRITING);
+        std::fs::write(&flag, "").map_err(io(&flag))
     }
 
     /// The key of what a job's output is made from.
@@ -195,6 +227,7 @@ impl Store {
     /// Writes one rendered job output (article page or archive document)
     /// and records what it was made from.
     pub fn write_output(&self, job: &Job, o: &Output) -> Result<Report, StoreError> {
+        self.mark_writing()?;
         let written = write_page(&self.out.join(&o.file), o)?;
         if let Some(key) = self.key(job) {
             self.lock_made()
@@ -207,6 +240,7 @@ impl Store {
     /// rendered from the body at hand); the manifest forgets its file, so
     /// a later build makes it again rather than trust it.
     pub fn write_untracked(&self, o: &Output) -> Result<Report, StoreError> {
+        self.mark_writing()?;
         let written = write_page(&self.out.join(&o.file), o)?;
         self.lock_made().remove(o.file.to_string_lossy().as_ref());
         Ok(written)
@@ -284,6 +318,10 @@ impl Store {
 
     /// Removes the files of outputs that are gone. Returns how many.
     pub fn remove(&self, removed: &[(String, PathBuf)]) -> Result<usize, StoreError> {
+        if removed.is_empty() {
+            return Ok(0);
+        }
+        self.mark_writing()?;
         let mut count = 0;
         let mut made = self.lock_made();
         for (_, file) in removed {
@@ -302,12 +340,30 @@ impl Store {
     /// Removes every listed file that is neither in `keep` nor a sibling
     /// of one (temp files of a killed build among them), and folders left
     /// empty; then writes the manifest of what is kept.
-    pub fn finish(&self, keep: &std::collections::HashSet<String>) -> Result<usize, StoreError> {
+    /// With a listing, the files it found that are neither in `keep`
+    /// nor a sibling of one (temp files of a killed run among them), and
+    /// folders left empty; without, the files the manifest names that are
+    /// not kept. Then saves the manifest of what is kept, if anything
+    /// changed, and clears [`WRITING`]. Returns how many were removed.
+    pub fn finish(
+        &mut self,
+        keep: &std::collections::HashSet<String>,
+    ) -> Result<usize, StoreError> {
         let removed = match &self.known {
             Some(known) => remove_stale(&self.out, known, keep)?,
-            None => 0,
+            None => {
+                let gone: Vec<(String, PathBuf)> = self
+                    .lock_made()
+                    .keys()
+                    .filter(|f| !keep.contains(f.as_str()))
+                    .map(|f| (String::new(), PathBuf::from(f)))
+                    .collect();
+                self.remove(&gone)?
+            }
         };
-        if let Some(epoch) = self.epoch {
+        if let Some(epoch) = self.epoch
+            && (removed > 0 || !self.trusted || *self.changed.get_mut())
+        {
             let mut made: Vec<(String, Key)> = self
                 .lock_made()
                 .iter()
@@ -317,17 +373,15 @@ impl Store {
             made.par_sort_unstable();
             write_manifest(&self.out.join(MANIFEST), epoch, &made)?;
         }
-        Ok(removed)
-    }
-
-    /// Forgets the manifest on disk: after a live update it no longer
-    /// says what the files hold (until the next [`Store::finish`]).
-    pub fn forget_manifest(&self) -> Result<(), StoreError> {
-        let path = self.out.join(MANIFEST);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
-            _ => Ok(()),
+        let flag = self.out.join(WRITING);
+        match std::fs::remove_file(&flag) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&flag)(e)),
+            _ => {}
         }
+        self.trusted = self.epoch.is_some();
+        self.known = None;
+        *self.changed.get_mut() = false;
+        Ok(removed)
     }
 }
 
@@ -406,21 +460,21 @@ fn write_manifest(path: &Path, epoch: Key, made: &[(String, Key)]) -> Result<(),
         text.push_str(file);
         text.push('\n');
     }
+    text.push_str("end\n");
     atomic::write(path, text.as_bytes(), atomic::Access::Public)
 }
 
-/// A manifest's entries, if it was made in `epoch`; none if it is
-/// missing, garbled or from another epoch.
-fn read_manifest(path: &Path, epoch: Key) -> HashMap<String, Key> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return HashMap::default();
-    };
-    let mut lines = text.lines();
+/// A manifest's entries, if it is whole and was made in `epoch`; `None`
+/// if it is missing, garbled, cut short or from another epoch.
+fn read_manifest(path: &Path, epoch: Key) -> Option<HashMap<String, Key>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let body = text.strip_suffix("end\n")?;
+    let mut lines = body.lines();
     if lines.next().and_then(fingerprint::parse_key) != Some(epoch) {
-        return HashMap::default();
+        return None;
     }
     lines
-        .filter_map(|l| {
+        .map(|l| {
             let (k, file) = l.split_once('\t')?;
             Some((file.to_string(), fingerprint::parse_key(k)?))
         })
