@@ -33,6 +33,16 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 /// it is missing. Four system calls when the folder exists: a build
 /// makes 300,000 of these.
 pub fn write(path: &Path, bytes: &[u8], access: Access) -> Result<(), WriteError> {
+    write_with(path, access, |f| f.write_all(bytes))
+}
+
+/// Like [`write`], the bytes given by `fill` piece by piece (through a
+/// buffer), so a large file need not be held whole in memory.
+pub fn write_with(
+    path: &Path,
+    access: Access,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let n = TEMP.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()));
@@ -53,7 +63,7 @@ pub fn write(path: &Path, bytes: &[u8], access: Access) -> Result<(), WriteError
         );
         options.open(&tmp)
     };
-    let mut file = match create() {
+    let file = match create() {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(dir).map_err(failed(dir))?;
             create()
@@ -66,10 +76,11 @@ pub fn write(path: &Path, bytes: &[u8], access: Access) -> Result<(), WriteError
         other => other,
     }
     .map_err(failed(dir))?;
-    let written = file
-        .write_all(bytes)
+    let mut buffered = std::io::BufWriter::with_capacity(8 << 10, file);
+    let written = fill(&mut buffered)
+        .and_then(|()| buffered.flush())
         .and_then(|()| {
-            drop(file);
+            drop(buffered);
             std::fs::rename(&tmp, path)
         })
         .map_err(failed(path));

@@ -100,19 +100,43 @@ pub fn save<'a>(
     epoch: Key,
     entries: impl Iterator<Item = (&'a Stamp, i128, &'a Article)>,
 ) -> Result<usize, crate::atomic::WriteError> {
+    // Written in pieces: an archive's index is tens of MB, which the
+    // server should not hold twice.
     let mut text = format!("{MAGIC}\t{}\n", fingerprint::hex(&epoch));
+    let mut sum = Checksum::default();
+    sum.add(text.as_bytes());
     let mut count = 0;
-    for (stamp, read_at, a) in entries {
-        if stamp.mtime.max(stamp.ctime) >= read_at.saturating_sub(RACY) {
-            continue;
+    crate::atomic::write_with(path, crate::atomic::Access::Public, |out| {
+        for (stamp, read_at, a) in entries {
+            if stamp.mtime.max(stamp.ctime) >= read_at.saturating_sub(RACY) {
+                continue;
+            }
+            let start = text.len();
+            line(&mut text, stamp, a);
+            sum.add(&text.as_bytes()[start..]);
+            count += 1;
+            if text.len() > 1 << 16 {
+                out.write_all(text.as_bytes())?;
+                text.clear();
+            }
         }
-        line(&mut text, stamp, a);
-        count += 1;
-    }
-    let sum = checksum(text.as_bytes());
-    text.push_str(&format!("end\t{count}\t{sum:016x}\n"));
-    crate::atomic::write(path, text.as_bytes(), crate::atomic::Access::Public)?;
+        text.push_str(&format!("end\t{count}\t{:016x}\n", sum.finish()));
+        out.write_all(text.as_bytes())
+    })?;
     Ok(count)
+}
+
+/// A checksum of the index's lines, fed one line at a time.
+#[derive(Default)]
+struct Checksum(u64);
+
+impl Checksum {
+    fn add(&mut self, line: &[u8]) {
+        self.0 = self.0.rotate_left(5) ^ checksum(line);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 fn checksum(bytes: &[u8]) -> u64 {
@@ -197,7 +221,10 @@ fn parse(bytes: &[u8], epoch: Key) -> Option<Index> {
     let (body, trailer) = text.split_at(body_end);
     let mut t = trailer.trim_end_matches('\n').split('\t');
     let (end, count, sum) = (t.next()?, t.next()?, t.next()?);
-    if end != "end" || u64::from_str_radix(sum, 16).ok()? != checksum(body.as_bytes()) {
+    let mut lines_sum = Checksum::default();
+    body.split_inclusive('\n')
+        .for_each(|l| lines_sum.add(l.as_bytes()));
+    if end != "end" || u64::from_str_radix(sum, 16).ok()? != lines_sum.finish() {
         return None;
     }
     let mut lines = body.lines();

@@ -62,7 +62,9 @@ pub enum Stored {
 
 pub struct Lazy {
     job: Job,
-    rendered: OnceLock<Variants>,
+    /// Boxed: most lazy resources are never requested before their file
+    /// is written, and 100,000 empty slots should cost little.
+    rendered: OnceLock<Box<Variants>>,
 }
 
 pub struct Variants {
@@ -180,7 +182,9 @@ impl Routes {
             .job
             .render(&source.config, &source.content)
             .and_then(Page::finish)?;
-        Ok(lazy.rendered.get_or_init(|| Variants::new(&output)))
+        Ok(lazy
+            .rendered
+            .get_or_init(|| Box::new(Variants::new(&output))))
     }
 
     /// Removes the resources of these (URL path, file) pairs.
