@@ -621,6 +621,16 @@ impl Library {
     /// changes no other); newest first within a page.
     pub fn archived(&self, district: Option<&str>) -> Vec<Vec<&Arc<Article>>> {
         let limit = self.config.feed_limit.max(1);
+        self.archived_oldest_first(district)
+            .chunks(limit)
+            .map(|page| page.iter().rev().copied().collect())
+            .collect()
+    }
+
+    /// The same articles in one list, oldest first (documents are its
+    /// chunks of `feed_limit`, each reversed).
+    pub fn archived_oldest_first(&self, district: Option<&str>) -> Vec<&Arc<Article>> {
+        let limit = self.config.feed_limit.max(1);
         let map = match district {
             None => Some(&self.all),
             Some(d) => self.by_district.get(d),
@@ -628,13 +638,9 @@ impl Library {
         let Some(map) = map else {
             return Vec::new();
         };
-        let old: Vec<&Arc<Article>> = map
-            .values()
+        map.values()
             .rev()
             .take(map.len().saturating_sub(limit))
-            .collect();
-        old.chunks(limit)
-            .map(|page| page.iter().rev().copied().collect())
             .collect()
     }
 

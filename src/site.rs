@@ -240,10 +240,12 @@ fn doc_print(number: usize, last: bool, items: &[&Arc<Article>]) -> u64 {
     (number, last).hash(&mut h);
     for a in items {
         // The pointer tells a new reading of a file from the old one; the
-        // id and date guard against a reused address.
-        (Arc::as_ptr(a) as usize).hash(&mut h);
-        a.id.hash(&mut h);
-        a.updated.hash(&mut h);
+        // id's pointer and the date guard against a reused address.
+        // Integers only: a live update prints every archived article.
+        h.write_usize(Arc::as_ptr(a) as usize);
+        h.write_usize(a.id.as_ptr() as usize);
+        h.write_i64(a.updated.timestamp());
+        h.write_u32(a.updated.timestamp_subsec_nanos());
     }
     h.finish()
 }
@@ -267,8 +269,11 @@ impl ArchivePrints {
         removed: &mut Vec<(String, PathBuf)>,
     ) {
         let slug = district.map(|d| d.slug.clone());
-        let docs = library.archived(slug.as_deref());
+        let flat = library.archived_oldest_first(slug.as_deref());
+        let docs: Vec<&[&Arc<Article>]> = flat.chunks(library.config.feed_limit.max(1)).collect();
         let of = docs.len();
+        // Printed oldest first within a document: the same order every
+        // time, which is all a print needs.
         let prints: Vec<u64> = docs
             .iter()
             .enumerate()
@@ -288,7 +293,8 @@ impl ArchivePrints {
                     feed,
                     number: i + 1,
                     of,
-                    items: items.iter().map(|a| Arc::clone(a)).collect(),
+                    // Newest first, as documents list them.
+                    items: items.iter().rev().map(|a| Arc::clone(a)).collect(),
                     print: prints[i],
                 })));
             }
