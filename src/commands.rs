@@ -7,14 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crier::config::Config;
+use crier::content::Listing;
+use crier::fingerprint::Key;
 use crier::hub::Hub;
 use crier::index::Index;
 use crier::library::{Change, Library};
 use crier::live::Live;
+use crier::output::Output;
 use crier::server::service::{FormHandler, State};
 use crier::server::{self, Limits};
 use crier::site::{self, ArchivePrints};
-use crier::store::{self, Report, Store, StoreError, Tally};
+use crier::store::{self, Record, Report, Seal, Store, StoreError, Tally};
 use crier::watch;
 
 use crate::args::{Input, ServeArgs};
@@ -100,6 +103,27 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     };
     let epoch = store::epoch(&config);
     tracing::debug!(elapsed = ?started.elapsed(), "epoch");
+    if let Err(e) = store::claim(out) {
+        return store_failed(e);
+    }
+    let listing = match Listing::of(&config, &input.content) {
+        Ok(l) => l,
+        Err(e) => return content_unreadable(&input.content, &e),
+    };
+    tracing::debug!(elapsed = ?started.elapsed(), files = listing.found.len(), "content listed");
+    if let Some(record) = up_to_date(out, epoch, &listing) {
+        println!(
+            "{} articles, {} drafts skipped, 0 scheduled, 0 errors, 0 warnings; {} pages and feeds (with .gz and .br: {} files) in {}: 0 written, {} unchanged, 0 removed (nothing changed since the last build), in {:.3}s",
+            record.articles,
+            record.drafts,
+            record.outputs,
+            record.files,
+            out.display(),
+            record.files,
+            started.elapsed().as_secs_f64()
+        );
+        return ExitCode::SUCCESS;
+    }
     let mut store = match Store::open(out, epoch) {
         Ok(s) => s,
         Err(e) => return store_failed(e),
@@ -117,7 +141,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     let index_file = out.join(crier::index::FILE);
     let index = Index::load(&index_file, epoch);
     tracing::debug!(elapsed = ?started.elapsed(), entries = index.len(), "index loaded");
-    let library = match Library::open(config, &input.content, &index, &sink) {
+    let library = match Library::open_listed(config, &input.content, &index, &sink, Some(listing)) {
         Ok(l) => l,
         Err(e) => return content_unreadable(&input.content, &e),
     };
@@ -178,11 +202,29 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         eprintln!("error: {e}");
     }
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and pages written");
-    match store.finish(&site::all_files(&library)) {
+    let outputs = built.outputs.len() + built.jobs.len();
+    let seal = library
+        .settled()
+        .filter(|_| errors.is_empty())
+        .map(|content| Seal {
+            record: Record {
+                content,
+                articles: library.count(None),
+                drafts: library.drafts(),
+                outputs,
+                files: report.written + report.unchanged,
+            },
+            entries: built
+                .outputs
+                .iter()
+                .map(Output::entry)
+                .chain(built.jobs.iter().map(site::Job::entry))
+                .collect(),
+        });
+    match store.finish(&site::all_files(&library), seal) {
         Ok(removed) => report.removed = removed,
         Err(e) => return store_failed(e),
     }
-    let outputs = built.outputs.len() + built.jobs.len();
     println!(
         "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
         summary(&library),
@@ -203,6 +245,13 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     // cost time at archive scale.
     std::mem::forget(library);
     code
+}
+
+/// The record of the last build, if the output folder is sealed with
+/// it and the content lists exactly as it did then: nothing to do.
+fn up_to_date(out: &Path, epoch: Option<Key>, listing: &Listing) -> Option<Record> {
+    let record = Record::read(out, epoch?)?;
+    (listing.key()? == record.content).then_some(record)
 }
 
 fn store_failed(e: StoreError) -> ExitCode {
@@ -294,7 +343,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     // Serving starts at once (/healthz says 503 until the first build is
     // in); a thread builds, then applies each batch of file changes.
     let publisher = crier::websub::Publisher::new(runtime.handle().clone(), metrics);
-    let mut live = Live::new(
+    let live = Live::new(
         state,
         &args.input.config,
         args.input.site.overrides(),
@@ -308,8 +357,10 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     let poll = args
         .poll
         .then(|| Duration::from_millis(args.poll_ms.max(10)));
+    let t = Instant::now();
     let watcher = watch::start(live.content_abs(), live.config_abs(), poll, debounce, tx);
-    let _watcher = match watcher {
+    tracing::debug!(elapsed = ?t.elapsed(), "watching");
+    let watcher = match watcher {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::error!(
@@ -322,6 +373,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     let _ = std::thread::Builder::new()
         .name("live".into())
         .spawn(move || {
+            let mut live = live.with_watch(watcher);
             live.build_all(config);
             live.run(rx);
         });

@@ -32,12 +32,17 @@ const MAGIC: &str = "crier-index 1";
 pub const RACY: i128 = 2_000_000_000;
 
 /// Everything the metadata depends on besides the file: this program
-/// and the config. `None` if the program cannot be read.
+/// and the config. The program is known by its path and stamp, as git
+/// knows a file: a new binary is a new file (a new inode, a new ctime),
+/// and hashing 15 MB at every start would cost more than all the rest
+/// of a no-change build. `None` if the program cannot be looked at.
 pub fn epoch(config: &Config) -> Option<Key> {
-    let exe = std::env::current_exe().and_then(std::fs::read).ok()?;
+    let exe = std::env::current_exe().ok()?;
+    let s = Stamp::at(&exe)?;
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
-    h.update(&exe);
+    h.update(exe.as_os_str().as_encoded_bytes());
+    h.update(format!("{s:?}"));
     h.update(format!("{config:?}").as_bytes());
     Some(fingerprint::finish(h))
 }

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::atomic::WriteError;
 use crate::config::Config;
 use crate::content::{
-    self, Article, Body, Candidate, Diagnostic, FileRead, Pending, Severity, Stamp,
+    self, Article, Body, Candidate, Diagnostic, FileRead, Listing, Pending, Severity, Stamp,
 };
 use crate::index::Index;
 
@@ -143,6 +143,18 @@ impl Library {
         index: &Index,
         sink: Sink<'_>,
     ) -> std::io::Result<Library> {
+        Library::open_listed(config, content, index, sink, None)
+    }
+
+    /// [`Library::open`] from a listing of `content` already made (by a
+    /// check that found something changed).
+    pub fn open_listed(
+        config: Config,
+        content: &Path,
+        index: &Index,
+        sink: Sink<'_>,
+        listing: Option<Listing>,
+    ) -> std::io::Result<Library> {
         let mut lib = Library {
             config,
             content: content.to_path_buf(),
@@ -158,7 +170,7 @@ impl Library {
             opened: (0, 0),
         };
         let mut change = Change::default();
-        lib.scan(&mut change, Some(sink), index)?;
+        lib.scan(&mut change, Some(sink), index, listing)?;
         lib.opened = (change.files_read, lib.files.len() - change.files_read);
         Ok(lib)
     }
@@ -183,10 +195,32 @@ impl Library {
         crate::index::save(path, epoch, entries)
     }
 
+    /// The key of the files read (see [`content::listing_key`]) if the
+    /// site is settled: every file read cleanly and long enough after its
+    /// last change (not racy), no folder problem, nothing scheduled. Then
+    /// the same listing later means the same site, and a build that finds
+    /// it need do nothing.
+    pub fn settled(&self) -> Option<crate::fingerprint::Key> {
+        if !self.folder_problems.is_empty() {
+            return None;
+        }
+        let mut files = Vec::with_capacity(self.files.len());
+        for (path, s) in &self.files {
+            let st = s.stamp.as_ref()?;
+            let racy = st.mtime.max(st.ctime) >= s.read_at.saturating_sub(crate::index::RACY);
+            if !s.diagnostics.is_empty() || s.blocked_by.is_some() || s.scheduled.is_some() || racy
+            {
+                return None;
+            }
+            files.push((path.as_path(), st));
+        }
+        Some(content::listing_key(files))
+    }
+
     /// Lists every folder again and reads each file that is new or whose
     /// size or time changed; removes what is gone.
     pub fn rescan(&mut self, change: &mut Change) -> std::io::Result<()> {
-        self.scan(change, None, &Index::default())
+        self.scan(change, None, &Index::default(), None)
     }
 
     fn scan(
@@ -194,10 +228,13 @@ impl Library {
         change: &mut Change,
         sink: Option<Sink<'_>>,
         index: &Index,
+        listing: Option<Listing>,
     ) -> std::io::Result<()> {
-        let mut problems = Vec::new();
         let t = std::time::Instant::now();
-        let found = content::discover(&self.config, &self.content, &mut problems)?;
+        let Listing { found, problems } = match listing {
+            Some(l) => l,
+            None => Listing::of(&self.config, &self.content)?,
+        };
         tracing::debug!(elapsed = ?t.elapsed(), files = found.len(), "content listed");
         change.diagnostics.extend(problems.iter().cloned());
         self.folder_problems = problems;
@@ -216,7 +253,7 @@ impl Library {
             .filter(|c| {
                 self.files
                     .get(&c.path)
-                    .is_none_or(|s| s.stamp.is_none() || s.stamp != stamp(&c.path))
+                    .is_none_or(|s| s.stamp.is_none() || s.stamp != c.stamp)
             })
             .collect();
         let stale = self.take_indexed(stale, index, change);
@@ -279,7 +316,7 @@ impl Library {
         let found: Vec<Option<(Stamp, Arc<Article>)>> = candidates
             .par_iter()
             .map(|c| {
-                let st = stamp(&c.path)?;
+                let st = c.stamp?;
                 Some((st, index.get(&c.display, &st)?.clone()))
             })
             .collect();

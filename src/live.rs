@@ -12,10 +12,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Config, Overrides};
-use crate::content::{Diagnostic, Severity};
+use crate::content::{Diagnostic, Listing, Severity};
 use crate::hub::Hub;
 use crate::library::{Change, Library};
-use crate::output::{BuildError, Output};
+use crate::output::{BuildError, Kind, Output};
 use crate::server::routes::Routes;
 use crate::server::service::State;
 use crate::site::{self, ArchivePrints, Built, Job};
@@ -50,6 +50,11 @@ pub struct Live {
     /// Of the program and config, for the index.
     epoch: Option<crate::fingerprint::Key>,
     completion: Completion,
+    /// Whether an output failed since the last full build: the folder is
+    /// then not sealed (see [`store::Record`]).
+    failed: std::cell::Cell<bool>,
+    /// The file watcher, to watch new folders of `content`.
+    watch: Option<crate::watch::Watch>,
 }
 
 /// The background completion of the output folder after a full build.
@@ -102,6 +107,8 @@ impl Live {
             store: None,
             epoch: None,
             completion: Completion::default(),
+            failed: Default::default(),
+            watch: None,
         }
     }
 
@@ -109,6 +116,34 @@ impl Live {
     pub fn with_publisher(mut self, publisher: Publisher) -> Live {
         self.publisher = Some(publisher);
         self
+    }
+
+    /// Keeps the watcher, to watch folders that appear in `content`.
+    pub fn with_watch(mut self, watch: Option<crate::watch::Watch>) -> Live {
+        self.watch = watch;
+        self
+    }
+
+    /// Watches the folders of `content` when one may be new: a folder
+    /// created in it, or a rescan (events were lost). Its files are then
+    /// listed by the refresh that follows, so nothing written into it
+    /// before its watch began is missed.
+    fn watch_new_folders(&mut self, batch: &Batch) {
+        let Some(watch) = self.watch.as_mut() else {
+            return;
+        };
+        let new_folder = batch
+            .paths
+            .iter()
+            .any(|p| p.parent() == Some(self.content_abs.as_path()) && p.is_dir());
+        if (batch.rescan || new_folder)
+            && let Err(e) = watch.folders(&self.content_abs)
+        {
+            tracing::error!(
+                "cannot watch the folders of {} ({e}): changes there may be missed; try --poll",
+                self.content.display()
+            );
+        }
     }
 
     /// Delivers changed feeds to the subscribers of the built-in hub.
@@ -143,6 +178,7 @@ impl Live {
     }
 
     fn log_errors(&self, errors: &[BuildError]) {
+        self.failed.set(self.failed.get() || !errors.is_empty());
         for e in errors {
             tracing::error!("{e}; the last good version is still served");
         }
@@ -153,7 +189,16 @@ impl Live {
     /// at once, and queues the rest for the output folder.
     pub fn build_all(&mut self, config: Config) {
         let started = Instant::now();
+        self.failed.set(false);
         let epoch = store::epoch(&config);
+        let listing = match Listing::of(&config, &self.content) {
+            Ok(l) => l,
+            Err(e) => return self.unreadable(&e),
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), "content listed");
+        if self.library.is_none() {
+            self.serve_sealed(&config, epoch, &listing, started);
+        }
         self.store = match Store::open(&self.out, epoch) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -165,16 +210,11 @@ impl Live {
             }
         };
         let index = crate::index::Index::load(&self.out.join(crate::index::FILE), epoch);
-        let library = match Library::open(config, &self.content, &index, &|_, _| {}) {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::error!(
-                    "{}: cannot read the content folder ({e}); keeping the current site",
-                    self.content.display()
-                );
-                return;
-            }
-        };
+        let library =
+            match Library::open_listed(config, &self.content, &index, &|_, _| {}, Some(listing)) {
+                Ok(l) => l,
+                Err(e) => return self.unreadable(&e),
+            };
         tracing::debug!(elapsed = ?started.elapsed(), from_index = index.len(), "library read");
         drop(index);
         library.diagnostics().into_iter().for_each(log);
@@ -244,6 +284,58 @@ impl Live {
         self.library = Some(library);
     }
 
+    fn unreadable(&self, e: &std::io::Error) {
+        tracing::error!(
+            "{}: cannot read the content folder ({e}); keeping the current site",
+            self.content.display()
+        );
+    }
+
+    /// At a start: if the output folder is sealed (see [`store::Seal`])
+    /// with the very content listed now, serves it as it is, at once;
+    /// the library is then read behind it, for live updates.
+    fn serve_sealed(
+        &self,
+        config: &Config,
+        epoch: Option<crate::fingerprint::Key>,
+        listing: &Listing,
+        started: Instant,
+    ) {
+        let Some(record) = epoch.and_then(|e| store::Record::read(&self.out, e)) else {
+            return;
+        };
+        if listing.key() != Some(record.content) {
+            return;
+        }
+        let Some(entries) = store::load_entries(&self.out, &record) else {
+            return;
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), "sealed entries read");
+        let config = Arc::new(config.clone());
+        let feeds: Vec<String> = entries
+            .select(Kind::is_feed)
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        let Some(routes) = Routes::sealed(config.clone(), &self.content, &self.out, entries) else {
+            return;
+        };
+        self.state.routes.store(Some(Arc::new(routes)));
+        if let Some(hub) = &self.hub {
+            hub.set_topics(
+                feeds
+                    .iter()
+                    .map(|p| config.url(&crate::content::encode_path(p.trim_start_matches('/')))),
+            );
+        }
+        tracing::info!(
+            articles = record.articles,
+            served_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+            "serving {} as it was left; reading the articles for live updates",
+            self.out.display()
+        );
+    }
+
     /// One step of the background completion: lists the folder first,
     /// then writes the next jobs; when none is left, removes stale files
     /// and saves the manifest and index.
@@ -292,6 +384,8 @@ impl Live {
         for e in &done.errors {
             tracing::error!("{e}");
         }
+        self.failed
+            .set(self.failed.get() || !done.errors.is_empty());
         self.state
             .metrics
             .build_errors
@@ -322,7 +416,26 @@ impl Live {
             return;
         };
         let keep = site::all_files(library);
-        match store.finish(&keep) {
+        let entries = self
+            .state
+            .routes
+            .load_full()
+            .and_then(|r| r.entries(store.path()));
+        let seal = library
+            .settled()
+            .filter(|_| !self.failed.get())
+            .zip(entries)
+            .map(|(content, entries)| store::Seal {
+                record: store::Record {
+                    content,
+                    articles: library.count(None),
+                    drafts: library.drafts(),
+                    outputs: keep.len(),
+                    files: keep.len() * 3,
+                },
+                entries,
+            });
+        match store.finish(&keep, seal) {
             Ok(removed) => self.completion.report.removed += removed,
             Err(e) => tracing::error!("cannot write {}: {e}", self.out.display()),
         }
@@ -353,6 +466,7 @@ impl Live {
 
     /// Takes in one batch of changes.
     pub fn apply(&mut self, batch: Batch) {
+        self.watch_new_folders(&batch);
         let config_changed = batch.paths.iter().any(|p| p == &self.config_abs);
         if config_changed {
             match Config::load(&self.config_path, &self.overrides) {

@@ -88,6 +88,193 @@ impl Kind {
     }
 }
 
+/// Every kind, for naming them in saved files.
+const KINDS: [(Kind, &str); 13] = [
+    (Kind::Feed(FeedKind::Rss), "feed-rss"),
+    (Kind::Feed(FeedKind::Atom), "feed-atom"),
+    (Kind::Feed(FeedKind::Json), "feed-json"),
+    (
+        Kind::Archive {
+            feed: FeedKind::Rss,
+            closed: false,
+        },
+        "archive-rss",
+    ),
+    (
+        Kind::Archive {
+            feed: FeedKind::Atom,
+            closed: false,
+        },
+        "archive-atom",
+    ),
+    (
+        Kind::Archive {
+            feed: FeedKind::Rss,
+            closed: true,
+        },
+        "archive-rss-closed",
+    ),
+    (
+        Kind::Archive {
+            feed: FeedKind::Atom,
+            closed: true,
+        },
+        "archive-atom-closed",
+    ),
+    (
+        Kind::Archive {
+            feed: FeedKind::Json,
+            closed: false,
+        },
+        "archive-json",
+    ),
+    (
+        Kind::Archive {
+            feed: FeedKind::Json,
+            closed: true,
+        },
+        "archive-json-closed",
+    ),
+    (Kind::Index, "index"),
+    (Kind::District, "district"),
+    (Kind::Article, "article"),
+    (Kind::Opml, "opml"),
+];
+
+impl Kind {
+    /// Its name in saved files.
+    pub fn name(self) -> &'static str {
+        KINDS
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("unknown", |(_, n)| n)
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        KINDS.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+    }
+}
+
+/// What the site serves at a path, without the bytes: enough to serve
+/// the output's file from the output folder (see `store::save_entries`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// URL path, decoded: `/xiaodian/劳模.html`.
+    pub path: String,
+    /// File inside the output folder.
+    pub file: PathBuf,
+    pub kind: Kind,
+    /// Whole seconds since the Unix epoch.
+    pub last_modified: i64,
+}
+
+/// The file in the output folder of a decoded URL path: `/x/` is
+/// `x/index.html`, anything else the path itself.
+pub fn file_of(path: &str) -> PathBuf {
+    let rel = path.trim_start_matches('/');
+    if rel.is_empty() || rel.ends_with('/') {
+        PathBuf::from(format!("{rel}index.html"))
+    } else {
+        PathBuf::from(rel)
+    }
+}
+
+/// Entries as lines of one text (`kind \t seconds \t path`, the file
+/// being [`file_of`] the path), sorted by path and looked up in place: a
+/// restart over 100,000 outputs parses them in milliseconds and makes
+/// nothing per entry until it is asked for.
+#[derive(Debug, Default)]
+pub struct EntryTable {
+    text: String,
+    rows: Vec<Row>,
+}
+
+#[derive(Debug)]
+struct Row {
+    /// The path's byte range in the text.
+    start: u32,
+    end: u32,
+    kind: Kind,
+    last_modified: i64,
+}
+
+impl EntryTable {
+    /// The line of an entry; `None` if it cannot be one (a path with a
+    /// tab or line end, or a file other than [`file_of`] its path).
+    pub fn line(e: &Entry) -> Option<String> {
+        let ok = !e.path.contains(['\t', '\n']) && file_of(&e.path) == e.file;
+        ok.then(|| format!("{}\t{}\t{}\n", e.kind.name(), e.last_modified, e.path))
+    }
+
+    /// The table of the lines in `text[start..end]`; `None` if a line is
+    /// not one or a path comes twice.
+    pub fn parse(text: String, start: usize, end: usize) -> Option<EntryTable> {
+        let mut rows = Vec::new();
+        let mut at = start;
+        for line in text.get(start..end)?.split_inclusive('\n') {
+            let body = line.strip_suffix('\n')?;
+            let mut f = body.splitn(3, '\t');
+            let (kind, secs, path) = (f.next()?, f.next()?, f.next()?);
+            let path_start = at + kind.len() + secs.len() + 2;
+            rows.push(Row {
+                start: u32::try_from(path_start).ok()?,
+                end: u32::try_from(path_start + path.len()).ok()?,
+                kind: Kind::from_name(kind)?,
+                last_modified: secs.parse().ok()?,
+            });
+            at += line.len();
+        }
+        let mut table = EntryTable { text, rows };
+        let text = &table.text;
+        let path = |r: &Row| &text[r.start as usize..r.end as usize];
+        table.rows.sort_unstable_by(|a, b| path(a).cmp(path(b)));
+        if table.rows.windows(2).any(|w| path(&w[0]) == path(&w[1])) {
+            return None;
+        }
+        Some(table)
+    }
+
+    fn path(&self, r: &Row) -> &str {
+        &self.text[r.start as usize..r.end as usize]
+    }
+
+    fn entry(&self, r: &Row) -> Entry {
+        let path = self.path(r);
+        Entry {
+            path: path.to_string(),
+            file: file_of(path),
+            kind: r.kind,
+            last_modified: r.last_modified,
+        }
+    }
+
+    /// The entry at a decoded path.
+    pub fn get(&self, path: &str) -> Option<Entry> {
+        let i = self
+            .rows
+            .binary_search_by(|r| self.path(r).cmp(path))
+            .ok()?;
+        Some(self.entry(&self.rows[i]))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The entries of the kinds `keep` selects, in path order.
+    pub fn select(&self, keep: impl Fn(Kind) -> bool) -> Vec<Entry> {
+        self.rows
+            .iter()
+            .filter(|r| keep(r.kind))
+            .map(|r| self.entry(r))
+            .collect()
+    }
+}
+
 /// An output that could not be made. It is logged, counted in /metrics
 /// and turned into exit code 1; nothing is served or written in its place.
 #[derive(Debug, thiserror::Error)]
@@ -175,11 +362,27 @@ impl Page {
 }
 
 impl Output {
+    pub fn entry(&self) -> Entry {
+        Entry {
+            path: decode(&self.path),
+            file: self.file.clone(),
+            kind: self.kind,
+            last_modified: self.last_modified.timestamp(),
+        }
+    }
+
     /// Its files in the output folder with their bytes, in write order.
     pub fn files(&self) -> [(PathBuf, &Encoded); 3] {
         let [gz, br, own] = siblings(&self.file);
         [(gz, &self.gzip), (br, &self.br), (own, &self.body)]
     }
+}
+
+/// A URL path percent-decoded (as is, if it is not UTF-8 once decoded).
+pub fn decode(path: &str) -> String {
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_or_else(|_| path.to_string(), |c| c.into_owned())
 }
 
 /// `x.gz`, `x.br` and `x`: the compressed siblings (for nginx
@@ -226,6 +429,62 @@ mod tests {
         }
         assert_eq!(sibling_for(&own, Some("br")), br);
         assert_eq!(sibling_for(&own, None), own);
+    }
+
+    #[test]
+    fn an_entry_table_finds_what_its_lines_say() {
+        let entries = [
+            Entry {
+                path: "/xiaodian/劳模.html".into(),
+                file: "xiaodian/劳模.html".into(),
+                kind: Kind::Article,
+                last_modified: 1_700_000_000,
+            },
+            Entry {
+                path: "/".into(),
+                file: "index.html".into(),
+                kind: Kind::Index,
+                last_modified: -5,
+            },
+        ];
+        let mut text = String::from("header\n");
+        let start = text.len();
+        for e in &entries {
+            text.push_str(&EntryTable::line(e).unwrap());
+        }
+        let end = text.len();
+        text.push_str("trailer\n");
+        let table = EntryTable::parse(text, start, end).unwrap();
+        assert_eq!(table.len(), 2);
+        for e in &entries {
+            assert_eq!(table.get(&e.path).as_ref(), Some(e));
+        }
+        assert_eq!(table.get("/xiaodian/"), None);
+        assert_eq!(table.select(Kind::in_memory), [entries[1].clone()]);
+        // A file that is not where its path says, a tab, a bad line.
+        let moved = Entry {
+            file: "elsewhere.html".into(),
+            ..entries[0].clone()
+        };
+        assert_eq!(EntryTable::line(&moved), None);
+        let tab = Entry {
+            path: "/a\tb".into(),
+            file: "a\tb".into(),
+            ..entries[0].clone()
+        };
+        assert_eq!(EntryTable::line(&tab), None);
+        assert!(EntryTable::parse("article\tx\t/a\n".into(), 0, 14).is_none());
+        let twice = "index\t1\t/\nindex\t2\t/\n".to_string();
+        assert!(EntryTable::parse(twice.clone(), 0, twice.len()).is_none());
+    }
+
+    #[test]
+    fn every_kind_has_a_name_that_reads_back() {
+        for (kind, name) in KINDS {
+            assert_eq!(kind.name(), name);
+            assert_eq!(Kind::from_name(name), Some(kind));
+        }
+        assert_eq!(Kind::from_name("feed"), None);
     }
 
     #[test]

@@ -94,6 +94,15 @@ impl Job {
         }
     }
 
+    pub fn entry(&self) -> crate::output::Entry {
+        crate::output::Entry {
+            path: crate::output::decode(&self.path()),
+            file: self.file(),
+            kind: self.kind(),
+            last_modified: self.last_modified().timestamp(),
+        }
+    }
+
     /// The newest change of what it shows.
     pub fn last_modified(&self) -> DateTime<FixedOffset> {
         match self {

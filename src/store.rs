@@ -19,7 +19,7 @@ use crate::atomic::{self, WriteError};
 use crate::config::Config;
 use crate::content::{Article, Pending};
 use crate::fingerprint::{self, Key};
-use crate::output::{self, BuildError, Output, Page};
+use crate::output::{self, BuildError, Entry, EntryTable, Output, Page};
 use crate::site::{self, Job};
 
 /// Marks a folder as crier's output, so crier never deletes files in a
@@ -35,6 +35,115 @@ pub const MANIFEST: &str = ".crier-manifest";
 /// Found at the start, it means a run was killed: the manifest is not
 /// trusted and the folder is listed, so nothing stale or half-done stays.
 pub const WRITING: &str = ".crier-writing";
+
+/// The record of a finished build whose folder is exactly what the
+/// content it lists makes (see [`Record`]).
+pub const RECORD: &str = ".crier-built";
+
+const RECORD_MAGIC: &str = "crier-built 1";
+
+/// What a finished, settled build left: the folder holds exactly the
+/// site of this program, config and content listing (see
+/// [`crate::content::listing_key`]). A build that lists the same content
+/// has nothing to do. Valid only while no run is writing the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    pub content: Key,
+    pub articles: usize,
+    pub drafts: usize,
+    /// Outputs, and files with their `.gz` and `.br`.
+    pub outputs: usize,
+    pub files: usize,
+}
+
+impl Record {
+    /// The record in `out`, if it is whole, of `epoch`, and no run has
+    /// written the folder since it was made.
+    pub fn read(out: &Path, epoch: Key) -> Option<Record> {
+        if out.join(WRITING).exists() || !out.join(MARKER).exists() {
+            return None;
+        }
+        let text = std::fs::read_to_string(out.join(RECORD)).ok()?;
+        let line = text.strip_suffix('\n')?;
+        let f: Vec<&str> = line.split('\t').collect();
+        let [magic, made_in, content, articles, drafts, outputs, files] = f.as_slice() else {
+            return None;
+        };
+        if *magic != RECORD_MAGIC || fingerprint::parse_key(made_in)? != epoch {
+            return None;
+        }
+        Some(Record {
+            content: fingerprint::parse_key(content)?,
+            articles: articles.parse().ok()?,
+            drafts: drafts.parse().ok()?,
+            outputs: outputs.parse().ok()?,
+            files: files.parse().ok()?,
+        })
+    }
+
+    fn text(&self, epoch: Key) -> String {
+        format!(
+            "{RECORD_MAGIC}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            fingerprint::hex(&epoch),
+            fingerprint::hex(&self.content),
+            self.articles,
+            self.drafts,
+            self.outputs,
+            self.files
+        )
+    }
+}
+
+/// The list of what the sealed site serves (see [`Seal`]).
+pub const ROUTES: &str = ".crier-routes";
+
+const ROUTES_MAGIC: &str = "crier-routes 1";
+
+/// What a settled build seals the folder with: its record and every
+/// output it serves, so that a restart over the same content serves the
+/// folder as it is before the library is even read.
+#[derive(Debug, Clone)]
+pub struct Seal {
+    pub record: Record,
+    pub entries: Vec<Entry>,
+}
+
+/// Writes the entries of `content`; `false` (and nothing written) if
+/// one cannot be put in an [`EntryTable`].
+fn save_entries(path: &Path, content: Key, entries: &[Entry]) -> Result<bool, WriteError> {
+    let mut text = format!("{ROUTES_MAGIC}\t{}\n", fingerprint::hex(&content));
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    for e in sorted {
+        match EntryTable::line(e) {
+            Some(line) => text.push_str(&line),
+            None => return Ok(false),
+        }
+    }
+    let sum = fingerprint::hex(&fingerprint::key_of(text.as_bytes()));
+    text.push_str(&format!("end\t{}\t{sum}\n", entries.len()));
+    atomic::write(path, text.as_bytes(), atomic::Access::Public)?;
+    Ok(true)
+}
+
+/// The entries `record` was sealed with, if their list is whole.
+pub fn load_entries(out: &Path, record: &Record) -> Option<EntryTable> {
+    let text = std::fs::read_to_string(out.join(ROUTES)).ok()?;
+    let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
+    let (body, trailer) = text.split_at(body_end);
+    let mut t = trailer.trim_end_matches('\n').split('\t');
+    let (end, count, sum) = (t.next()?, t.next()?, t.next()?);
+    if end != "end" || fingerprint::parse_key(sum)? != fingerprint::key_of(body.as_bytes()) {
+        return None;
+    }
+    let head = body.find('\n')? + 1;
+    let (magic, content) = body[..head - 1].split_once('\t')?;
+    if magic != ROUTES_MAGIC || fingerprint::parse_key(content)? != record.content {
+        return None;
+    }
+    let count: usize = count.parse().ok()?;
+    EntryTable::parse(text, head, body_end).filter(|t| t.len() == count)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -84,8 +193,9 @@ pub struct Store {
     /// run that finished: then the folder holds what it says, and need
     /// not be listed.
     trusted: bool,
-    /// Whether the folder changed since the manifest was read or saved.
-    changed: std::sync::atomic::AtomicBool,
+    /// Whether the folder changed since the manifest was read or saved
+    /// (and [`WRITING`] is there).
+    changed: Mutex<bool>,
 }
 
 impl Store {
@@ -125,12 +235,16 @@ impl Store {
     }
 
     /// Marks the folder as being written (see [`WRITING`]), once.
+    /// No file changes before the flag is there: writers wait for it.
     pub fn mark_writing(&self) -> Result<(), StoreError> {
-        if self.changed.swap(true, Ordering::Relaxed) {
+        let mut changed = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        if *changed {
             return Ok(());
         }
         let flag = self.out.join(WRITING);
-        std::fs::write(&flag, "").map_err(io(&flag))
+        std::fs::write(&flag, "").map_err(io(&flag))?;
+        *changed = true;
+        Ok(())
     }
 
     /// The key of what a job's output is made from.
@@ -208,9 +322,9 @@ impl Store {
             let results: Vec<Result<bool, WriteError>> = batch
                 .par_iter()
                 .flat_map_iter(|o| {
-                    o.files().into_iter().map(|(file, enc)| {
-                        atomic::write_if_changed(&self.out.join(file), &enc.bytes)
-                    })
+                    o.files()
+                        .into_iter()
+                        .map(|(file, enc)| self.write_if_changed(&file, &enc.bytes))
                 })
                 .collect();
             for r in results {
@@ -222,6 +336,23 @@ impl Store {
             }
         }
         Ok(report)
+    }
+
+    /// Writes `bytes` to `file` unless it holds them: whether it wrote.
+    fn write_if_changed(&self, file: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
+        let path = self.out.join(file);
+        if std::fs::read(&path).is_ok_and(|old| old == bytes) {
+            return Ok(false);
+        }
+        self.mark_writing().map_err(|e| match e {
+            StoreError::Write(w) => w,
+            StoreError::NotOurs(p) => WriteError {
+                path: p,
+                source: std::io::Error::other("not crier's folder"),
+            },
+        })?;
+        atomic::write(&path, bytes, atomic::Access::Public)?;
+        Ok(true)
     }
 
     /// Writes one rendered job output (article page or archive document)
@@ -345,9 +476,12 @@ impl Store {
     /// folders left empty; without, the files the manifest names that are
     /// not kept. Then saves the manifest of what is kept, if anything
     /// changed, and clears [`WRITING`]. Returns how many were removed.
+    /// With a record (a settled build), the folder is sealed: a build
+    /// that lists the same content has nothing to do.
     pub fn finish(
         &mut self,
         keep: &std::collections::HashSet<String>,
+        seal: Option<Seal>,
     ) -> Result<usize, StoreError> {
         let removed = match &self.known {
             Some(known) => remove_stale(&self.out, known, keep)?,
@@ -361,8 +495,9 @@ impl Store {
                 self.remove(&gone)?
             }
         };
+        let changed = *self.changed.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(epoch) = self.epoch
-            && (removed > 0 || !self.trusted || *self.changed.get_mut())
+            && (removed > 0 || !self.trusted || changed)
         {
             let mut made: Vec<(String, Key)> = self
                 .lock_made()
@@ -373,15 +508,35 @@ impl Store {
             made.par_sort_unstable();
             write_manifest(&self.out.join(MANIFEST), epoch, &made)?;
         }
-        let flag = self.out.join(WRITING);
-        match std::fs::remove_file(&flag) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&flag)(e)),
-            _ => {}
+        // The record is made or removed before the flag goes: a run killed
+        // in between leaves the flag, and no record is trusted with it.
+        let sealed = self.out.join(RECORD);
+        match (self.epoch, seal) {
+            (Some(epoch), Some(s))
+                if Record::read(&self.out, epoch) != Some(s.record) || changed =>
+            {
+                let routes = self.out.join(ROUTES);
+                if !save_entries(&routes, s.record.content, &s.entries)? {
+                    remove_if_there(&routes)?;
+                }
+                let text = s.record.text(epoch);
+                atomic::write(&sealed, text.as_bytes(), atomic::Access::Public)?
+            }
+            (Some(_), Some(_)) => {}
+            _ => remove_if_there(&sealed)?,
         }
+        remove_if_there(&self.out.join(WRITING))?;
         self.trusted = self.epoch.is_some();
         self.known = None;
-        *self.changed.get_mut() = false;
+        *self.changed.get_mut().unwrap_or_else(|e| e.into_inner()) = false;
         Ok(removed)
+    }
+}
+
+fn remove_if_there(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(path)(e)),
+        _ => Ok(()),
     }
 }
 
@@ -542,4 +697,64 @@ fn remove_stale(
         .iter()
         .filter(|f| !f.contains(atomic::TEMP_PREFIX))
         .count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seal(content: u8) -> Seal {
+        Seal {
+            record: Record {
+                content: [content; 16],
+                articles: 1,
+                drafts: 0,
+                outputs: 1,
+                files: 3,
+            },
+            entries: vec![Entry {
+                path: "/rss.xml".into(),
+                file: "rss.xml".into(),
+                kind: crate::output::Kind::Feed(crate::render::FeedKind::Rss),
+                last_modified: 5,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_seal_holds_until_the_folder_is_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("feeds");
+        let epoch = [9; 16];
+        let mut store = Store::open(&out, Some(epoch)).unwrap();
+        store.finish(&Default::default(), Some(seal(1))).unwrap();
+        let record = Record::read(&out, epoch).expect("sealed");
+        assert_eq!(record, seal(1).record);
+        assert_eq!(Record::read(&out, [8; 16]), None, "another epoch");
+        let table = load_entries(&out, &record).expect("entries");
+        assert_eq!(table.get("/rss.xml"), Some(seal(1).entries[0].clone()));
+        assert!(
+            load_entries(&out, &seal(2).record).is_none(),
+            "another content"
+        );
+
+        // Writing begins: no record holds until the next finish.
+        let store = Store::open(&out, Some(epoch)).unwrap();
+        store.mark_writing().unwrap();
+        assert_eq!(Record::read(&out, epoch), None);
+        let mut store = store;
+        store.finish(&Default::default(), Some(seal(2))).unwrap();
+        assert_eq!(Record::read(&out, epoch), Some(seal(2).record));
+        // A finish without a seal (something unsettled) removes it.
+        let mut store = Store::open(&out, Some(epoch)).unwrap();
+        store.finish(&Default::default(), None).unwrap();
+        assert_eq!(Record::read(&out, epoch), None);
+        // A damaged entry list is not trusted.
+        let mut store = Store::open(&out, Some(epoch)).unwrap();
+        store.finish(&Default::default(), Some(seal(3))).unwrap();
+        let routes = out.join(ROUTES);
+        let text = std::fs::read_to_string(&routes).unwrap();
+        std::fs::write(&routes, text.replace("/rss.xml", "/rss.xmL")).unwrap();
+        assert!(load_entries(&out, &seal(3).record).is_none());
+    }
 }

@@ -1,5 +1,6 @@
 //! Watching `content/` and `crier.toml` with notify, debounced by
 //! notify-debouncer-full: each batch of changes arrives as one message.
+//! The watcher belongs to the live thread, which adds new folders.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
@@ -92,8 +93,35 @@ pub fn start(
             RecommendedCache::new(),
             notify::Config::default(),
         )?;
-        d.watch(content, RecursiveMode::Recursive)?;
+        // Not recursive: a recursive watch stats every file under
+        // `content` (100,000 of them in an archive) before it starts. The
+        // content folder is two levels deep, so its folders are watched
+        // one by one, and new ones as they appear (see [`Watch::folders`]).
         d.watch(config_dir, RecursiveMode::NonRecursive)?;
-        Ok(Watch::Native(d))
+        d.watch(content, RecursiveMode::NonRecursive)?;
+        let mut w = Watch::Native(d);
+        w.folders(content)?;
+        Ok(w)
+    }
+}
+
+impl Watch {
+    /// Watches every folder in `content` (again: watching a watched
+    /// folder changes nothing). Called at the start and whenever a
+    /// folder may have appeared; a poll watcher sees them by itself.
+    pub fn folders(&mut self, content: &Path) -> notify::Result<()> {
+        let Watch::Native(d) = self else {
+            return Ok(());
+        };
+        let Ok(entries) = std::fs::read_dir(content) else {
+            return Ok(());
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                d.watch(&path, RecursiveMode::NonRecursive)?;
+            }
+        }
+        Ok(())
     }
 }

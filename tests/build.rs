@@ -362,3 +362,79 @@ fn feeds_follow_the_feed_rules() {
             .contains("<html lang=\"zh-CN\">")
     );
 }
+
+/// Every file of `dir` with its bytes and modification time.
+fn state(dir: &std::path::Path) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
+    walk_all(dir)
+        .into_iter()
+        .map(|f| {
+            let p = dir.join(&f);
+            let m = std::fs::metadata(&p).unwrap().modified().unwrap();
+            (f, std::fs::read(&p).unwrap(), m)
+        })
+        .collect()
+}
+
+#[test]
+fn a_build_with_nothing_changed_does_nothing_and_every_change_is_seen() {
+    const SAME: &str = "(nothing changed since the last build)";
+    let site = Site::sample();
+    // Past the racy window of the copy: a file changed within 2 s of its
+    // reading is never trusted by its stamp.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = site.run(&["build"]);
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    assert!(!first.stdout().contains(SAME), "{}", first.stdout());
+    let built = state(&site.feeds());
+    let again = site.run(&["build"]);
+    assert!(
+        again
+            .stdout()
+            .contains(" 0 written, 198 unchanged, 0 removed")
+            && again.stdout().contains(SAME),
+        "{}",
+        again.stdout()
+    );
+    assert_eq!(state(&site.feeds()), built, "nothing touched");
+
+    // An edit of the same size is seen; the file just written is racy,
+    // so the build after it looks again rather than trusting it.
+    let file = site.content().join("gujiao/2023-01-10.md");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let edited = text
+        .replacen("title = \"", "title = \"X", 1)
+        .replacen("\n\n", "\n", 1);
+    assert_eq!(edited.len(), text.len());
+    std::fs::write(&file, &edited).unwrap();
+    let run = site.run(&["build"]);
+    assert!(!run.stdout().contains(SAME), "{}", run.stdout());
+    assert!(site.read("feeds/gujiao/rss.xml").contains("<title>X"));
+    let racy = site.run(&["build"]);
+    assert!(!racy.stdout().contains(SAME), "{}", racy.stdout());
+
+    // A new, a removed and a renamed file are seen.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert!(site.run(&["build"]).stdout().contains("written"));
+    assert!(site.run(&["build"]).stdout().contains(SAME));
+    std::fs::rename(&file, site.content().join("gujiao/2023-01-11.md")).unwrap();
+    let moved = site.run(&["build"]);
+    assert!(moved.stdout().contains(" 3 removed"), "{}", moved.stdout());
+    assert!(site.feeds().join("gujiao/2023-01-11.html").exists());
+
+    // A run that was killed while writing leaves its flag: the record is
+    // not trusted, and the folder is put right.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    site.run(&["build"]);
+    assert!(site.run(&["build"]).stdout().contains(SAME));
+    std::fs::write(site.feeds().join(".crier-writing"), "").unwrap();
+    std::fs::write(site.feeds().join("rss.xml"), "half").unwrap();
+    let repaired = site.run(&["build"]);
+    assert!(!repaired.stdout().contains(SAME), "{}", repaired.stdout());
+    assert!(site.read("feeds/rss.xml").contains("</rss>"));
+    // A new config is a new site.
+    let config = site
+        .read("crier.toml")
+        .replace("feed_limit = 50", "feed_limit = 49");
+    std::fs::write(site.path().join("crier.toml"), config).unwrap();
+    assert!(!site.run(&["build"]).stdout().contains(SAME));
+}

@@ -315,3 +315,37 @@ fn poll_mode_sees_changes_without_events() {
         text(&s, "/zonggai/rss.xml").contains("轮询发现")
     });
 }
+
+#[test]
+fn a_district_folder_made_while_serving_is_watched_from_its_first_file() {
+    let site = Site::sample();
+    std::fs::remove_dir_all(site.content().join("yingze")).unwrap();
+    let s = Server::start(site, &["--debounce-ms", "50"]);
+    assert!(!text(&s, "/yingze/rss.xml").contains("<item>"));
+    // The folder and its first file at once: written before any watch on
+    // the new folder can have begun.
+    s.site.write(
+        "content/yingze/first.md",
+        article("迎泽第一篇", "2023-01-21"),
+    );
+    wait_for("the first article of the new folder", || {
+        text(&s, "/yingze/rss.xml").contains("迎泽第一篇")
+    });
+    // Later files in it are seen through its own watch.
+    std::thread::sleep(Duration::from_millis(200));
+    s.site.write(
+        "content/yingze/second.md",
+        article("迎泽第二篇", "2023-01-22"),
+    );
+    wait_for("the second article of the new folder", || {
+        text(&s, "/yingze/rss.xml").contains("迎泽第二篇")
+    });
+    std::fs::write(
+        s.site.content().join("yingze/first.md"),
+        article("迎泽改过", "2023-01-21"),
+    )
+    .unwrap();
+    wait_for("an edit in the new folder", || {
+        text(&s, "/yingze/rss.xml").contains("迎泽改过")
+    });
+}

@@ -619,3 +619,56 @@ fn newsboat_subscribes_and_polls_conditionally() {
     s.wait_for_log("path=/xiaodian/atom.xml status=304");
     s.wait_for_log("path=/rss.xml status=304");
 }
+
+/// What the site serves at `rel` (a file of feeds/) and what the file holds.
+fn served_and_stored(s: &Server, rel: &std::path::Path) -> (Vec<u8>, Vec<u8>, Option<String>) {
+    let rel_text = rel.to_string_lossy();
+    let page = rel_text.strip_suffix("index.html").unwrap_or(&rel_text);
+    let url = format!("/{}", crier::content::encode_path(page));
+    let r = block_on(get(s.addr, &url, &[])).unwrap();
+    assert_eq!(r.status, 200, "{url}");
+    let file = std::fs::read(s.site.feeds().join(rel)).unwrap();
+    (r.body.to_vec(), file, r.header("etag").map(str::to_string))
+}
+
+#[test]
+fn a_restart_over_a_sealed_folder_serves_it_at_once_and_then_follows_edits() {
+    let site = Site::sample();
+    // Past the racy window of the copy (see `crier build`'s record).
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(site.run(&["build"]).code(), 0);
+    let sealed_by_build = site.read("feeds/.crier-routes");
+    // serve seals the folder the same way once it has completed it.
+    std::fs::remove_file(site.feeds().join(".crier-built")).unwrap();
+    std::fs::remove_file(site.feeds().join(".crier-routes")).unwrap();
+    let s = Server::start(site, &["--debounce-ms", "50"]);
+    s.wait_complete();
+    assert_eq!(s.site.read("feeds/.crier-routes"), sealed_by_build);
+    let site = s.stop();
+
+    let s = Server::start(site, &["--debounce-ms", "50"]);
+    s.wait_for_log("as it was left");
+    for rel in common::pages(&s.site.feeds()) {
+        let (served, stored, etag) = served_and_stored(&s, &rel);
+        assert_eq!(served, stored, "{rel:?}");
+        assert_eq!(etag, Some(crier::fingerprint::etag(&stored)), "{rel:?}");
+    }
+    s.site.write(
+        "content/xiaodian/new.md",
+        "+++\ntitle = \"重启之后\"\ndate = 2023-02-01\n+++\n\n正文。\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(
+        &block_on(get(s.addr, "/xiaodian/rss.xml", &[]))
+            .unwrap()
+            .body,
+    )
+    .contains("重启之后")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the edit after a restart was not served"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

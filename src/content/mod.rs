@@ -34,6 +34,15 @@ pub fn encode_segment(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
+/// A decoded path percent-encoded again, segment by segment, as the
+/// site's URLs are.
+pub fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 #[derive(Debug, Clone)]
 pub struct Article {
     /// The file, as given on the command line (`content/xiaodian/a.md`).
@@ -171,6 +180,8 @@ pub struct Candidate {
     pub display: String,
     pub district: Option<String>,
     pub stem: String,
+    /// Its stamp when listed (`None` if it could not be taken).
+    pub stamp: Option<Stamp>,
 }
 
 impl Candidate {
@@ -194,6 +205,7 @@ impl Candidate {
             display: path.display().to_string(),
             district,
             stem,
+            stamp: Stamp::at(path),
         })
     }
 }
@@ -281,6 +293,8 @@ struct Entry {
     display: String,
     name: String,
     is_dir: bool,
+    /// Of an article file.
+    stamp: Option<Stamp>,
 }
 
 /// The entries of `dir` sorted by name, without ignored files; names that
@@ -304,14 +318,19 @@ fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry
             continue;
         }
         // The listing knows what an entry is; only a link needs a look at
-        // its target.
+        // its target. An article file is stamped here, relative to the
+        // folder: cheaper than by its whole path later.
+        let article = name.ends_with(".md");
         let kind = match e.file_type() {
-            Ok(t) if !t.is_symlink() => Ok(t),
-            _ => std::fs::metadata(&path).map(|m| m.file_type()),
+            Ok(t) if t.is_dir() => Ok((t, None)),
+            Ok(t) if !t.is_symlink() && !article => Ok((t, None)),
+            Ok(t) if !t.is_symlink() => e.metadata().map(|m| (t, Some(m))),
+            _ => std::fs::metadata(&path).map(|m| (m.file_type(), Some(m))),
         };
         match kind {
-            Ok(kind) => out.push(Entry {
+            Ok((kind, meta)) => out.push(Entry {
                 is_dir: kind.is_dir(),
+                stamp: meta.filter(|m| m.is_file()).map(|m| Stamp::of(&m)),
                 path,
                 display,
                 name,
@@ -333,6 +352,7 @@ fn candidate(e: Entry, district: Option<&str>) -> Option<Candidate> {
         display: e.display,
         district: district.map(str::to_string),
         stem,
+        stamp: e.stamp,
     })
 }
 
@@ -403,6 +423,58 @@ pub fn discover(
         }
     }
     Ok(out)
+}
+
+/// One listing of the content folder: the candidate files in path order,
+/// stamped, and the problems with folders.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub found: Vec<Candidate>,
+    pub problems: Vec<Diagnostic>,
+}
+
+impl Listing {
+    /// Lists `dir` (see [`discover`]).
+    pub fn of(config: &Config, dir: &Path) -> std::io::Result<Listing> {
+        let mut problems = Vec::new();
+        let found = discover(config, dir, &mut problems)?;
+        Ok(Listing { found, problems })
+    }
+
+    /// The key of what was listed (see [`listing_key`]); `None` when a
+    /// folder has a problem or a file could not be stamped.
+    pub fn key(&self) -> Option<crate::fingerprint::Key> {
+        if !self.problems.is_empty() {
+            return None;
+        }
+        let files: Option<Vec<(&Path, &Stamp)>> = self
+            .found
+            .iter()
+            .map(|c| Some((c.path.as_path(), c.stamp.as_ref()?)))
+            .collect();
+        Some(listing_key(files?))
+    }
+}
+
+/// The key of a set of files and their stamps, in any order: equal keys
+/// mean the same files with the same stamps (so, short of a racy write,
+/// the same bytes).
+pub fn listing_key(mut files: Vec<(&Path, &Stamp)>) -> crate::fingerprint::Key {
+    use sha2::Digest;
+    files.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    let mut h = sha2::Sha256::new();
+    let mut line = Vec::with_capacity(256);
+    for (path, s) in files {
+        line.clear();
+        line.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        line.push(0);
+        line.extend_from_slice(&s.size.to_le_bytes());
+        line.extend_from_slice(&s.mtime.to_le_bytes());
+        line.extend_from_slice(&s.ctime.to_le_bytes());
+        line.extend_from_slice(&s.inode.to_le_bytes());
+        h.update(&line);
+    }
+    crate::fingerprint::finish(h)
 }
 
 /// Reads one file: the article (if good), whether it is a draft, and its

@@ -6,19 +6,19 @@
 //! or rendered on their first request while those files are not written
 //! yet (the map names the file: no request path reaches the file system).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset};
 use hyper::header::HeaderValue;
 
 use super::negotiate::Coding;
 use crate::config::Config;
 use crate::metrics::Route;
-use crate::output::{BuildError, Encoded, Kind, Output, Page};
+use crate::output::{BuildError, Encoded, Entry, EntryTable, Kind, Output, Page};
 use crate::site::Job;
 
 pub struct Variant {
@@ -74,6 +74,24 @@ pub struct Variants {
 }
 
 impl Variants {
+    /// The encodings from a file and its siblings in the output folder.
+    fn from_files(file: &Path) -> Option<Variants> {
+        let read = |f: PathBuf| -> Option<Variant> {
+            let bytes = std::fs::read(f).ok()?;
+            let etag = crate::fingerprint::etag(&bytes);
+            Some(Variant {
+                etag: HeaderValue::from_str(&etag).ok()?,
+                body: Bytes::from(bytes),
+            })
+        };
+        let [gz, br, own] = crate::output::siblings(file);
+        Some(Variants {
+            identity: read(own)?,
+            gzip: read(gz)?,
+            br: read(br)?,
+        })
+    }
+
     fn new(o: &Output) -> Variants {
         Variants {
             identity: Variant::new(&o.body),
@@ -102,6 +120,9 @@ struct Source {
 #[derive(Clone)]
 pub struct Routes {
     map: imbl::HashMap<String, Arc<Resource>>,
+    /// A sealed output folder served as it is (see `store::Seal`): what
+    /// the map lacks is looked up here, until the library is read.
+    sealed: Option<Arc<Sealed>>,
     /// `Cache-Control` of every resource.
     pub cache_control: HeaderValue,
     /// Moved paths (decoded) and their `Location`.
@@ -109,9 +130,16 @@ pub struct Routes {
     source: Arc<Source>,
 }
 
+struct Sealed {
+    table: EntryTable,
+    out: PathBuf,
+}
+
 /// What the server answers for a path.
 pub enum Answer<'a> {
-    Resource(&'a Arc<Resource>),
+    /// Borrowed from the map, or made for this request from a sealed
+    /// folder's table.
+    Resource(Cow<'a, Arc<Resource>>),
     /// 301 to this location.
     Moved(&'a HeaderValue),
     /// 410: a retired district.
@@ -132,6 +160,7 @@ impl Routes {
             .collect();
         Routes {
             map: imbl::HashMap::new(),
+            sealed: None,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .unwrap_or(HeaderValue::from_static("public")),
             moved: Arc::new(moved),
@@ -164,10 +193,20 @@ impl Routes {
             return Answer::Gone;
         }
         if let Some(r) = self.map.get(path) {
-            return Answer::Resource(r);
+            return Answer::Resource(Cow::Borrowed(r));
         }
-        if !path.ends_with('/') && self.map.contains_key(&format!("{path}/")) {
-            return Answer::Slash;
+        if let Some(r) = self.sealed_resource(path) {
+            return Answer::Resource(Cow::Owned(r));
+        }
+        if !path.ends_with('/') {
+            let dir = format!("{path}/");
+            let sealed = self
+                .sealed
+                .as_ref()
+                .is_some_and(|s| s.table.get(&dir).is_some());
+            if sealed || self.map.contains_key(&dir) {
+                return Answer::Slash;
+            }
         }
         Answer::NotFound
     }
@@ -205,7 +244,77 @@ impl Routes {
             Some(out) if !o.kind.in_memory() => Stored::Disk(out.join(&o.file)),
             _ => Stored::Memory(Box::new(Variants::new(o))),
         };
-        self.insert(&o.path, o.kind, o.last_modified, stored);
+        let key = decode(&o.path).unwrap_or_else(|| o.path.clone());
+        self.insert(key, o.kind, o.last_modified.timestamp(), stored);
+    }
+
+    /// The routes of a sealed output folder `out`, from its entries
+    /// (see `store::Seal`): feeds, index pages and OPML read into memory
+    /// now, the rest served from their files as they are asked for.
+    /// `None` if a file is missing.
+    pub fn sealed(
+        config: Arc<Config>,
+        content: &Path,
+        out: &Path,
+        table: EntryTable,
+    ) -> Option<Routes> {
+        let mut routes = Routes::new(config, content);
+        for e in table.select(Kind::in_memory) {
+            let variants = Variants::from_files(&out.join(&e.file))?;
+            routes.insert(
+                e.path,
+                e.kind,
+                e.last_modified,
+                Stored::Memory(Box::new(variants)),
+            );
+        }
+        routes.sealed = Some(Arc::new(Sealed {
+            table,
+            out: out.to_path_buf(),
+        }));
+        Some(routes)
+    }
+
+    /// The resource of a sealed folder's file at `path`, made now.
+    fn sealed_resource(&self, path: &str) -> Option<Arc<Resource>> {
+        let sealed = self.sealed.as_ref()?;
+        let e = sealed.table.get(path)?;
+        let stored = Stored::Disk(sealed.out.join(&e.file));
+        Some(self.resource(&e.path, e.kind, e.last_modified, stored))
+    }
+
+    /// What is served, as entries to seal `out` with; `None` while
+    /// something is not written there yet.
+    pub fn entries(&self, out: &Path) -> Option<Vec<Entry>> {
+        if self.sealed.is_some() {
+            return None;
+        }
+        let mut entries = Vec::with_capacity(self.map.len());
+        for (path, r) in &self.map {
+            // `/x/index.html` is `/x/` again.
+            if let Some(dir) = path.strip_suffix("index.html")
+                && self.map.get(dir).is_some_and(|d| Arc::ptr_eq(d, r))
+            {
+                continue;
+            }
+            let file = match &r.stored {
+                Stored::Disk(f) => f.strip_prefix(out).ok()?.to_path_buf(),
+                Stored::Memory(_) => crate::output::file_of(path),
+                Stored::Lazy(_) => return None,
+            };
+            let secs = r
+                .last_modified
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            entries.push(Entry {
+                path: path.clone(),
+                file,
+                kind: r.kind,
+                last_modified: secs,
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Some(entries)
     }
 
     /// Adds a job's output: from its file in `out` if it is written
@@ -218,7 +327,9 @@ impl Routes {
                 rendered: OnceLock::new(),
             })),
         };
-        self.insert(&job.path(), job.kind(), job.last_modified(), stored);
+        let path = job.path();
+        let key = decode(&path).unwrap_or(path);
+        self.insert(key, job.kind(), job.last_modified().timestamp(), stored);
     }
 
     /// Whether `url` is the public URL of a subscription feed here.
@@ -230,21 +341,28 @@ impl Routes {
         matches!(self.answer(&path), Answer::Resource(r) if r.kind.is_feed())
     }
 
-    fn insert(
-        &mut self,
-        path: &str,
-        kind: Kind,
-        last_modified: DateTime<FixedOffset>,
-        stored: Stored,
-    ) {
+    /// Adds a resource at `path` (decoded), last modified `secs` after
+    /// the Unix epoch.
+    fn insert(&mut self, path: String, kind: Kind, secs: i64, stored: Stored) {
+        let resource = self.resource(&path, kind, secs, stored);
+        // `/x/` is also reachable as `/x/index.html`, its file in feeds/.
+        if path.ends_with('/') {
+            self.map
+                .insert(format!("{path}index.html"), resource.clone());
+        }
+        self.map.insert(path, resource);
+    }
+
+    /// The resource at `path` (decoded), with its header values.
+    fn resource(&self, path: &str, kind: Kind, secs: i64, stored: Stored) -> Arc<Resource> {
         // Whole seconds: HTTP dates have no fractions, and a client's
         // If-Modified-Since must compare equal to what it was sent.
-        let secs = last_modified.timestamp().max(0) as u64;
+        let secs = secs.max(0) as u64;
         let last_modified = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
         let config = &self.source.config;
         let link = (kind.is_feed() && !config.hubs.is_empty())
             .then(|| {
-                let own = config.url(path.trim_start_matches('/'));
+                let own = config.url(&crate::content::encode_path(path.trim_start_matches('/')));
                 let mut v: Vec<String> = config
                     .hubs
                     .iter()
@@ -254,7 +372,7 @@ impl Routes {
                 HeaderValue::from_str(&v.join(", ")).ok()
             })
             .flatten();
-        let resource = Arc::new(Resource {
+        Arc::new(Resource {
             kind,
             route: kind.route(),
             link,
@@ -264,14 +382,7 @@ impl Routes {
             last_modified_header: HeaderValue::from_str(&httpdate::fmt_http_date(last_modified))
                 .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
             stored,
-        });
-        let path = decode(path).unwrap_or_else(|| path.to_string());
-        // `/x/` is also reachable as `/x/index.html`, its file in feeds/.
-        if path.ends_with('/') {
-            self.map
-                .insert(format!("{path}index.html"), resource.clone());
-        }
-        self.map.insert(path, resource);
+        })
     }
 }
 
@@ -281,4 +392,67 @@ fn decode(path: &str) -> Option<String> {
         .decode_utf8()
         .ok()
         .map(|c| c.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn entry(path: &str, kind: Kind) -> Entry {
+        Entry {
+            path: path.into(),
+            file: crate::output::file_of(path),
+            kind,
+            last_modified: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn a_sealed_folder_is_served_from_its_table() {
+        let text = "title = \"t\"\nbase_url = \"https://n.example/\"\nid_authority = \"n.example\"\n[districts.a]\nname = \"A\"\n";
+        let config =
+            Arc::new(Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap());
+        let out = tempfile::tempdir().unwrap();
+        let entries = [
+            entry("/a/", Kind::District),
+            entry("/a/劳模.html", Kind::Article),
+        ];
+        std::fs::create_dir_all(out.path().join("a")).unwrap();
+        for name in ["index.html", "index.html.gz", "index.html.br"] {
+            std::fs::write(out.path().join("a").join(name), name).unwrap();
+        }
+        let mut lines = String::new();
+        for e in &entries {
+            lines.push_str(&EntryTable::line(e).unwrap());
+        }
+        let len = lines.len();
+        let table = EntryTable::parse(lines, 0, len).unwrap();
+        let routes = Routes::sealed(config.clone(), out.path(), out.path(), table).unwrap();
+        // The district page is in memory, with its alias.
+        for path in ["/a/", "/a/index.html"] {
+            let Answer::Resource(r) = routes.answer(path) else {
+                panic!("{path}")
+            };
+            let Stored::Memory(v) = &r.stored else {
+                panic!("{path} in memory")
+            };
+            assert_eq!(&v.get(Coding::Identity).body[..], b"index.html");
+        }
+        // The article, from its file, asked for as a client sends it.
+        let Answer::Resource(r) = routes.answer("/a/%E5%8A%B3%E6%A8%A1.html") else {
+            panic!("article")
+        };
+        assert!(matches!(&r.stored, Stored::Disk(f) if f == &out.path().join("a/劳模.html")));
+        assert_eq!(r.kind, Kind::Article);
+        assert!(matches!(routes.answer("/a"), Answer::Slash));
+        assert!(matches!(routes.answer("/a/none.html"), Answer::NotFound));
+        // A sealed folder whose page file is missing is not served.
+        std::fs::remove_file(out.path().join("a/index.html.br")).unwrap();
+        let mut lines = String::new();
+        lines.push_str(&EntryTable::line(&entries[0]).unwrap());
+        let len = lines.len();
+        let table = EntryTable::parse(lines, 0, len).unwrap();
+        assert!(Routes::sealed(config, out.path(), out.path(), table).is_none());
+    }
 }

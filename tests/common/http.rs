@@ -120,6 +120,16 @@ impl Server {
         }
     }
 
+    /// Stops the server (SIGTERM) and gives its site back, to serve again.
+    pub fn stop(mut self) -> Site {
+        self.signal("TERM");
+        let _ = self.wait_exit(Duration::from_secs(10));
+        let empty = Site {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        std::mem::replace(&mut self.site, empty)
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
