@@ -357,10 +357,23 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     let poll = args
         .poll
         .then(|| Duration::from_millis(args.poll_ms.max(10)));
+    let (content, config_file) = (
+        live.content_abs().to_path_buf(),
+        live.config_abs().to_path_buf(),
+    );
+    // The first build starts at once; the watcher starts beside it and
+    // is handed over when the build is done (see `Live::watching`).
+    let (watch_tx, watch_rx) = std::sync::mpsc::channel();
+    let _ = std::thread::Builder::new()
+        .name("live".into())
+        .spawn(move || {
+            let mut live = live;
+            live.build_all(config);
+            live.watching(watch_rx.recv().ok().flatten());
+            live.run(rx);
+        });
     let t = Instant::now();
-    let watcher = watch::start(live.content_abs(), live.config_abs(), poll, debounce, tx);
-    tracing::debug!(elapsed = ?t.elapsed(), "watching");
-    let watcher = match watcher {
+    let watcher = match watch::start(&content, &config_file, poll, debounce, tx) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::error!(
@@ -370,13 +383,8 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             None
         }
     };
-    let _ = std::thread::Builder::new()
-        .name("live".into())
-        .spawn(move || {
-            let mut live = live.with_watch(watcher);
-            live.build_all(config);
-            live.run(rx);
-        });
+    tracing::debug!(elapsed = ?t.elapsed(), "watching");
+    let _ = watch_tx.send(watcher);
     runtime.block_on(shutdown_signal());
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop();

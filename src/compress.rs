@@ -2,7 +2,6 @@
 //! mtime 0), so every replica produces the same bytes and the same ETags.
 
 use std::cell::RefCell;
-use std::io::Write;
 
 use flate2::{Compress, FlushCompress, Status};
 
@@ -21,47 +20,44 @@ pub enum Effort {
 pub type Error = std::io::Error;
 
 pub fn gzip(data: &[u8], effort: Effort) -> Result<Vec<u8>, Error> {
-    if effort == Effort::Fast {
-        return gzip_fast(data);
+    match effort {
+        Effort::Fast => DEFLATE_FAST.with_borrow_mut(|c| gzip_with(c, 4, data)),
+        Effort::Best => DEFLATE_BEST.with_borrow_mut(|c| gzip_with(c, 0, data)),
     }
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 3 + 64),
-        flate2::Compression::default(),
-    );
-    enc.write_all(data)?;
-    enc.finish()
 }
 
 const GZIP_FAST: u32 = 1;
 const BROTLI_FAST: i32 = 1;
 
 thread_local! {
-    /// One deflate state per thread, reset for each page: a new one is
-    /// hundreds of KB to allocate and clear, more than compressing a page.
-    static DEFLATE: RefCell<Compress> =
+    /// One deflate state per thread and level, reset for each page: a new
+    /// one is hundreds of KB to allocate and clear, more than compressing
+    /// a page.
+    static DEFLATE_FAST: RefCell<Compress> =
         RefCell::new(Compress::new(flate2::Compression::new(GZIP_FAST), false));
+    static DEFLATE_BEST: RefCell<Compress> =
+        RefCell::new(Compress::new(flate2::Compression::default(), false));
 }
 
-/// gzip (RFC 1952) around raw deflate: mtime 0, "fastest" flag, OS unknown.
-fn gzip_fast(data: &[u8]) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::with_capacity(data.len() * 2 / 3 + 64);
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
-    DEFLATE.with_borrow_mut(|c| {
-        c.reset();
-        loop {
-            let done = c.total_in() as usize;
-            out.reserve(data.len().saturating_sub(done) / 2 + 64);
-            match c.compress_vec(
-                data.get(done..).unwrap_or_default(),
-                &mut out,
-                FlushCompress::Finish,
-            ) {
-                Ok(Status::StreamEnd) => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(Error::other(e)),
-            }
+/// gzip (RFC 1952) around raw deflate, the header as flate2 writes it:
+/// mtime 0, the level's `xfl` flag, OS unknown.
+fn gzip_with(c: &mut Compress, xfl: u8, data: &[u8]) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::with_capacity(data.len() / 3 + 64);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
+    c.reset();
+    loop {
+        let done = c.total_in() as usize;
+        out.reserve(data.len().saturating_sub(done) / 2 + 64);
+        match c.compress_vec(
+            data.get(done..).unwrap_or_default(),
+            &mut out,
+            FlushCompress::Finish,
+        ) {
+            Ok(Status::StreamEnd) => break,
+            Ok(_) => {}
+            Err(e) => return Err(Error::other(e)),
         }
-    })?;
+    }
     let mut crc = flate2::Crc::new();
     crc.update(data);
     out.extend_from_slice(&crc.sum().to_le_bytes());
@@ -82,11 +78,22 @@ pub fn brotli(data: &[u8], effort: Effort) -> Result<Vec<u8>, Error> {
             Effort::Best => 6,
             Effort::Fast => BROTLI_FAST,
         },
-        lgwin: 22,
+        lgwin: window_bits(data.len()),
         ..Default::default()
     };
     brotli::BrotliCompress(&mut &data[..], &mut out, &params)?;
     Ok(out)
+}
+
+/// The smallest brotli window that holds all of `len` bytes (10 to 22
+/// bits): the same compression as a larger one, with smaller tables to
+/// clear on every call.
+fn window_bits(len: usize) -> i32 {
+    let mut bits = 10;
+    while bits < 22 && (1usize << bits) - 16 < len {
+        bits += 1;
+    }
+    bits
 }
 
 #[cfg(test)]
@@ -127,6 +134,17 @@ mod tests {
                 brotli(long.as_bytes(), effort).unwrap()
             );
             assert!(first.len() < long.len() / 5);
+            // What flate2's own encoder makes at the level.
+            let level = match effort {
+                Effort::Best => flate2::Compression::default(),
+                Effort::Fast => flate2::Compression::new(GZIP_FAST),
+            };
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
+            std::io::Write::write_all(&mut enc, noise.as_bytes()).unwrap();
+            assert_eq!(
+                gzip(noise.as_bytes(), effort).unwrap(),
+                enc.finish().unwrap()
+            );
         }
     }
 }

@@ -23,6 +23,15 @@ pub fn etag(bytes: &[u8]) -> String {
     format!("\"{}\"", hex(&key_of(bytes)))
 }
 
+/// A fast checksum of bytes crier wrote itself, to find a file cut short
+/// or damaged (not a defence against anyone: use [`key_of`] for that).
+pub fn checksum(bytes: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x1dea).build_hasher();
+    h.write(bytes);
+    h.finish()
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -137,18 +137,11 @@ struct Checksum(u64);
 
 impl Checksum {
     fn add(&mut self, line: &[u8]) {
-        self.0 = self.0.rotate_left(5) ^ checksum(line);
+        self.0 = self.0.rotate_left(5) ^ fingerprint::checksum(line);
     }
     fn finish(&self) -> u64 {
         self.0
     }
-}
-
-fn checksum(bytes: &[u8]) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = foldhash::fast::FixedState::with_seed(0x1dea).build_hasher();
-    h.write(bytes);
-    h.finish()
 }
 
 /// Fields of a line, in order.

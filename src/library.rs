@@ -66,6 +66,12 @@ pub struct Library {
     /// Page path of each current article, with how many claim it.
     pages: HashMap<String, usize>,
     by_district: HashMap<String, BTreeMap<Key, Arc<Article>>>,
+    /// The files refused for an id another file has.
+    blocked: HashSet<PathBuf>,
+    /// The files with a problem, a date to come, or a draft: what the
+    /// counts and the embargo timer look at, without going through an
+    /// archive's every file at each update.
+    noted: HashSet<PathBuf>,
     /// Ids freed since the last retry of the files refused for them.
     released: Vec<Arc<str>>,
     /// Bodies of the articles the feeds show, by page path; an archive's
@@ -97,6 +103,17 @@ pub struct Change {
     pub gone: Vec<Arc<Article>>,
     /// Problems found by this refresh (logged by the caller).
     pub diagnostics: Vec<Diagnostic>,
+    /// The oldest date of an article added or removed (an edit is both):
+    /// archive documents of older articles only are unchanged.
+    pub oldest: Option<DateTime<FixedOffset>>,
+}
+
+impl Change {
+    fn touch(&mut self, date: DateTime<FixedOffset>) {
+        if self.oldest.is_none_or(|o| date < o) {
+            self.oldest = Some(date);
+        }
+    }
 }
 
 impl Change {
@@ -165,6 +182,8 @@ impl Library {
             all: BTreeMap::new(),
             pages: HashMap::new(),
             by_district: HashMap::new(),
+            blocked: HashSet::new(),
+            noted: HashSet::new(),
             released: Vec::new(),
             bodies: HashMap::new(),
             opened: (0, 0),
@@ -392,7 +411,23 @@ impl Library {
     /// merged and reordered (an editor's save is often a write to a temp
     /// file renamed over the article).
     pub fn refresh(&mut self, touched: &[PathBuf], change: &mut Change) -> std::io::Result<()> {
+        let folders = self.refresh_reported(touched, change)?;
+        self.relist(&folders, change);
+        Ok(())
+    }
+
+    /// The first half of [`Library::refresh`]: reads the reported paths
+    /// only (a folder that appeared is listed now), and returns the
+    /// folders to list again for what the events missed, so that a live
+    /// update serves what was reported before it lists thousands of
+    /// names (see [`Library::relist`]).
+    pub fn refresh_reported(
+        &mut self,
+        touched: &[PathBuf],
+        change: &mut Change,
+    ) -> std::io::Result<BTreeSet<PathBuf>> {
         let mut folders = BTreeSet::new();
+        let mut listed_now = BTreeSet::new();
         let mut work = BTreeSet::new();
         for path in touched {
             let Ok(rel) = path.strip_prefix(&self.content) else {
@@ -405,12 +440,17 @@ impl Library {
                 // The content folder itself, a folder that is not a district
                 // (an error to report), or a district folder gone: list
                 // everything again.
-                0 => return self.rescan(change),
-                1 if path.is_dir() && !known_district => return self.rescan(change),
-                1 if known_district && !path.exists() => return self.rescan(change),
-                // A district folder: list it again.
+                0 | 1 if depth == 0 || path.is_dir() && !known_district => {
+                    self.rescan(change)?;
+                    return Ok(BTreeSet::new());
+                }
+                1 if known_district && !path.exists() => {
+                    self.rescan(change)?;
+                    return Ok(BTreeSet::new());
+                }
+                // A district folder: list it again now.
                 1 if path.is_dir() => {
-                    folders.insert(path.clone());
+                    listed_now.insert(path.clone());
                 }
                 1 | 2 => {
                     if let Some(parent) = path.parent() {
@@ -421,11 +461,29 @@ impl Library {
                 _ => {}
             }
         }
-        // Names new to the index, and indexed files no longer listed: only
-        // these (and the reported paths) are looked at, so a folder of
-        // thousands of unchanged files costs one listing, not thousands of
-        // reads.
-        for folder in &folders {
+        self.list_into(&listed_now, &mut work);
+        folders.retain(|f| !listed_now.contains(f));
+        self.read_work(work, change);
+        Ok(folders)
+    }
+
+    /// The second half of [`Library::refresh`]: lists `folders` again
+    /// and takes in the files the events missed.
+    pub fn relist(&mut self, folders: &BTreeSet<PathBuf>, change: &mut Change) {
+        if folders.is_empty() {
+            return;
+        }
+        let mut work = BTreeSet::new();
+        self.list_into(folders, &mut work);
+        self.read_work(work, change);
+    }
+
+    /// Names new to the index, and indexed files no longer listed: only
+    /// these (and the reported paths) are looked at, so a folder of
+    /// thousands of unchanged files costs one listing, not thousands of
+    /// reads.
+    fn list_into(&self, folders: &BTreeSet<PathBuf>, work: &mut BTreeSet<PathBuf>) {
+        for folder in folders {
             let listed: HashSet<OsString> = match std::fs::read_dir(folder) {
                 Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
                 Err(_) => HashSet::new(),
@@ -444,6 +502,10 @@ impl Library {
                 );
             }
         }
+    }
+
+    /// Reads the files of `work` whose stamp changed; removes those gone.
+    fn read_work(&mut self, work: BTreeSet<PathBuf>, change: &mut Change) {
         for path in work {
             match Candidate::at(&self.content, &path) {
                 Some(c) if path.is_file() => {
@@ -464,7 +526,6 @@ impl Library {
         }
         self.retry_blocked(change);
         self.prime();
-        Ok(())
     }
 
     /// Reads again the files refused for an id that has since been freed
@@ -473,10 +534,15 @@ impl Library {
         while !self.released.is_empty() {
             let freed: HashSet<Arc<str>> = self.released.drain(..).collect();
             let mut waiting: Vec<PathBuf> = self
-                .files
+                .blocked
                 .iter()
-                .filter(|(_, s)| s.blocked_by.as_ref().is_some_and(|id| freed.contains(id)))
-                .map(|(p, _)| p.clone())
+                .filter(|p| {
+                    self.files
+                        .get(*p)
+                        .and_then(|s| s.blocked_by.as_ref())
+                        .is_some_and(|id| freed.contains(id))
+                })
+                .cloned()
                 .collect();
             waiting.sort();
             for path in waiting {
@@ -550,6 +616,16 @@ impl Library {
                     .insert(name.to_os_string()),
             };
         }
+        if blocked_by.is_some() {
+            self.blocked.insert(path.to_path_buf());
+        } else if !self.blocked.is_empty() {
+            self.blocked.remove(path);
+        }
+        if !diagnostics.is_empty() || read.scheduled.is_some() || read.draft {
+            self.noted.insert(path.to_path_buf());
+        } else if !self.noted.is_empty() {
+            self.noted.remove(path);
+        }
         self.files.insert(
             path.to_path_buf(),
             FileState {
@@ -577,6 +653,8 @@ impl Library {
             change.gone.push(a);
         }
         self.files.remove(path);
+        self.blocked.remove(path);
+        self.noted.remove(path);
     }
 
     fn index(&mut self, path: &Path, a: &Arc<Article>, change: &mut Change) {
@@ -601,6 +679,7 @@ impl Library {
                 change.districts.insert(d.clone());
             }
         }
+        change.touch(a.date);
         change.any = true;
     }
 
@@ -629,6 +708,7 @@ impl Library {
                 change.districts.insert(d.clone());
             }
         }
+        change.touch(a.date);
         change.any = true;
     }
 
@@ -681,6 +761,29 @@ impl Library {
             .collect()
     }
 
+    fn scope(&self, district: Option<&str>) -> Option<&BTreeMap<Key, Arc<Article>>> {
+        match district {
+            None => Some(&self.all),
+            Some(d) => self.by_district.get(d),
+        }
+    }
+
+    /// How many articles of a scope are dated `since` or later (counted
+    /// from the newest: few, for a change to recent news).
+    pub fn count_since(&self, district: Option<&str>, since: DateTime<FixedOffset>) -> usize {
+        self.scope(district)
+            .map_or(0, |m| m.values().take_while(|a| a.date >= since).count())
+    }
+
+    /// The newest `n` archived articles of a scope (beyond the newest
+    /// `feed_limit`), newest first.
+    pub fn archived_newest(&self, district: Option<&str>, n: usize) -> Vec<&Arc<Article>> {
+        let limit = self.config.feed_limit.max(1);
+        self.scope(district)
+            .map(|m| m.values().skip(limit).take(n).collect())
+            .unwrap_or_default()
+    }
+
     pub fn count(&self, district: Option<&str>) -> usize {
         match district {
             None => self.all.len(),
@@ -693,11 +796,17 @@ impl Library {
         self.all.values()
     }
 
+    /// The files with a problem, a date to come, or a draft.
+    fn noted(&self) -> impl Iterator<Item = (&PathBuf, &FileState)> {
+        self.noted
+            .iter()
+            .filter_map(|p| self.files.get_key_value(p))
+    }
+
     /// Every current problem: folders first, then files in path order.
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
         let mut files: Vec<(&PathBuf, &FileState)> = self
-            .files
-            .iter()
+            .noted()
             .filter(|(_, s)| !s.diagnostics.is_empty())
             .collect();
         files.sort_by(|a, b| a.0.cmp(b.0));
@@ -711,7 +820,7 @@ impl Library {
         let all = self
             .folder_problems
             .iter()
-            .chain(self.files.values().flat_map(|s| &s.diagnostics));
+            .chain(self.noted().flat_map(|(_, s)| &s.diagnostics));
         all.filter(|d| d.severity == severity).count()
     }
 
@@ -724,14 +833,13 @@ impl Library {
     }
 
     pub fn drafts(&self) -> usize {
-        self.files.values().filter(|s| s.draft).count()
+        self.noted().filter(|(_, s)| s.draft).count()
     }
 
     /// Articles waiting for their date, soonest first: when, file, title.
     pub fn scheduled(&self) -> Vec<(DateTime<FixedOffset>, &Path, &str)> {
         let mut list: Vec<_> = self
-            .files
-            .iter()
+            .noted()
             .filter_map(|(p, s)| {
                 let (when, title) = s.scheduled.as_ref()?;
                 Some((*when, p.as_path(), title.as_str()))
@@ -743,9 +851,8 @@ impl Library {
 
     /// When the next scheduled article is due.
     pub fn next_embargo(&self) -> Option<DateTime<FixedOffset>> {
-        self.files
-            .values()
-            .filter_map(|s| s.scheduled.as_ref().map(|(when, _)| *when))
+        self.noted()
+            .filter_map(|(_, s)| s.scheduled.as_ref().map(|(when, _)| *when))
             .min()
     }
 
@@ -754,8 +861,7 @@ impl Library {
     pub fn publish_due(&mut self, change: &mut Change) {
         let now = chrono::Utc::now();
         let mut due: Vec<PathBuf> = self
-            .files
-            .iter()
+            .noted()
             .filter(|(_, s)| s.scheduled.as_ref().is_some_and(|(when, _)| *when <= now))
             .map(|(p, _)| p.clone())
             .collect();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::{Config, Overrides};
 use crate::content::{Diagnostic, Listing, Severity};
+use crate::fingerprint::Key;
 use crate::hub::Hub;
 use crate::library::{Change, Library};
 use crate::output::{BuildError, Kind, Output};
@@ -48,13 +49,41 @@ pub struct Live {
     /// served from memory.
     store: Option<Store>,
     /// Of the program and config, for the index.
-    epoch: Option<crate::fingerprint::Key>,
+    epoch: Option<Key>,
     completion: Completion,
     /// Whether an output failed since the last full build: the folder is
     /// then not sealed (see [`store::Record`]).
     failed: std::cell::Cell<bool>,
     /// The file watcher, to watch new folders of `content`.
     watch: Option<crate::watch::Watch>,
+}
+
+/// A sealed output folder, ready to serve if the content still lists
+/// as it did (see [`store::Seal`]).
+struct Sealed {
+    record: store::Record,
+    routes: Routes,
+    /// Paths of its feeds, for the built-in hub.
+    feeds: Vec<String>,
+}
+
+impl Sealed {
+    /// Read while the content is listed: nothing here waits for that.
+    fn read(config: &Config, epoch: Option<Key>, content: &Path, out: &Path) -> Option<Sealed> {
+        let record = store::Record::read(out, epoch?)?;
+        let entries = store::load_entries(out, &record)?;
+        let feeds = entries
+            .select(Kind::is_feed)
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        let routes = Routes::sealed(Arc::new(config.clone()), content, out, entries)?;
+        Some(Sealed {
+            record,
+            routes,
+            feeds,
+        })
+    }
 }
 
 /// The background completion of the output folder after a full build.
@@ -118,12 +147,6 @@ impl Live {
         self
     }
 
-    /// Keeps the watcher, to watch folders that appear in `content`.
-    pub fn with_watch(mut self, watch: Option<crate::watch::Watch>) -> Live {
-        self.watch = watch;
-        self
-    }
-
     /// Watches the folders of `content` when one may be new: a folder
     /// created in it, or a rescan (events were lost). Its files are then
     /// listed by the refresh that follows, so nothing written into it
@@ -144,6 +167,17 @@ impl Live {
                 self.content.display()
             );
         }
+    }
+
+    /// Takes the watcher once it watches. It began after the first
+    /// listing (so as not to delay serving), so everything is looked at
+    /// again once: what changed in between is not missed.
+    pub fn watching(&mut self, watch: Option<crate::watch::Watch>) {
+        self.watch = watch;
+        self.apply(Batch {
+            paths: vec![self.config_abs.clone()],
+            rescan: true,
+        });
     }
 
     /// Delivers changed feeds to the subscribers of the built-in hub.
@@ -191,13 +225,21 @@ impl Live {
         let started = Instant::now();
         self.failed.set(false);
         let epoch = store::epoch(&config);
-        let listing = match Listing::of(&config, &self.content) {
+        // At a start, the sealed folder is read beside the listing.
+        let first = self.library.is_none();
+        let (content, out) = (&self.content, &self.out);
+        let (listing, sealed) = std::thread::scope(|s| {
+            let sealed = first.then(|| s.spawn(|| Sealed::read(&config, epoch, content, out)));
+            let listing = Listing::of(&config, content);
+            (listing, sealed.and_then(|h| h.join().ok()).flatten())
+        });
+        let listing = match listing {
             Ok(l) => l,
             Err(e) => return self.unreadable(&e),
         };
         tracing::debug!(elapsed = ?started.elapsed(), "content listed");
-        if self.library.is_none() {
-            self.serve_sealed(&config, epoch, &listing, started);
+        if let Some(sealed) = sealed {
+            self.serve_sealed(sealed, &listing, started);
         }
         self.store = match Store::open(&self.out, epoch) {
             Ok(s) => Some(s),
@@ -294,42 +336,22 @@ impl Live {
     /// At a start: if the output folder is sealed (see [`store::Seal`])
     /// with the very content listed now, serves it as it is, at once;
     /// the library is then read behind it, for live updates.
-    fn serve_sealed(
-        &self,
-        config: &Config,
-        epoch: Option<crate::fingerprint::Key>,
-        listing: &Listing,
-        started: Instant,
-    ) {
-        let Some(record) = epoch.and_then(|e| store::Record::read(&self.out, e)) else {
-            return;
-        };
-        if listing.key() != Some(record.content) {
+    fn serve_sealed(&self, sealed: Sealed, listing: &Listing, started: Instant) {
+        if listing.key() != Some(sealed.record.content) {
             return;
         }
-        let Some(entries) = store::load_entries(&self.out, &record) else {
-            return;
-        };
-        tracing::debug!(elapsed = ?started.elapsed(), "sealed entries read");
-        let config = Arc::new(config.clone());
-        let feeds: Vec<String> = entries
-            .select(Kind::is_feed)
-            .into_iter()
-            .map(|e| e.path)
-            .collect();
-        let Some(routes) = Routes::sealed(config.clone(), &self.content, &self.out, entries) else {
-            return;
-        };
-        self.state.routes.store(Some(Arc::new(routes)));
+        let config = sealed.routes.config().clone();
+        self.state.routes.store(Some(Arc::new(sealed.routes)));
         if let Some(hub) = &self.hub {
             hub.set_topics(
-                feeds
+                sealed
+                    .feeds
                     .iter()
                     .map(|p| config.url(&crate::content::encode_path(p.trim_start_matches('/')))),
             );
         }
         tracing::info!(
-            articles = record.articles,
+            articles = sealed.record.articles,
             served_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
             "serving {} as it was left; reading the articles for live updates",
             self.out.display()
@@ -466,10 +488,17 @@ impl Live {
 
     /// Takes in one batch of changes.
     pub fn apply(&mut self, batch: Batch) {
+        tracing::debug!(paths = ?batch.paths, rescan = batch.rescan, "batch");
         self.watch_new_folders(&batch);
         let config_changed = batch.paths.iter().any(|p| p == &self.config_abs);
         if config_changed {
             match Config::load(&self.config_path, &self.overrides) {
+                // Saved again as it was (or touched): nothing to rebuild.
+                Ok(config)
+                    if self
+                        .library
+                        .as_ref()
+                        .is_some_and(|l| format!("{:?}", l.config) == format!("{config:?}")) => {}
                 Ok(config) => {
                     tracing::info!(
                         "{} changed: rebuilding everything",
@@ -496,19 +525,34 @@ impl Live {
             .filter_map(|p| p.strip_prefix(&self.content_abs).ok())
             .map(|rel| self.content.join(rel))
             .collect();
-        let result = if batch.rescan {
-            library.rescan(&mut change)
-        } else {
-            library.refresh(&touched, &mut change)
-        };
-        if let Err(e) = result {
-            tracing::error!(
-                "{}: cannot read the content folder ({e})",
-                self.content.display()
-            );
+        // Only other files beside crier.toml changed.
+        if touched.is_empty() && !batch.rescan {
             return;
         }
+        let result = if batch.rescan {
+            library.rescan(&mut change).map(|()| Default::default())
+        } else {
+            library.refresh_reported(&touched, &mut change)
+        };
+        let folders = match result {
+            Ok(folders) => folders,
+            Err(e) => {
+                tracing::error!(
+                    "{}: cannot read the content folder ({e})",
+                    self.content.display()
+                );
+                return;
+            }
+        };
         self.serve_change(change, started);
+        // What the events reported is served; now what they may have
+        // missed in the same folders.
+        if let Some(library) = self.library.as_mut() {
+            let started = Instant::now();
+            let mut missed = Change::default();
+            library.relist(&folders, &mut missed);
+            self.serve_change(missed, started);
+        }
     }
 
     /// Runs the pipeline for `change`, serves the result, then writes it.
@@ -520,7 +564,9 @@ impl Live {
         if !change.any && change.files_read == 0 {
             return;
         }
+        tracing::debug!(elapsed = ?started.elapsed(), "refreshed");
         let mut built = site::build(library, &change, &mut self.prints, None);
+        tracing::debug!(elapsed = ?started.elapsed(), "rendered");
         // A live update has few archive documents to make: made now.
         let jobs = std::mem::take(&mut built.jobs);
         let mut made = Vec::new();

@@ -239,7 +239,14 @@ fn directory_pages(
 /// articles changed (from the first changed position on, when an old
 /// article is deleted or back-dated; just its own when one is edited).
 #[derive(Debug, Default)]
-pub struct ArchivePrints(HashMap<Option<String>, Vec<u64>>);
+pub struct ArchivePrints(HashMap<Option<String>, Prints>);
+
+/// A scope's prints, and how many articles its documents held.
+#[derive(Debug, Default, Clone)]
+struct Prints {
+    archived: usize,
+    docs: Vec<u64>,
+}
 
 /// The print of one archive document: its place and its articles as read.
 fn doc_print(number: usize, last: bool, items: &[&Arc<Article>]) -> u64 {
@@ -263,52 +270,91 @@ impl ArchivePrints {
     /// Whether `doc` is still what its scope's document shows (a later
     /// change may have made a new one).
     pub fn is_current(&self, doc: &ArchiveDoc) -> bool {
-        self.0
-            .get(&doc.district)
-            .is_some_and(|p| p.len() == doc.of && p.get(doc.number - 1) == Some(&doc.print))
+        self.0.get(&doc.district).is_some_and(|p| {
+            p.docs.len() == doc.of && p.docs.get(doc.number - 1) == Some(&doc.print)
+        })
+    }
+
+    /// The first document of a scope that may have changed: none before
+    /// the position of the oldest article touched (documents are filled
+    /// oldest first), and never after the last one, then or now (whose
+    /// "last" mark may change).
+    fn first_changed(
+        library: &Library,
+        slug: Option<&str>,
+        from: Option<DateTime<FixedOffset>>,
+        old: &Prints,
+        archived: usize,
+    ) -> usize {
+        let limit = library.config.feed_limit.max(1);
+        let Some(from) = from else {
+            return 0;
+        };
+        let total = library.count(slug);
+        let position = total
+            .saturating_sub(library.count_since(slug, from))
+            .min(archived)
+            .min(old.archived);
+        let of = archived.div_ceil(limit);
+        (position / limit)
+            .min(of.saturating_sub(1))
+            .min(old.docs.len().saturating_sub(1))
     }
 
     /// The jobs for the documents of `district`'s scope that changed, and
-    /// the paths of those that are gone.
+    /// the paths of those that are gone. With `from` (the oldest date a
+    /// change touched), documents of older articles only are not looked
+    /// at: an edit of recent news prints one document, not thousands.
     fn update(
         &mut self,
         library: &Library,
         district: Option<&District>,
+        from: Option<DateTime<FixedOffset>>,
         jobs: &mut Vec<Job>,
         removed: &mut Vec<(String, PathBuf)>,
     ) {
+        let limit = library.config.feed_limit.max(1);
         let slug = district.map(|d| d.slug.clone());
-        let flat = library.archived_oldest_first(slug.as_deref());
-        let docs: Vec<&[&Arc<Article>]> = flat.chunks(library.config.feed_limit.max(1)).collect();
-        let of = docs.len();
+        let archived = library.count(slug.as_deref()).saturating_sub(limit);
+        let old = self.0.get(&slug).cloned().unwrap_or_default();
+        let first = Self::first_changed(library, slug.as_deref(), from, &old, archived);
+        let mut tail = library.archived_newest(slug.as_deref(), archived - first * limit);
+        tail.reverse();
+        let docs: Vec<&[&Arc<Article>]> = tail.chunks(limit).collect();
+        let of = first + docs.len();
         // Printed oldest first within a document: the same order every
         // time, which is all a print needs.
-        let prints: Vec<u64> = docs
-            .iter()
-            .enumerate()
-            .map(|(i, items)| doc_print(i + 1, i + 1 == of, items))
-            .collect();
-        let old = self
-            .0
-            .insert(slug.clone(), prints.clone())
-            .unwrap_or_default();
+        let mut prints: Vec<u64> = old.docs.get(..first).unwrap_or_default().to_vec();
+        prints.extend(
+            docs.iter()
+                .enumerate()
+                .map(|(i, items)| doc_print(first + i + 1, first + i + 1 == of, items)),
+        );
+        self.0.insert(
+            slug.clone(),
+            Prints {
+                archived,
+                docs: prints.clone(),
+            },
+        );
         for (i, items) in docs.into_iter().enumerate() {
-            if old.get(i) == prints.get(i) {
+            let number = first + i + 1;
+            if old.docs.get(number - 1) == prints.get(number - 1) {
                 continue;
             }
             for feed in [FeedKind::Rss, FeedKind::Atom] {
                 jobs.push(Job::Archive(Arc::new(ArchiveDoc {
                     district: slug.clone(),
                     feed,
-                    number: i + 1,
+                    number,
                     of,
                     // Newest first, as documents list them.
                     items: items.iter().rev().map(|a| Arc::clone(a)).collect(),
-                    print: prints[i],
+                    print: prints[number - 1],
                 })));
             }
         }
-        for number in of + 1..=old.len() {
+        for number in of + 1..=old.docs.len() {
             for feed in [FeedKind::Rss, FeedKind::Atom] {
                 let file = archive_file(slug.as_deref(), feed, number);
                 removed.push((format!("/{file}"), PathBuf::from(file)));
@@ -359,16 +405,23 @@ pub fn build(
         );
     }
     let touched = |d: &District| change.full || change.districts.contains(&d.slug);
+    let from = change.oldest.filter(|_| !change.full);
     for scope in &districts {
         if scope.district.is_some_and(touched) {
             scope_pages(scope, &mut pages);
-            prints.update(library, scope.district, &mut built.jobs, &mut built.removed);
+            prints.update(
+                library,
+                scope.district,
+                from,
+                &mut built.jobs,
+                &mut built.removed,
+            );
         }
     }
     if change.full || change.any {
         scope_pages(&city, &mut pages);
         directory_pages(&city, &districts, &mut pages);
-        prints.update(library, None, &mut built.jobs, &mut built.removed);
+        prints.update(library, None, from, &mut built.jobs, &mut built.removed);
     }
     built.removed.extend(
         change

@@ -120,8 +120,8 @@ fn save_entries(path: &Path, content: Key, entries: &[Entry]) -> Result<bool, Wr
             None => return Ok(false),
         }
     }
-    let sum = fingerprint::hex(&fingerprint::key_of(text.as_bytes()));
-    text.push_str(&format!("end\t{}\t{sum}\n", entries.len()));
+    let sum = fingerprint::checksum(text.as_bytes());
+    text.push_str(&format!("end\t{}\t{sum:016x}\n", entries.len()));
     atomic::write(path, text.as_bytes(), atomic::Access::Public)?;
     Ok(true)
 }
@@ -133,7 +133,8 @@ pub fn load_entries(out: &Path, record: &Record) -> Option<EntryTable> {
     let (body, trailer) = text.split_at(body_end);
     let mut t = trailer.trim_end_matches('\n').split('\t');
     let (end, count, sum) = (t.next()?, t.next()?, t.next()?);
-    if end != "end" || fingerprint::parse_key(sum)? != fingerprint::key_of(body.as_bytes()) {
+    if end != "end" || u64::from_str_radix(sum, 16).ok()? != fingerprint::checksum(body.as_bytes())
+    {
         return None;
     }
     let head = body.find('\n')? + 1;

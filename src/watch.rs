@@ -58,6 +58,13 @@ fn handler(tx: Sender<Batch>) -> impl FnMut(DebounceEventResult) + Send + 'stati
     }
 }
 
+/// How often the debouncer looks for batches that are due: a tenth of
+/// the window (at least 5 ms), so a batch comes at most that late (the
+/// default, a quarter, adds 25 ms to a 100 ms window).
+fn tick(debounce: Duration) -> Duration {
+    (debounce / 10).max(Duration::from_millis(5))
+}
+
 /// Watches `content` (recursively) and the folder of `config` (for the
 /// file itself: editors replace it by renaming). With `poll: Some(every)`,
 /// scans at that interval instead of relying on change events, for network
@@ -77,7 +84,7 @@ pub fn start(
         let cfg = notify::Config::default().with_poll_interval(every);
         let mut d = new_debouncer_opt::<_, PollWatcher, FileIdMap>(
             debounce,
-            None,
+            Some(tick(debounce)),
             handler(tx),
             FileIdMap::new(),
             cfg,
@@ -88,7 +95,7 @@ pub fn start(
     } else {
         let mut d = new_debouncer_opt::<_, RecommendedWatcher, RecommendedCache>(
             debounce,
-            None,
+            Some(tick(debounce)),
             handler(tx),
             RecommendedCache::new(),
             notify::Config::default(),

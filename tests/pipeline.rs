@@ -94,7 +94,7 @@ fn incremental_updates_give_exactly_the_outputs_of_a_full_build() {
     assert!(site.contains_key("/archive/rss-2.xml"), "archives exist");
 
     let mut rng = Rng(0x5eed);
-    for step in 0..60 {
+    for step in 0..200 {
         let path = &names[rng.below(names.len())];
         match rng.below(3) {
             // Write (add or edit), with a date anywhere in the month:

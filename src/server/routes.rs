@@ -171,6 +171,10 @@ impl Routes {
         }
     }
 
+    pub fn config(&self) -> &Arc<Config> {
+        &self.source.config
+    }
+
     /// The answer for a request path (percent-encoded, as sent). Redirects
     /// come first: an editor who moved a path means it.
     pub fn answer(&self, raw_path: &str) -> Answer<'_> {
