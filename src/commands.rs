@@ -13,7 +13,7 @@ use crier::hub::Hub;
 use crier::index::Index;
 use crier::library::{Change, Library};
 use crier::live::Live;
-use crier::output::Output;
+use crier::output::{EntryLines, Output};
 use crier::server::service::{FormHandler, State};
 use crier::server::{self, Limits};
 use crier::site::{self, ArchivePrints};
@@ -214,12 +214,16 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
                 outputs,
                 files: report.written + report.unchanged,
             },
-            entries: built
-                .outputs
-                .iter()
-                .map(Output::entry)
-                .chain(built.jobs.iter().map(site::Job::entry))
-                .collect(),
+            entries: {
+                let mut lines = EntryLines::default();
+                for e in built.outputs.iter().map(Output::entry) {
+                    lines.push_entry(&e);
+                }
+                for e in built.jobs.iter().map(site::Job::entry) {
+                    lines.push_entry(&e);
+                }
+                Some(lines)
+            },
         });
     match store.finish(&site::all_files(&library), seal) {
         Ok(removed) => report.removed = removed,

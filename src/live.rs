@@ -237,7 +237,7 @@ impl Live {
             Ok(l) => l,
             Err(e) => return self.unreadable(&e),
         };
-        tracing::debug!(elapsed = ?started.elapsed(), "content listed");
+        tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "content listed");
         if let Some(sealed) = sealed {
             self.serve_sealed(sealed, &listing, started);
         }
@@ -252,12 +252,13 @@ impl Live {
             }
         };
         let index = crate::index::Index::load(&self.out.join(crate::index::FILE), epoch);
+        tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "index loaded");
         let library =
             match Library::open_listed(config, &self.content, &index, &|_, _| {}, Some(listing)) {
                 Ok(l) => l,
                 Err(e) => return self.unreadable(&e),
             };
-        tracing::debug!(elapsed = ?started.elapsed(), from_index = index.len(), "library read");
+        tracing::debug!(elapsed = ?started.elapsed(), from_index = index.len(), mb = ?crate::logging::memory_mb(), "library read");
         drop(index);
         library.diagnostics().into_iter().for_each(log);
         self.prints = ArchivePrints::default();
@@ -271,7 +272,7 @@ impl Live {
             Some(&prior),
         );
         self.log_errors(&built.errors);
-        tracing::debug!(elapsed = ?started.elapsed(), "feeds rendered");
+        tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "feeds rendered");
         let config = Arc::new(library.config.clone());
         let mut routes = Routes::new(config.clone(), &self.content);
         for o in &built.outputs {
@@ -286,7 +287,7 @@ impl Live {
             }
         }
         self.state.routes.store(Some(Arc::new(routes)));
-        tracing::debug!(elapsed = ?started.elapsed(), "routes served");
+        tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "routes served");
         if let Some(hub) = &self.hub {
             hub.set_topics(
                 built
@@ -438,25 +439,24 @@ impl Live {
             return;
         };
         let keep = site::all_files(library);
-        let entries = self
-            .state
-            .routes
-            .load_full()
-            .and_then(|r| r.entries(store.path()));
-        let seal = library
+        let record = library
             .settled()
             .filter(|_| !self.failed.get())
-            .zip(entries)
-            .map(|(content, entries)| store::Seal {
-                record: store::Record {
-                    content,
-                    articles: library.count(None),
-                    drafts: library.drafts(),
-                    outputs: keep.len(),
-                    files: keep.len() * 3,
-                },
-                entries,
+            .map(|content| store::Record {
+                content,
+                articles: library.count(None),
+                drafts: library.drafts(),
+                outputs: keep.len(),
+                files: keep.len() * 3,
             });
+        // The entries only when the seal is new: 100,000 of them are
+        // memory the server need not hold at every save.
+        let seal = record.map(|record| store::Seal {
+            entries: (!store.sealed_with(&record))
+                .then(|| self.state.routes.load_full()?.entries(store.path()))
+                .flatten(),
+            record,
+        });
         match store.finish(&keep, seal) {
             Ok(removed) => self.completion.report.removed += removed,
             Err(e) => tracing::error!("cannot write {}: {e}", self.out.display()),
@@ -481,6 +481,7 @@ impl Live {
                     .started
                     .map_or(0.0, |s| s.elapsed().as_secs_f64())
             ),
+            mb = ?crate::logging::memory_mb(),
             "output folder complete: {}",
             self.out.display()
         );

@@ -177,3 +177,17 @@ fn write_time(w: &mut Writer<'_>) -> fmt::Result {
         write!(w, "{}.{:03}Z", cached.1, now.timestamp_subsec_millis())
     })
 }
+
+/// The process's resident memory now and at its peak, in MB (Linux; 0
+/// elsewhere), for debug lines at archive scale.
+pub fn memory_mb() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

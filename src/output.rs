@@ -198,12 +198,50 @@ struct Row {
     last_modified: i64,
 }
 
+/// The lines of an [`EntryTable`], written one entry at a time (in any
+/// order: the table sorts them) without holding the entries.
+#[derive(Debug, Default)]
+pub struct EntryLines {
+    text: String,
+    count: usize,
+    /// An entry could not be written: there is no table.
+    bad: bool,
+}
+
+impl EntryLines {
+    /// Adds an entry: a path with a tab or line end, or a file other than
+    /// [`file_of`] its path, cannot be one, and spoils the table.
+    pub fn push(&mut self, path: &str, file: &Path, kind: Kind, last_modified: i64) {
+        if path.contains(['\t', '\n']) || file_of(path) != file {
+            self.bad = true;
+            return;
+        }
+        use std::fmt::Write;
+        let _ = writeln!(self.text, "{}\t{last_modified}\t{path}", kind.name());
+        self.count += 1;
+    }
+
+    pub fn push_entry(&mut self, e: &Entry) {
+        self.push(&e.path, &e.file, e.kind, e.last_modified);
+    }
+
+    /// The text and the number of lines; `None` if an entry spoilt it.
+    pub fn finish(self) -> Option<(String, usize)> {
+        (!self.bad).then_some((self.text, self.count))
+    }
+}
+
 impl EntryTable {
-    /// The line of an entry; `None` if it cannot be one (a path with a
-    /// tab or line end, or a file other than [`file_of`] its path).
+    /// The line of an entry; `None` if it cannot be one.
     pub fn line(e: &Entry) -> Option<String> {
-        let ok = !e.path.contains(['\t', '\n']) && file_of(&e.path) == e.file;
-        ok.then(|| format!("{}\t{}\t{}\n", e.kind.name(), e.last_modified, e.path))
+        let mut lines = EntryLines::default();
+        lines.push_entry(e);
+        lines.finish().map(|(text, _)| text)
+    }
+
+    /// Every entry, in path order.
+    pub fn all(&self) -> Vec<Entry> {
+        self.select(|_| true)
     }
 
     /// The table of the lines in `text[start..end]`; `None` if a line is

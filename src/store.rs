@@ -19,7 +19,7 @@ use crate::atomic::{self, WriteError};
 use crate::config::Config;
 use crate::content::{Article, Pending};
 use crate::fingerprint::{self, Key};
-use crate::output::{self, BuildError, Entry, EntryTable, Output, Page};
+use crate::output::{self, BuildError, EntryLines, EntryTable, Output, Page};
 use crate::site::{self, Job};
 
 /// Marks a folder as crier's output, so crier never deletes files in a
@@ -102,26 +102,26 @@ const ROUTES_MAGIC: &str = "crier-routes 1";
 /// What a settled build seals the folder with: its record and every
 /// output it serves, so that a restart over the same content serves the
 /// folder as it is before the library is even read.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Seal {
     pub record: Record,
-    pub entries: Vec<Entry>,
+    /// `None` when the folder is sealed with this record already, or
+    /// when the entries cannot be written (then a restart reads the
+    /// library first).
+    pub entries: Option<EntryLines>,
 }
 
-/// Writes the entries of `content`; `false` (and nothing written) if
-/// one cannot be put in an [`EntryTable`].
-fn save_entries(path: &Path, content: Key, entries: &[Entry]) -> Result<bool, WriteError> {
+/// Writes the entry lines of `content`; `false` (and nothing written)
+/// if there are none.
+fn save_entries(path: &Path, content: Key, lines: Option<EntryLines>) -> Result<bool, WriteError> {
+    let Some((lines, count)) = lines.and_then(EntryLines::finish) else {
+        return Ok(false);
+    };
     let mut text = format!("{ROUTES_MAGIC}\t{}\n", fingerprint::hex(&content));
-    let mut sorted: Vec<&Entry> = entries.iter().collect();
-    sorted.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    for e in sorted {
-        match EntryTable::line(e) {
-            Some(line) => text.push_str(&line),
-            None => return Ok(false),
-        }
-    }
+    text.push_str(&lines);
+    drop(lines);
     let sum = fingerprint::checksum(text.as_bytes());
-    text.push_str(&format!("end\t{}\t{sum:016x}\n", entries.len()));
+    text.push_str(&format!("end\t{count}\t{sum:016x}\n"));
     atomic::write(path, text.as_bytes(), atomic::Access::Public)?;
     Ok(true)
 }
@@ -311,6 +311,16 @@ impl Store {
         back.clear();
         brotli::BrotliDecompress(&mut &br[..], &mut back).ok()?;
         (back == page.body).then_some((gz, br))
+    }
+
+    /// Whether the folder is sealed with `record` and unchanged since:
+    /// [`Store::finish`] then keeps the seal as it is.
+    pub fn sealed_with(&self, record: &Record) -> bool {
+        let changed = *self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        !changed
+            && self
+                .epoch
+                .is_some_and(|e| Record::read(&self.out, e) == Some(*record))
     }
 
     /// Writes outputs whose bytes changed: pages first, index pages and
@@ -514,10 +524,10 @@ impl Store {
         let sealed = self.out.join(RECORD);
         match (self.epoch, seal) {
             (Some(epoch), Some(s))
-                if Record::read(&self.out, epoch) != Some(s.record) || changed =>
+                if changed || Record::read(&self.out, epoch) != Some(s.record) =>
             {
                 let routes = self.out.join(ROUTES);
-                if !save_entries(&routes, s.record.content, &s.entries)? {
+                if !save_entries(&routes, s.record.content, s.entries)? {
                     remove_if_there(&routes)?;
                 }
                 let text = s.record.text(epoch);
@@ -704,6 +714,21 @@ fn remove_stale(
 mod tests {
     use super::*;
 
+    fn rss_entry() -> crate::output::Entry {
+        crate::output::Entry {
+            path: "/rss.xml".into(),
+            file: "rss.xml".into(),
+            kind: crate::output::Kind::Feed(crate::render::FeedKind::Rss),
+            last_modified: 5,
+        }
+    }
+
+    fn rss() -> EntryLines {
+        let mut lines = EntryLines::default();
+        lines.push_entry(&rss_entry());
+        lines
+    }
+
     fn seal(content: u8) -> Seal {
         Seal {
             record: Record {
@@ -713,12 +738,7 @@ mod tests {
                 outputs: 1,
                 files: 3,
             },
-            entries: vec![Entry {
-                path: "/rss.xml".into(),
-                file: "rss.xml".into(),
-                kind: crate::output::Kind::Feed(crate::render::FeedKind::Rss),
-                last_modified: 5,
-            }],
+            entries: Some(rss()),
         }
     }
 
@@ -733,7 +753,7 @@ mod tests {
         assert_eq!(record, seal(1).record);
         assert_eq!(Record::read(&out, [8; 16]), None, "another epoch");
         let table = load_entries(&out, &record).expect("entries");
-        assert_eq!(table.get("/rss.xml"), Some(seal(1).entries[0].clone()));
+        assert_eq!(table.all(), [rss_entry()]);
         assert!(
             load_entries(&out, &seal(2).record).is_none(),
             "another content"

@@ -18,7 +18,7 @@ use hyper::header::HeaderValue;
 use super::negotiate::Coding;
 use crate::config::Config;
 use crate::metrics::Route;
-use crate::output::{BuildError, Encoded, Entry, EntryTable, Kind, Output, Page};
+use crate::output::{BuildError, Encoded, EntryLines, EntryTable, Kind, Output, Page};
 use crate::site::Job;
 
 pub struct Variant {
@@ -289,11 +289,11 @@ impl Routes {
 
     /// What is served, as entries to seal `out` with; `None` while
     /// something is not written there yet.
-    pub fn entries(&self, out: &Path) -> Option<Vec<Entry>> {
+    pub fn entries(&self, out: &Path) -> Option<EntryLines> {
         if self.sealed.is_some() {
             return None;
         }
-        let mut entries = Vec::with_capacity(self.map.len());
+        let mut lines = EntryLines::default();
         for (path, r) in &self.map {
             // `/x/index.html` is `/x/` again.
             if let Some(dir) = path.strip_suffix("index.html")
@@ -301,24 +301,17 @@ impl Routes {
             {
                 continue;
             }
-            let file = match &r.stored {
-                Stored::Disk(f) => f.strip_prefix(out).ok()?.to_path_buf(),
-                Stored::Memory(_) => crate::output::file_of(path),
-                Stored::Lazy(_) => return None,
-            };
             let secs = r
                 .last_modified
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
-            entries.push(Entry {
-                path: path.clone(),
-                file,
-                kind: r.kind,
-                last_modified: secs,
-            });
+            match &r.stored {
+                Stored::Disk(f) => lines.push(path, f.strip_prefix(out).ok()?, r.kind, secs),
+                Stored::Memory(_) => lines.push(path, &crate::output::file_of(path), r.kind, secs),
+                Stored::Lazy(_) => return None,
+            }
         }
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
-        Some(entries)
+        Some(lines)
     }
 
     /// Adds a job's output: from its file in `out` if it is written
@@ -402,6 +395,7 @@ fn decode(path: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::config::Overrides;
+    use crate::output::Entry;
 
     fn entry(path: &str, kind: Kind) -> Entry {
         Entry {
