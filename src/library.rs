@@ -336,7 +336,7 @@ impl Library {
             .par_iter()
             .map(|c| {
                 let st = c.stamp?;
-                Some((st, index.get(&c.display, &st)?.clone()))
+                Some((st, index.get(&c.path.to_string_lossy(), &st)?.clone()))
             })
             .collect();
         tracing::debug!("stamps compared");

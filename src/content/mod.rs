@@ -177,14 +177,27 @@ impl Diagnostic {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub path: PathBuf,
-    pub display: String,
     pub district: Option<String>,
-    pub stem: String,
     /// Its stamp when listed (`None` if it could not be taken).
     pub stamp: Option<Stamp>,
 }
 
 impl Candidate {
+    /// The path as messages and the library name it. (Derived, not kept:
+    /// an archive lists 100,000 candidates.)
+    pub fn display(&self) -> String {
+        self.path.to_string_lossy().into_owned()
+    }
+
+    /// The file name without `.md`.
+    pub fn stem(&self) -> &str {
+        self.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".md"))
+            .unwrap_or_default()
+    }
+
     /// The candidate at `path` (as it would be found under `dir`), if it is
     /// one: `<dir>/<slug>.md` or `<dir>/<district>/<slug>.md`, not ignored.
     /// The district need not exist: reading it reports that.
@@ -199,12 +212,10 @@ impl Candidate {
         if is_ignored(name) {
             return None;
         }
-        let stem = name.strip_suffix(".md")?.to_string();
+        name.strip_suffix(".md")?;
         Some(Candidate {
             path: path.to_path_buf(),
-            display: path.display().to_string(),
             district,
-            stem,
             stamp: Stamp::at(path),
         })
     }
@@ -290,7 +301,6 @@ pub fn is_ignored(name: &str) -> bool {
 /// An entry of a content folder worth looking at.
 struct Entry {
     path: PathBuf,
-    display: String,
     name: String,
     is_dir: bool,
     /// Of an article file.
@@ -305,10 +315,9 @@ fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry
     let mut out = Vec::with_capacity(found.len());
     for e in found {
         let path = e.path();
-        let display = path.display().to_string();
         let Some(name) = e.file_name().to_str().map(str::to_string) else {
             diags.push(Diagnostic::error(
-                &display,
+                &path.to_string_lossy(),
                 None,
                 "file name is not UTF-8: rename it",
             ));
@@ -332,11 +341,10 @@ fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry
                 is_dir: kind.is_dir(),
                 stamp: meta.filter(|m| m.is_file()).map(|m| Stamp::of(&m)),
                 path,
-                display,
                 name,
             }),
             Err(_) => diags.push(Diagnostic::error(
-                &display,
+                &path.to_string_lossy(),
                 None,
                 "cannot be read (broken link?): fix or remove it",
             )),
@@ -346,12 +354,10 @@ fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry
 }
 
 fn candidate(e: Entry, district: Option<&str>) -> Option<Candidate> {
-    let stem = e.name.strip_suffix(".md")?.to_string();
+    e.name.strip_suffix(".md")?;
     Some(Candidate {
         path: e.path,
-        display: e.display,
         district: district.map(str::to_string),
-        stem,
         stamp: e.stamp,
     })
 }
@@ -374,7 +380,7 @@ pub fn discover(
         let name = entry.name.as_str();
         if config.district(name).is_none() {
             diags.push(Diagnostic::error(
-                &entry.display,
+                &entry.path.to_string_lossy(),
                 None,
                 format!(
                     "folder `{name}` is not a district of crier.toml, so its articles are not published: add [districts.{name}] to crier.toml or move the files"
@@ -394,11 +400,11 @@ pub fn discover(
             for inner in entries(&entry.path, &mut problems)? {
                 if inner.is_dir {
                     problems.push(Diagnostic::error(
-                        &inner.display,
+                        &inner.path.to_string_lossy(),
                         None,
                         format!(
                             "sub-folders of a district are not read: move its articles into {}",
-                            entry.display
+                            entry.path.display()
                         ),
                     ));
                 } else {
@@ -499,7 +505,7 @@ fn read_file(config: &Config, c: &Candidate) -> FileRead {
         && config.district(d).is_none()
     {
         diagnostics.push(Diagnostic::error(
-            &c.display,
+            &c.display(),
             None,
             format!("`{d}` is not a district of crier.toml: add [districts.{d}] or move the file"),
         ));
@@ -547,15 +553,16 @@ fn parse_article(
     diags: &mut Vec<Diagnostic>,
     stamp: &mut Option<Stamp>,
 ) -> Result<Option<(Article, Pending)>, Diagnostic> {
-    let file = c.display.as_str();
+    let display = c.display();
+    let file = display.as_str();
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
 
-    if c.stem.is_empty() || c.stem.eq_ignore_ascii_case("index") {
+    if c.stem().is_empty() || c.stem().eq_ignore_ascii_case("index") {
         return Err(err(
             None,
             format!(
                 "`{}.md` would overwrite the index page: rename the file",
-                c.stem
+                c.stem()
             ),
         ));
     }
@@ -689,16 +696,16 @@ fn parse_article(
         }
     };
 
-    let encoded = encode_segment(&c.stem);
+    let encoded = encode_segment(c.stem());
     let (path, file_path, id_path) = match &c.district {
         Some(d) => (
             format!("{d}/{encoded}.html"),
-            PathBuf::from(d).join(format!("{}.html", c.stem)),
+            PathBuf::from(d).join(format!("{}.html", c.stem())),
             format!("{d}/{encoded}"),
         ),
         None => (
             format!("{encoded}.html"),
-            PathBuf::from(format!("{}.html", c.stem)),
+            PathBuf::from(format!("{}.html", c.stem())),
             encoded.clone(),
         ),
     };
@@ -764,7 +771,7 @@ fn parse_article(
         .collect();
 
     let article = Article {
-        source: c.display.clone(),
+        source: display.clone(),
         district: c.district.clone(),
         path,
         file: file_path,
