@@ -510,11 +510,10 @@ impl Store {
         if let Some(epoch) = self.epoch
             && (removed > 0 || !self.trusted || changed)
         {
-            let mut made: Vec<(String, Key)> = self
-                .lock_made()
+            let all = self.lock_made();
+            let mut made: Vec<(&String, &Key)> = all
                 .iter()
                 .filter(|(f, _)| keep.contains(f.as_str()))
-                .map(|(f, k)| (f.clone(), *k))
                 .collect();
             made.par_sort_unstable();
             write_manifest(&self.out.join(MANIFEST), epoch, &made)?;
@@ -617,11 +616,11 @@ pub fn claim(out: &Path) -> Result<(), StoreError> {
 }
 
 /// Writes a manifest: the epoch, then a key and a file per line.
-fn write_manifest(path: &Path, epoch: Key, made: &[(String, Key)]) -> Result<(), WriteError> {
+fn write_manifest(path: &Path, epoch: Key, made: &[(&String, &Key)]) -> Result<(), WriteError> {
     let mut text = fingerprint::hex(&epoch);
     text.push('\n');
     for (file, key) in made {
-        text.push_str(&fingerprint::hex(key));
+        text.push_str(&fingerprint::hex(*key));
         text.push('\t');
         text.push_str(file);
         text.push('\n');
