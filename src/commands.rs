@@ -106,7 +106,12 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     if let Err(e) = store::claim(out) {
         return store_failed(e);
     }
-    let listing = match Listing::of(&config, &input.content) {
+    let listed = if store::compares_stamps(out) {
+        Listing::of(&config, &input.content)
+    } else {
+        Listing::unstamped(&config, &input.content)
+    };
+    let listing = match listed {
         Ok(l) => l,
         Err(e) => return content_unreadable(&input.content, &e),
     };
@@ -365,30 +370,31 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         live.content_abs().to_path_buf(),
         live.config_abs().to_path_buf(),
     );
-    // The first build starts at once; the watcher starts beside it and
-    // is handed over when the build is done (see `Live::watching`).
-    let (watch_tx, watch_rx) = std::sync::mpsc::channel();
+    // The first build starts at once. The watcher starts after it has
+    // read the content: notify watches for opens too, and each of the
+    // first build's reads would be an event to sort out and drop.
+    // Whatever changed before the watch began is found by the rescan
+    // that follows it (see `Live::watching`).
+    let content_shown = args.input.content.display().to_string();
     let _ = std::thread::Builder::new()
         .name("live".into())
         .spawn(move || {
             let mut live = live;
             live.build_all(config);
-            live.watching(watch_rx.recv().ok().flatten());
+            let t = Instant::now();
+            let watcher = match watch::start(&content, &config_file, poll, debounce, tx) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::error!(
+                        "cannot watch {content_shown} ({e}): serving without live updates; try --poll"
+                    );
+                    None
+                }
+            };
+            tracing::debug!(elapsed = ?t.elapsed(), "watching");
+            live.watching(watcher);
             live.run(rx);
         });
-    let t = Instant::now();
-    let watcher = match watch::start(&content, &config_file, poll, debounce, tx) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::error!(
-                "cannot watch {} ({e}): serving without live updates; try --poll",
-                args.input.content.display()
-            );
-            None
-        }
-    };
-    tracing::debug!(elapsed = ?t.elapsed(), "watching");
-    let _ = watch_tx.send(watcher);
     runtime.block_on(shutdown_signal());
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop();

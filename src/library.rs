@@ -257,6 +257,13 @@ impl Library {
         tracing::debug!(elapsed = ?t.elapsed(), files = found.len(), "content listed");
         change.diagnostics.extend(problems.iter().cloned());
         self.folder_problems = problems;
+        if self.files.is_empty() {
+            // A first reading: the maps are made at their size, not grown
+            // (and rehashed) a dozen times.
+            self.files.reserve(found.len());
+            self.ids.reserve(found.len());
+            self.pages.reserve(found.len());
+        }
         let present: BTreeSet<&Path> = found.iter().map(|c| c.path.as_path()).collect();
         let gone: Vec<PathBuf> = self
             .files

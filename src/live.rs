@@ -5,6 +5,7 @@
 //! batches of file changes. Each batch is one pass of the same pipeline,
 //! swapped into the server in one step and written to the output folder.
 
+use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -230,7 +231,11 @@ impl Live {
         let (content, out) = (&self.content, &self.out);
         let (listing, sealed) = std::thread::scope(|s| {
             let sealed = first.then(|| s.spawn(|| Sealed::read(&config, epoch, content, out)));
-            let listing = Listing::of(&config, content);
+            let listing = if store::compares_stamps(out) {
+                Listing::of(&config, content)
+            } else {
+                Listing::unstamped(&config, content)
+            };
             (listing, sealed.and_then(|h| h.join().ok()).flatten())
         });
         let listing = match listing {
@@ -278,14 +283,23 @@ impl Live {
         for o in &built.outputs {
             routes.insert_output(o, None);
         }
-        let mut backlog = VecDeque::new();
-        for job in &built.jobs {
-            let on_disk = self.store.as_ref().filter(|s| s.is_current(job));
-            routes.insert_job(job, on_disk.map(Store::path));
-            if on_disk.is_none() && self.store.is_some() {
-                backlog.push_back(job.clone());
-            }
-        }
+        let placed: Vec<(&Job, Option<&Path>)> = built
+            .jobs
+            .par_iter()
+            .map(|job| {
+                let on_disk = self.store.as_ref().filter(|s| s.is_current(job));
+                (job, on_disk.map(Store::path))
+            })
+            .collect();
+        routes.insert_jobs(&placed);
+        let backlog: VecDeque<Job> = match &self.store {
+            Some(_) => placed
+                .iter()
+                .filter(|(_, on_disk)| on_disk.is_none())
+                .map(|(job, _)| (*job).clone())
+                .collect(),
+            None => VecDeque::new(),
+        };
         self.state.routes.store(Some(Arc::new(routes)));
         tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "routes served");
         if let Some(hub) = &self.hub {

@@ -275,8 +275,12 @@ impl Store {
     pub fn is_current(&self, job: &Job) -> bool {
         let file = job.file();
         let name = file.to_string_lossy();
-        let key = self.key(job);
-        key.is_some() && self.lock_made().get(name.as_ref()) == key.as_ref() && self.complete(&file)
+        // The lookup first: in an empty folder nothing is made, and the
+        // key is a hash of everything the job is made from.
+        let Some(made) = self.lock_made().get(name.as_ref()).copied() else {
+            return false;
+        };
+        self.key(job) == Some(made) && self.complete(&file)
     }
 
     /// Whether the file and its siblings were there when listed (`true`
@@ -591,6 +595,13 @@ fn write_page(path: &Path, o: &Output) -> Result<Report, StoreError> {
         written: 3,
         ..Report::default()
     })
+}
+
+/// Whether `out` holds what a content listing's stamps are compared
+/// with (a build's seal, the article index): if not, the listing need
+/// not stamp its files (see [`crate::content::Listing::unstamped`]).
+pub fn compares_stamps(out: &Path) -> bool {
+    out.join(RECORD).exists() || out.join(crate::index::FILE).exists()
 }
 
 /// Makes sure `out` is ours: new, empty (hidden placeholders aside), or

@@ -349,3 +349,34 @@ fn a_district_folder_made_while_serving_is_watched_from_its_first_file() {
         text(&s, "/yingze/rss.xml").contains("迎泽改过")
     });
 }
+
+#[test]
+fn files_saved_while_the_first_build_reads_the_archive_are_all_served() {
+    // Enough articles that the first build takes a while; the watch
+    // begins only after it has read them, so what is saved meanwhile
+    // must be found by the look that follows.
+    let site = Site::sample();
+    for i in 0..6000 {
+        site.write(
+            &format!("content/gujiao/old-{i}.md"),
+            article(&format!("旧闻{i}"), "2020-01-01"),
+        );
+    }
+    let content = site.content();
+    let writer = std::thread::spawn(move || {
+        for i in 0..20 {
+            write_atomically(
+                &content.join("xiaodian"),
+                &format!("during-{i}.md"),
+                &article(&format!("启动时写入{i}"), "2024-03-01"),
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let s = Server::start(site, &["--debounce-ms", "50"]);
+    writer.join().unwrap();
+    wait_for("every file saved during the start", || {
+        let feed = text(&s, "/xiaodian/rss.xml");
+        (0..20).all(|i| feed.contains(&format!("启动时写入{i}<")))
+    });
+}

@@ -309,7 +309,7 @@ struct Entry {
 
 /// The entries of `dir` sorted by name, without ignored files; names that
 /// are not UTF-8 and broken links become errors.
-fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry>> {
+fn entries(dir: &Path, stamped: bool, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry>> {
     let mut found: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     found.sort_by_key(|e| e.file_name());
     let mut out = Vec::with_capacity(found.len());
@@ -329,7 +329,7 @@ fn entries(dir: &Path, diags: &mut Vec<Diagnostic>) -> std::io::Result<Vec<Entry
         // The listing knows what an entry is; only a link needs a look at
         // its target. An article file is stamped here, relative to the
         // folder: cheaper than by its whole path later.
-        let article = name.ends_with(".md");
+        let article = stamped && name.ends_with(".md");
         let kind = match e.file_type() {
             Ok(t) if t.is_dir() => Ok((t, None)),
             Ok(t) if !t.is_symlink() && !article => Ok((t, None)),
@@ -367,12 +367,13 @@ fn candidate(e: Entry, district: Option<&str>) -> Option<Candidate> {
 pub fn discover(
     config: &Config,
     dir: &Path,
+    stamped: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> std::io::Result<Vec<Candidate>> {
     // In path order: a file at the top, or the index of a district folder.
     let mut order: Vec<Result<Candidate, usize>> = Vec::new();
     let mut districts = Vec::new();
-    for entry in entries(dir, diags)? {
+    for entry in entries(dir, stamped, diags)? {
         if !entry.is_dir {
             order.extend(candidate(entry, None).map(Ok));
             continue;
@@ -397,7 +398,7 @@ pub fn discover(
         .map(|entry| {
             let mut found = Vec::new();
             let mut problems = Vec::new();
-            for inner in entries(&entry.path, &mut problems)? {
+            for inner in entries(&entry.path, stamped, &mut problems)? {
                 if inner.is_dir {
                     problems.push(Diagnostic::error(
                         &inner.path.to_string_lossy(),
@@ -442,8 +443,19 @@ pub struct Listing {
 impl Listing {
     /// Lists `dir` (see [`discover`]).
     pub fn of(config: &Config, dir: &Path) -> std::io::Result<Listing> {
+        Listing::make(config, dir, true)
+    }
+
+    /// [`Listing::of`] without stamps: when there is no index or seal to
+    /// compare them with (a first build), the files are stamped as they
+    /// are read instead, and the listing is a third faster.
+    pub fn unstamped(config: &Config, dir: &Path) -> std::io::Result<Listing> {
+        Listing::make(config, dir, false)
+    }
+
+    fn make(config: &Config, dir: &Path, stamped: bool) -> std::io::Result<Listing> {
         let mut problems = Vec::new();
-        let found = discover(config, dir, &mut problems)?;
+        let found = discover(config, dir, stamped, &mut problems)?;
         Ok(Listing { found, problems })
     }
 

@@ -317,6 +317,24 @@ impl Routes {
     /// Adds a job's output: from its file in `out` if it is written
     /// there, else rendered on request.
     pub fn insert_job(&mut self, job: &Job, out: Option<&Path>) {
+        let (key, resource) = self.job_resource(job, out);
+        self.put(key, resource);
+    }
+
+    /// [`Routes::insert_job`] for many jobs: their resources are made in
+    /// parallel (a first build has one per article), then put in the map.
+    pub fn insert_jobs(&mut self, jobs: &[(&Job, Option<&Path>)]) {
+        use rayon::prelude::*;
+        let made: Vec<(String, Arc<Resource>)> = jobs
+            .par_iter()
+            .map(|(job, out)| self.job_resource(job, *out))
+            .collect();
+        for (key, resource) in made {
+            self.put(key, resource);
+        }
+    }
+
+    fn job_resource(&self, job: &Job, out: Option<&Path>) -> (String, Arc<Resource>) {
         let stored = match out {
             Some(out) => Stored::Disk(out.join(job.file())),
             None => Stored::Lazy(Box::new(Lazy {
@@ -326,7 +344,8 @@ impl Routes {
         };
         let path = job.path();
         let key = decode(&path).unwrap_or(path);
-        self.insert(key, job.kind(), job.last_modified().timestamp(), stored);
+        let resource = self.resource(&key, job.kind(), job.last_modified().timestamp(), stored);
+        (key, resource)
     }
 
     /// Whether `url` is the public URL of a subscription feed here.
@@ -342,6 +361,10 @@ impl Routes {
     /// the Unix epoch.
     fn insert(&mut self, path: String, kind: Kind, secs: i64, stored: Stored) {
         let resource = self.resource(&path, kind, secs, stored);
+        self.put(path, resource);
+    }
+
+    fn put(&mut self, path: String, resource: Arc<Resource>) {
         // `/x/` is also reachable as `/x/index.html`, its file in feeds/.
         if path.ends_with('/') {
             self.map
