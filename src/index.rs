@@ -10,7 +10,7 @@
 //! second write within the file system's timestamp granularity leaves the
 //! same stamp).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -58,12 +58,12 @@ pub struct Entry {
 #[derive(Debug, Default)]
 pub struct Index {
     /// By the article's source path, as the library names it.
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Arc<Path>, Entry>,
 }
 
 impl Index {
     /// The entry of `source` if its file still has `stamp`.
-    pub fn get(&self, source: &str, stamp: &Stamp) -> Option<&Arc<Article>> {
+    pub fn get(&self, source: &Path, stamp: &Stamp) -> Option<&Arc<Article>> {
         self.entries
             .get(source)
             .filter(|e| e.stamp == *stamp)
@@ -146,11 +146,10 @@ impl Checksum {
 
 /// Fields of a line, in order.
 fn line(text: &mut String, s: &Stamp, a: &Article) {
-    let fields: [&str; 9] = [
-        &a.source,
+    let fields: [&str; 8] = [
+        &a.source.to_string_lossy(),
         a.district.as_deref().unwrap_or(""),
         &a.path,
-        &a.file.to_string_lossy(),
         &a.id,
         &a.title,
         a.author.as_deref().unwrap_or(""),
@@ -251,7 +250,6 @@ fn entry(l: &str) -> Option<Entry> {
         source,
         district,
         path,
-        file,
         id,
         title,
         author,
@@ -279,10 +277,9 @@ fn entry(l: &str) -> Option<Entry> {
     let date = |s: &str| DateTime::<FixedOffset>::parse_from_rfc3339(s).ok();
     let tags = unescape(tags)?;
     let article = Article {
-        source: unescape(source)?,
-        district: optional(district)?,
+        source: Arc::from(Path::new(&unescape(source)?)),
+        district: optional(district)?.map(Arc::from),
         path: unescape(path)?,
-        file: PathBuf::from(unescape(file)?),
         id: unescape(id)?.into(),
         title: unescape(title)?,
         author: optional(author)?,
@@ -319,10 +316,9 @@ mod tests {
     fn article(source: &str, title: &str) -> Article {
         let date = DateTime::parse_from_rfc3339("2023-01-10T08:00:00+08:00").unwrap();
         Article {
-            source: source.into(),
+            source: Arc::from(Path::new(source)),
             district: Some("a".into()),
             path: "a/x.html".into(),
-            file: PathBuf::from("a/x.html"),
             id: "tag:n.example,2023-01-10:a/x".into(),
             title: title.into(),
             author: None,
@@ -359,13 +355,13 @@ mod tests {
         assert_eq!(save(&path, EPOCH, entries.into_iter()).unwrap(), 1);
         let index = Index::load(&path, Some(EPOCH));
         assert_eq!(index.len(), 1);
-        let back = index.get("content/a/x.md", &old).expect("indexed");
+        let back = index.get(Path::new("content/a/x.md"), &old).expect("indexed");
         assert_eq!(format!("{back:?}"), format!("{a:?}"));
         assert!(
-            index.get("content/a/x.md", &fresh).is_none(),
+            index.get(Path::new("content/a/x.md"), &fresh).is_none(),
             "another stamp"
         );
-        assert!(index.get("content/a/y.md", &fresh).is_none(), "racy");
+        assert!(index.get(Path::new("content/a/y.md"), &fresh).is_none(), "racy");
     }
 
     #[test]

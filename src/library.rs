@@ -32,6 +32,14 @@ fn key(a: &Article) -> Key {
     (Reverse(a.date), a.id.clone())
 }
 
+/// `path` as a shared key: the article's own if it is that file's.
+fn shared_path(path: &Path, a: Option<&Article>) -> Arc<Path> {
+    match a {
+        Some(a) if *a.source == *path => a.source.clone(),
+        _ => Arc::from(path),
+    }
+}
+
 fn stamp(path: &Path) -> Option<Stamp> {
     Stamp::at(path)
 }
@@ -55,13 +63,14 @@ struct FileState {
 pub struct Library {
     pub config: Config,
     content: PathBuf,
-    files: HashMap<PathBuf, FileState>,
+    /// Keyed by the path its article (if any) holds: one allocation.
+    files: HashMap<Arc<Path>, FileState>,
     /// The names of the indexed files of each folder, to compare with a
     /// new listing.
-    by_folder: HashMap<PathBuf, HashSet<OsString>>,
+    by_folder: HashMap<PathBuf, HashSet<Arc<Path>>>,
     folder_problems: Vec<Diagnostic>,
     /// Which file owns each id.
-    ids: HashMap<Arc<str>, PathBuf>,
+    ids: HashMap<Arc<str>, Arc<Path>>,
     all: BTreeMap<Key, Arc<Article>>,
     /// Page path of each current article, with how many claim it.
     pages: HashMap<String, usize>,
@@ -130,7 +139,7 @@ impl Change {
 /// The body of `a`, read again from its file under `content`: an
 /// archive keeps only the bodies its feeds show.
 pub fn read_body(config: &Config, content: &Path, a: &Article) -> Result<Body, String> {
-    let Some(c) = Candidate::at(content, Path::new(&a.source)) else {
+    let Some(c) = Candidate::at(content, &a.source) else {
         return Err("not an article file".into());
     };
     let read = content::read_article(config, &c);
@@ -231,7 +240,7 @@ impl Library {
             {
                 return None;
             }
-            files.push((path.as_path(), st));
+            files.push((&**path, st));
         }
         Some(content::listing_key(files))
     }
@@ -268,8 +277,8 @@ impl Library {
         let gone: Vec<PathBuf> = self
             .files
             .keys()
-            .filter(|p| !present.contains(p.as_path()))
-            .cloned()
+            .filter(|p| !present.contains(&***p))
+            .map(|p| p.to_path_buf())
             .collect();
         for path in gone {
             self.remove(&path, change);
@@ -278,7 +287,7 @@ impl Library {
             .iter()
             .filter(|c| {
                 self.files
-                    .get(&c.path)
+                    .get(c.path.as_path())
                     .is_none_or(|s| s.stamp.is_none() || s.stamp != c.stamp)
             })
             .collect();
@@ -343,7 +352,7 @@ impl Library {
             .par_iter()
             .map(|c| {
                 let st = c.stamp?;
-                Some((st, index.get(&c.path.to_string_lossy(), &st)?.clone()))
+                Some((st, index.get(&c.path, &st)?.clone()))
             })
             .collect();
         tracing::debug!("stamps compared");
@@ -389,7 +398,7 @@ impl Library {
         let read: Vec<(String, Arc<Body>)> = missing
             .par_iter()
             .filter_map(|a| {
-                let c = Candidate::at(content, Path::new(&a.source))?;
+                let c = Candidate::at(content, &a.source)?;
                 let body = content::read_article(config, &c).body?;
                 Some((a.path.clone(), Arc::new(body.render())))
             })
@@ -496,16 +505,18 @@ impl Library {
                 Err(_) => HashSet::new(),
             };
             let known = self.by_folder.get(folder);
-            let new = listed
-                .iter()
-                .filter(|n| known.is_none_or(|k| !k.contains(*n)));
-            work.extend(new.map(|n| folder.join(n)));
+            work.extend(
+                listed
+                    .iter()
+                    .map(|n| folder.join(n))
+                    .filter(|p| known.is_none_or(|k| !k.contains(p.as_path()))),
+            );
             if let Some(known) = known {
                 work.extend(
                     known
                         .iter()
-                        .filter(|n| !listed.contains(*n))
-                        .map(|n| folder.join(n)),
+                        .filter(|p| p.file_name().is_none_or(|n| !listed.contains(n)))
+                        .map(|p| p.to_path_buf()),
                 );
             }
         }
@@ -518,14 +529,19 @@ impl Library {
                 Some(c) if path.is_file() => {
                     let st = stamp(&path);
                     // Listed but unchanged: nothing to read.
-                    if st.is_some() && self.files.get(&path).is_some_and(|s| s.stamp == st) {
+                    if st.is_some()
+                        && self
+                            .files
+                            .get(path.as_path())
+                            .is_some_and(|s| s.stamp == st)
+                    {
                         continue;
                     }
                     let read = content::read_article(&self.config, &c);
                     change.files_read += 1;
                     self.set(&path, st, read, change);
                 }
-                _ if self.files.contains_key(&path) && !path.is_file() => {
+                _ if self.files.contains_key(path.as_path()) && !path.is_file() => {
                     self.remove(&path, change)
                 }
                 _ => {}
@@ -545,7 +561,7 @@ impl Library {
                 .iter()
                 .filter(|p| {
                     self.files
-                        .get(*p)
+                        .get(p.as_path())
                         .and_then(|s| s.blocked_by.as_ref())
                         .is_some_and(|id| freed.contains(id))
                 })
@@ -571,7 +587,7 @@ impl Library {
         let mut blocked_by = None;
         let new = match read.article {
             Some(a) => match self.ids.get(&a.id) {
-                Some(owner) if owner != path => {
+                Some(owner) if **owner != *path => {
                     blocked_by = Some(a.id.clone());
                     diagnostics.push(Diagnostic::error(
                         &path.display().to_string(),
@@ -613,14 +629,15 @@ impl Library {
                 }
             }
         }
-        if let (Some(folder), Some(name)) = (path.parent(), path.file_name()) {
+        let key = shared_path(path, new.as_deref());
+        if let Some(folder) = path.parent() {
             match self.by_folder.get_mut(folder) {
-                Some(names) => names.insert(name.to_os_string()),
+                Some(known) => known.insert(key.clone()),
                 None => self
                     .by_folder
                     .entry(folder.to_path_buf())
                     .or_default()
-                    .insert(name.to_os_string()),
+                    .insert(key.clone()),
             };
         }
         if blocked_by.is_some() {
@@ -634,7 +651,7 @@ impl Library {
             self.noted.remove(path);
         }
         self.files.insert(
-            path.to_path_buf(),
+            key,
             FileState {
                 stamp,
                 read_at: read.read_at,
@@ -648,11 +665,8 @@ impl Library {
     }
 
     fn remove(&mut self, path: &Path, change: &mut Change) {
-        if let (Some(known), Some(name)) = (
-            path.parent().and_then(|f| self.by_folder.get_mut(f)),
-            path.file_name(),
-        ) {
-            known.remove(name);
+        if let Some(known) = path.parent().and_then(|f| self.by_folder.get_mut(f)) {
+            known.remove(path);
         }
         // Unindex while the file is still known: that frees its id.
         if let Some(a) = self.files.get(path).and_then(|s| s.article.clone()) {
@@ -665,7 +679,7 @@ impl Library {
     }
 
     fn index(&mut self, path: &Path, a: &Arc<Article>, change: &mut Change) {
-        self.ids.insert(a.id.clone(), path.to_path_buf());
+        self.ids.insert(a.id.clone(), shared_path(path, Some(a)));
         self.all.insert(key(a), a.clone());
         match self.pages.get_mut(&a.path) {
             Some(n) => *n += 1,
@@ -673,17 +687,17 @@ impl Library {
                 self.pages.insert(a.path.clone(), 1);
             }
         }
-        if let Some(d) = &a.district {
+        if let Some(d) = a.district.as_deref() {
             match self.by_district.get_mut(d) {
                 Some(m) => m.insert(key(a), a.clone()),
                 None => self
                     .by_district
-                    .entry(d.clone())
+                    .entry(d.to_string())
                     .or_default()
                     .insert(key(a), a.clone()),
             };
             if !change.districts.contains(d) {
-                change.districts.insert(d.clone());
+                change.districts.insert(d.to_string());
             }
         }
         change.touch(a.date);
@@ -707,12 +721,12 @@ impl Library {
                 self.pages.remove(&a.path);
             }
         }
-        if let Some(d) = &a.district {
+        if let Some(d) = a.district.as_deref() {
             if let Some(m) = self.by_district.get_mut(d) {
                 m.remove(&key(a));
             }
             if !change.districts.contains(d) {
-                change.districts.insert(d.clone());
+                change.districts.insert(d.to_string());
             }
         }
         change.touch(a.date);
@@ -804,15 +818,15 @@ impl Library {
     }
 
     /// The files with a problem, a date to come, or a draft.
-    fn noted(&self) -> impl Iterator<Item = (&PathBuf, &FileState)> {
+    fn noted(&self) -> impl Iterator<Item = (&Arc<Path>, &FileState)> {
         self.noted
             .iter()
-            .filter_map(|p| self.files.get_key_value(p))
+            .filter_map(|p| self.files.get_key_value(p.as_path()))
     }
 
     /// Every current problem: folders first, then files in path order.
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
-        let mut files: Vec<(&PathBuf, &FileState)> = self
+        let mut files: Vec<(&Arc<Path>, &FileState)> = self
             .noted()
             .filter(|(_, s)| !s.diagnostics.is_empty())
             .collect();
@@ -849,7 +863,7 @@ impl Library {
             .noted()
             .filter_map(|(p, s)| {
                 let (when, title) = s.scheduled.as_ref()?;
-                Some((*when, p.as_path(), title.as_str()))
+                Some((*when, &**p, title.as_str()))
             })
             .collect();
         list.sort();
@@ -870,7 +884,7 @@ impl Library {
         let mut due: Vec<PathBuf> = self
             .noted()
             .filter(|(_, s)| s.scheduled.as_ref().is_some_and(|(when, _)| *when <= now))
-            .map(|(p, _)| p.clone())
+            .map(|(p, _)| p.to_path_buf())
             .collect();
         due.sort();
         for path in due {

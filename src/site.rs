@@ -79,7 +79,7 @@ impl Job {
 
     pub fn file(&self) -> PathBuf {
         match self {
-            Job::Article(a) => a.file.clone(),
+            Job::Article(a) => a.file(),
             Job::Archive(d) => PathBuf::from(d.file()),
         }
     }
@@ -139,7 +139,7 @@ pub fn article_page(config: &Config, a: &Article, body: &Body) -> Page {
     let district = a.district.as_deref().and_then(|d| config.district(d));
     Page {
         path: format!("/{}", a.path),
-        file: a.file.clone(),
+        file: a.file(),
         kind: Kind::Article,
         body: render::html::article(&Scope::bare(config, district), a, body),
         last_modified: a.updated,
@@ -428,7 +428,7 @@ pub fn build(
             .gone
             .iter()
             .filter(|a| !library.has_page(&a.path))
-            .map(|a| (format!("/{}", a.path), a.file.clone())),
+            .map(|a| (format!("/{}", a.path), a.file())),
     );
     built.removed.sort();
     built.removed.dedup();
@@ -487,7 +487,7 @@ pub fn all_files(library: &Library) -> std::collections::HashSet<String> {
     files.extend(
         library
             .articles()
-            .map(|a| a.file.to_string_lossy().into_owned()),
+            .map(|a| a.file().to_string_lossy().into_owned()),
     );
     files
 }

@@ -261,7 +261,7 @@ impl Store {
                 h.update((d.number as u64).to_le_bytes());
                 h.update((d.of as u64).to_le_bytes());
                 for a in &d.items {
-                    h.update(a.file.as_os_str().as_encoded_bytes());
+                    h.update(a.file().as_os_str().as_encoded_bytes());
                     h.update([0]);
                     h.update(a.source_key);
                 }
@@ -439,7 +439,7 @@ impl Store {
                 .handled
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(a.file.clone());
+                .insert(a.file());
             if self.is_current(&job) {
                 tally.unchanged.fetch_add(3, Ordering::Relaxed);
                 return;

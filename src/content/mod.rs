@@ -45,13 +45,12 @@ pub fn encode_path(path: &str) -> String {
 
 #[derive(Debug, Clone)]
 pub struct Article {
-    /// The file, as given on the command line (`content/xiaodian/a.md`).
-    pub source: String,
-    pub district: Option<String>,
+    /// The file, as given on the command line (`content/xiaodian/a.md`);
+    /// the library's maps share it.
+    pub source: Arc<Path>,
+    pub district: Option<Arc<str>>,
     /// URL path of the permalink page, percent-encoded, no leading slash.
     pub path: String,
-    /// File of the permalink page inside the output folder.
-    pub file: PathBuf,
     /// Shared with the library's indexes, which are keyed by it.
     pub id: Arc<str>,
     pub title: String,
@@ -70,6 +69,22 @@ impl Article {
     /// Absolute URL of the permalink page.
     pub fn url(&self, config: &Config) -> String {
         config.url(&self.path)
+    }
+
+    /// File of the permalink page inside the output folder:
+    /// `<district>/<name>.html` (derived, not kept: an archive holds
+    /// 100,000 articles).
+    pub fn file(&self) -> PathBuf {
+        let stem = self
+            .source
+            .file_stem()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default();
+        let name = format!("{stem}.html");
+        match self.district.as_deref() {
+            Some(d) => Path::new(d).join(name),
+            None => PathBuf::from(name),
+        }
     }
 
     /// Where the item's link points: front matter `link`, else the page.
@@ -177,7 +192,7 @@ impl Diagnostic {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub path: PathBuf,
-    pub district: Option<String>,
+    pub district: Option<Arc<str>>,
     /// Its stamp when listed (`None` if it could not be taken).
     pub stamp: Option<Stamp>,
 }
@@ -206,7 +221,7 @@ impl Candidate {
         let parts: Vec<&str> = rel.iter().map(|p| p.to_str()).collect::<Option<_>>()?;
         let (district, name) = match parts.as_slice() {
             [name] => (None, *name),
-            [district, name] if !is_ignored(district) => (Some(district.to_string()), *name),
+            [district, name] if !is_ignored(district) => (Some(Arc::from(*district)), *name),
             _ => return None,
         };
         if is_ignored(name) {
@@ -353,11 +368,11 @@ fn entries(dir: &Path, stamped: bool, diags: &mut Vec<Diagnostic>) -> std::io::R
     Ok(out)
 }
 
-fn candidate(e: Entry, district: Option<&str>) -> Option<Candidate> {
+fn candidate(e: Entry, district: Option<&Arc<str>>) -> Option<Candidate> {
     e.name.strip_suffix(".md")?;
     Some(Candidate {
         path: e.path,
-        district: district.map(str::to_string),
+        district: district.cloned(),
         stamp: e.stamp,
     })
 }
@@ -396,6 +411,8 @@ pub fn discover(
     let listed: Vec<std::io::Result<(Vec<Candidate>, Vec<Diagnostic>)>> = districts
         .par_iter()
         .map(|entry| {
+            // One name shared by the folder's candidates and articles.
+            let name: Arc<str> = Arc::from(entry.name.as_str());
             let mut found = Vec::new();
             let mut problems = Vec::new();
             for inner in entries(&entry.path, stamped, &mut problems)? {
@@ -409,7 +426,7 @@ pub fn discover(
                         ),
                     ));
                 } else {
-                    found.extend(candidate(inner, Some(&entry.name)));
+                    found.extend(candidate(inner, Some(&name)));
                 }
             }
             Ok((found, problems))
@@ -709,17 +726,9 @@ fn parse_article(
     };
 
     let encoded = encode_segment(c.stem());
-    let (path, file_path, id_path) = match &c.district {
-        Some(d) => (
-            format!("{d}/{encoded}.html"),
-            PathBuf::from(d).join(format!("{}.html", c.stem())),
-            format!("{d}/{encoded}"),
-        ),
-        None => (
-            format!("{encoded}.html"),
-            PathBuf::from(format!("{}.html", c.stem())),
-            encoded.clone(),
-        ),
+    let (path, id_path) = match &c.district {
+        Some(d) => (format!("{d}/{encoded}.html"), format!("{d}/{encoded}")),
+        None => (format!("{encoded}.html"), encoded.clone()),
     };
     let page_url = config.url(&path);
 
@@ -783,10 +792,9 @@ fn parse_article(
         .collect();
 
     let article = Article {
-        source: display.clone(),
+        source: Arc::from(c.path.as_path()),
         district: c.district.clone(),
         path,
-        file: file_path,
         id: id.into(),
         title,
         author,

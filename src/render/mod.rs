@@ -88,7 +88,9 @@ impl<'a> Scope<'a> {
                 }
                 // Its file changed or broke since it was read: the
                 // refresh that follows puts it right.
-                Err(e) => tracing::error!("{}: {e}; left out of the feeds for now", a.source),
+                Err(e) => {
+                    tracing::error!("{}: {e}; left out of the feeds for now", a.source.display())
+                }
             }
         }
         Scope {
