@@ -355,13 +355,18 @@ mod tests {
         assert_eq!(save(&path, EPOCH, entries.into_iter()).unwrap(), 1);
         let index = Index::load(&path, Some(EPOCH));
         assert_eq!(index.len(), 1);
-        let back = index.get(Path::new("content/a/x.md"), &old).expect("indexed");
+        let back = index
+            .get(Path::new("content/a/x.md"), &old)
+            .expect("indexed");
         assert_eq!(format!("{back:?}"), format!("{a:?}"));
         assert!(
             index.get(Path::new("content/a/x.md"), &fresh).is_none(),
             "another stamp"
         );
-        assert!(index.get(Path::new("content/a/y.md"), &fresh).is_none(), "racy");
+        assert!(
+            index.get(Path::new("content/a/y.md"), &fresh).is_none(),
+            "racy"
+        );
     }
 
     #[test]

@@ -273,10 +273,13 @@ impl Store {
     /// Whether the job's file in the folder was made from what it would
     /// be made from now (by an earlier build or by this process).
     pub fn is_current(&self, job: &Job) -> bool {
+        // The lookup first (and none in an empty folder): the key is a
+        // hash of everything the job is made from.
+        if self.lock_made().is_empty() {
+            return false;
+        }
         let file = job.file();
         let name = file.to_string_lossy();
-        // The lookup first: in an empty folder nothing is made, and the
-        // key is a hash of everything the job is made from.
         let Some(made) = self.lock_made().get(name.as_ref()).copied() else {
             return false;
         };

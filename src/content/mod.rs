@@ -582,8 +582,9 @@ fn parse_article(
     diags: &mut Vec<Diagnostic>,
     stamp: &mut Option<Stamp>,
 ) -> Result<Option<(Article, Pending)>, Diagnostic> {
-    let display = c.display();
-    let file = display.as_str();
+    // Borrowed: listed names are UTF-8.
+    let display = c.path.to_string_lossy();
+    let file: &str = &display;
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
 
     if c.stem().is_empty() || c.stem().eq_ignore_ascii_case("index") {
