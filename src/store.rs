@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 pub use crate::index::epoch;
 
 use crate::atomic::{self, WriteError};
+use crate::compress;
 use crate::config::Config;
 use crate::content::{Article, Pending};
 use crate::fingerprint::{self, Key};
@@ -41,6 +42,12 @@ pub const WRITING: &str = ".crier-writing";
 pub const RECORD: &str = ".crier-built";
 
 const RECORD_MAGIC: &str = "crier-built 1";
+
+/// The [`compress::identity`] of the encoders that made every `.gz` and
+/// `.br` in the folder: written when a run finishes, so a run killed
+/// after a new binary began to write leaves the old one, and the next run
+/// trusts no sibling it did not make.
+pub const ENCODERS: &str = ".crier-encoders";
 
 /// What a finished, settled build left: the folder holds exactly the
 /// site of this program, config and content listing (see
@@ -197,6 +204,8 @@ pub struct Store {
     /// Whether the folder changed since the manifest was read or saved
     /// (and [`WRITING`] is there).
     changed: Mutex<bool>,
+    /// Whether the siblings in the folder were made by these encoders.
+    same_encoders: bool,
 }
 
 impl Store {
@@ -215,6 +224,9 @@ impl Store {
             made: Mutex::new(made_from.unwrap_or_default()),
             known: None,
             changed: Default::default(),
+            same_encoders: compress::identity().is_some_and(|id| {
+                std::fs::read(out.join(ENCODERS)).ok().as_deref() == Some(id.as_bytes())
+            }),
         })
     }
 
@@ -305,19 +317,15 @@ impl Store {
     /// has these very bytes and its siblings decompress to them: a
     /// rebuild then need not compress it again.
     pub fn prior(&self, page: &Page) -> Option<(Vec<u8>, Vec<u8>)> {
+        if !self.same_encoders {
+            return None;
+        }
         let [gz, br, own] = output::siblings(&self.out.join(&page.file));
         if std::fs::read(own).ok()? != page.body {
             return None;
         }
         let (gz, br) = (std::fs::read(gz).ok()?, std::fs::read(br).ok()?);
-        let mut back = Vec::with_capacity(page.body.len());
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut back).ok()?;
-        if back != page.body {
-            return None;
-        }
-        back.clear();
-        brotli::BrotliDecompress(&mut &br[..], &mut back).ok()?;
-        (back == page.body).then_some((gz, br))
+        compress::both_decode_to(&gz, &br, &page.body).then_some((gz, br))
     }
 
     /// Whether the folder is sealed with `record` and unchanged since:
@@ -542,6 +550,11 @@ impl Store {
             (Some(_), Some(_)) => {}
             _ => remove_if_there(&sealed)?,
         }
+        if let (false, Some(id)) = (self.same_encoders, compress::identity()) {
+            let path = self.out.join(ENCODERS);
+            atomic::write(&path, id.as_bytes(), atomic::Access::Public)?;
+            self.same_encoders = true;
+        }
         remove_if_there(&self.out.join(WRITING))?;
         self.trusted = self.epoch.is_some();
         self.known = None;
@@ -753,6 +766,45 @@ mod tests {
             },
             entries: Some(rss()),
         }
+    }
+
+    #[test]
+    fn siblings_on_disk_are_reused_only_from_a_folder_these_encoders_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("feeds");
+        let page = Page {
+            path: "/rss.xml".into(),
+            file: "rss.xml".into(),
+            kind: rss_entry().kind,
+            body: "<rss>太原</rss>".repeat(50).into_bytes(),
+            last_modified: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+        };
+        let gz = compress::gzip(&page.body, compress::Effort::Best).unwrap();
+        let br = compress::brotli(&page.body, compress::Effort::Best).unwrap();
+        let write = |name: &str, bytes: &[u8]| std::fs::write(out.join(name), bytes).unwrap();
+        let mut store = Store::open(&out, Some([9; 16])).unwrap();
+        write("rss.xml", &page.body);
+        write("rss.xml.gz", &gz);
+        write("rss.xml.br", &br);
+        // Siblings that decode to the page, but not known to be made by
+        // these encoders (another crier, a killed run): compressed again.
+        assert_eq!(store.prior(&page), None);
+        store.finish(&Default::default(), None).unwrap();
+        assert_eq!(store.prior(&page), Some((gz.clone(), br.clone())));
+        let store = Store::open(&out, Some([9; 16])).unwrap();
+        assert_eq!(store.prior(&page), Some((gz.clone(), br.clone())));
+        // Another encoder's key in the folder: not trusted.
+        write(ENCODERS, b"0123");
+        let store = Store::open(&out, Some([9; 16])).unwrap();
+        assert_eq!(store.prior(&page), None);
+        // Siblings of other bytes: not trusted.
+        let mut store = store;
+        store.finish(&Default::default(), None).unwrap();
+        write(
+            "rss.xml.gz",
+            &compress::gzip(b"<rss/>", compress::Effort::Best).unwrap(),
+        );
+        assert_eq!(store.prior(&page), None);
     }
 
     #[test]
