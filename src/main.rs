@@ -9,6 +9,12 @@ use clap::Parser;
 
 use args::{Cli, Command, LogFormat};
 
+/// mimalloc rather than glibc's malloc: glibc gives each of the many
+/// threads that render pages an arena of its own, and a cold start at
+/// 100,000 articles peaked at 311 MB with them (274 MB with two arenas).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = matches!(&cli.command, Command::Serve(s) if s.log_format == LogFormat::Json);
