@@ -55,3 +55,38 @@ fn awkward_articles_parse_everywhere() {
     );
     assert!(!rss.contains("<script>"));
 }
+
+fn check_meta(site: &Site) -> String {
+    let script = common::repo().join("tests/interop/check_meta.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .args([site.path().join("crier.toml"), site.content(), site.feeds()])
+        .output()
+        .expect("python3 must be installed (see .ci/run)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "article metadata check failed (pip install extruct if missing):\n{stderr}"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// extruct reads the OpenGraph properties and the JSON-LD `NewsArticle`
+/// of every article page with the values of its file, hostile titles,
+/// authors and tags included: nothing closes the script element or an
+/// attribute early.
+#[test]
+fn extruct_reads_every_article_pages_metadata() {
+    let site = Site::sample();
+    site.write(
+        "content/xiaodian/hostile.md",
+        "+++\ntitle = \"</script><script>alert(1)</script> \\\"q\\\" 'a' & <!-- x\"\nauthor = \"A </script> B\"\ntags = [\"x\\\"y\", \"</script>\"]\ndate = 2023-01-16T08:30:00+08:00\nupdated = 2023-01-17T09:00:00+08:00\nimage = \"img/p&q.png\"\nsummary = \"</script> & \\\"s\\\"\"\n+++\n\nbody\n",
+    );
+    let run = site.run(&["build"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let out = check_meta(&site);
+    assert!(out.contains("14 article pages' metadata OK"), "{out}");
+    let page = site.read("feeds/xiaodian/hostile.html");
+    assert_eq!(page.matches("<script").count(), 1, "{page}");
+    assert_eq!(page.matches("</script>").count(), 1, "{page}");
+}

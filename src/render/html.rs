@@ -175,8 +175,9 @@ pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Vec<u8> {
         feed_links(scope)
     );
     let head = format!(
-        "<link rel=\"canonical\" href=\"{}\">\n{}",
+        "<link rel=\"canonical\" href=\"{}\">\n{}{}",
         escape(&a.url(config)),
+        article_meta(scope, a, &content.summary),
         discovery(scope)
     );
     layout(
@@ -185,4 +186,88 @@ pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Vec<u8> {
         &head,
         &body,
     )
+}
+
+/// What search engines and social apps read from an article page: the
+/// description, OpenGraph properties and one JSON-LD `NewsArticle`.
+fn article_meta(scope: &Scope<'_>, a: &Article, summary: &str) -> String {
+    let config = scope.config;
+    let url = a.url(config);
+    let mut props: Vec<(&str, &str)> = vec![
+        ("og:type", "article"),
+        ("og:title", &a.title),
+        ("og:description", summary),
+        ("og:url", &url),
+        ("og:site_name", &config.title),
+    ];
+    let locale = config.language.replace('-', "_");
+    props.push(("og:locale", &locale));
+    if let Some(image) = &a.image {
+        props.push(("og:image", image));
+    }
+    let (published, modified) = (a.date.to_rfc3339(), a.updated.to_rfc3339());
+    props.push(("article:published_time", &published));
+    props.push(("article:modified_time", &modified));
+    if let Some(d) = scope.district {
+        props.push(("article:section", &d.name));
+    }
+    props.extend(a.tags.iter().map(|t| ("article:tag", t.as_str())));
+    let mut head = format!(
+        "<meta name=\"description\" content=\"{}\">\n",
+        escape(summary)
+    );
+    for (property, content) in props {
+        head += &format!(
+            "<meta property=\"{property}\" content=\"{}\">\n",
+            escape(content)
+        );
+    }
+    head += &format!(
+        "<script type=\"application/ld+json\">{}</script>\n",
+        json_ld(scope, a, summary, &url)
+    );
+    head
+}
+
+/// The page's `NewsArticle` (schema.org) as JSON that is safe inside a
+/// `<script>` element: `<`, `>` and `&` only ever occur inside JSON
+/// strings, where their `\u` escapes mean the same, so no title can
+/// close the element or open a comment.
+fn json_ld(scope: &Scope<'_>, a: &Article, summary: &str, url: &str) -> String {
+    let config = scope.config;
+    let mut doc = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": a.title,
+        "description": summary,
+        "datePublished": a.date.to_rfc3339(),
+        "dateModified": a.updated.to_rfc3339(),
+        "publisher": {"@type": "Organization", "name": config.title},
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "url": url,
+        "inLanguage": config.language,
+    });
+    if let Some(author) = &a.author {
+        doc["author"] = serde_json::json!({"@type": "Person", "name": author});
+    }
+    if let Some(image) = &a.image {
+        doc["image"] = serde_json::json!([image]);
+    }
+    if let Some(d) = scope.district {
+        doc["articleSection"] = serde_json::json!(d.name);
+    }
+    if !a.tags.is_empty() {
+        doc["keywords"] = serde_json::json!(a.tags);
+    }
+    let text = doc.to_string();
+    let mut safe = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '<' => safe.push_str("\\u003c"),
+            '>' => safe.push_str("\\u003e"),
+            '&' => safe.push_str("\\u0026"),
+            _ => safe.push(c),
+        }
+    }
+    safe
 }

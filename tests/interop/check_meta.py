@@ -1,0 +1,92 @@
+"""Reads every article page crier wrote with extruct (the metadata extractor
+search engines' tooling is tested against) and checks the OpenGraph
+properties and the one JSON-LD NewsArticle against what the content files
+and crier.toml say.
+
+usage: check_meta.py CONFIG CONTENT_DIR FEEDS_DIR
+"""
+import datetime as dt
+import pathlib
+import sys
+import tomllib
+import urllib.parse
+import zoneinfo
+
+import extruct
+
+from check_feeds import front_matter, to_datetime
+
+
+def og_props(page):
+    """OpenGraph properties as a list of (property, content), in order."""
+    found = extruct.extract(page, syntaxes=["opengraph"], uniform=False)["opengraph"]
+    assert len(found) == 1, f"one OpenGraph block expected, got {len(found)}"
+    return found[0]["properties"]
+
+
+def check(config_path, content, feeds):
+    config = tomllib.loads(pathlib.Path(config_path).read_text("utf-8"))
+    tz = zoneinfo.ZoneInfo(config.get("timezone", "Asia/Shanghai"))
+    language = config.get("language", "zh-CN")
+    base = config["base_url"].rstrip("/") + "/"
+    checked = 0
+    for path in sorted(pathlib.Path(content).rglob("*.md")):
+        fm = front_matter(path)
+        if fm.get("draft"):
+            continue
+        rel = path.relative_to(content)
+        district = rel.parts[0] if len(rel.parts) == 2 else None
+        page_file = pathlib.Path(feeds, rel.with_suffix(".html"))
+        page = page_file.read_text("utf-8")
+        where = str(page_file)
+        url = base + urllib.parse.quote(str(rel.with_suffix(".html")), safe="/-._~")
+        date = to_datetime(fm["date"], tz)
+        updated = to_datetime(fm.get("updated", fm["date"]), tz)
+
+        props = og_props(page)
+        one = {}
+        for key, value in props:
+            one.setdefault(key, value)
+        assert one["og:type"] == "article", where
+        assert one["og:title"] == fm["title"], (where, one["og:title"])
+        assert one["og:url"] == url, (where, one["og:url"], url)
+        assert one["og:site_name"] == config["title"], where
+        assert one["og:locale"] == language.replace("-", "_"), where
+        assert one["og:description"], f"{where}: empty og:description"
+        assert dt.datetime.fromisoformat(one["article:published_time"]) == date, where
+        assert dt.datetime.fromisoformat(one["article:modified_time"]) == updated, where
+        tags = [v for k, v in props if k == "article:tag"]
+        assert tags == fm.get("tags", []), (where, tags)
+        if district:
+            assert one["article:section"] == config["districts"][district]["name"], where
+        else:
+            assert "article:section" not in one, where
+        if "image" in fm:
+            assert one["og:image"].startswith(base), (where, one["og:image"])
+
+        lds = extruct.extract(page, syntaxes=["json-ld"])["json-ld"]
+        assert len(lds) == 1, f"{where}: one JSON-LD object expected, got {len(lds)}"
+        ld = lds[0]
+        assert ld["@context"] == "https://schema.org" and ld["@type"] == "NewsArticle", where
+        assert ld["headline"] == fm["title"], (where, ld["headline"])
+        assert ld["description"] == one["og:description"], where
+        assert dt.datetime.fromisoformat(ld["datePublished"]) == date, where
+        assert dt.datetime.fromisoformat(ld["dateModified"]) == updated, where
+        assert ld["publisher"] == {"@type": "Organization", "name": config["title"]}, where
+        assert ld["mainEntityOfPage"]["@id"] == url, where
+        assert ld["inLanguage"] == language, where
+        if "author" in fm:
+            assert ld["author"] == {"@type": "Person", "name": fm["author"]}, (where, ld["author"])
+        else:
+            assert "author" not in ld, where
+        if district:
+            assert ld["articleSection"] == config["districts"][district]["name"], where
+        assert ld.get("keywords", []) == fm.get("tags", []), where
+        if "image" in fm:
+            assert ld["image"] == [one["og:image"]], where
+        checked += 1
+    print(f"{checked} article pages' metadata OK")
+
+
+if __name__ == "__main__":
+    check(*sys.argv[1:])
