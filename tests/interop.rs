@@ -6,8 +6,10 @@ mod common;
 
 use common::Site;
 
-fn parse_all(site: &Site) -> String {
-    let script = common::repo().join("tests/interop/check_feeds.py");
+/// Runs a checker of tests/interop on the site's config, content and
+/// output; its stdout if it passed.
+fn run_checker(site: &Site, script: &str, needs: &str) -> String {
+    let script = common::repo().join("tests/interop").join(script);
     let out = std::process::Command::new("python3")
         .arg(&script)
         .args([site.path().join("crier.toml"), site.content(), site.feeds()])
@@ -16,9 +18,14 @@ fn parse_all(site: &Site) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "feed interop failed (pip install feedparser feedparser-rs if missing):\n{stderr}"
+        "{} failed (pip install {needs} if missing):\n{stderr}",
+        script.display()
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn parse_all(site: &Site) -> String {
+    run_checker(site, "check_feeds.py", "feedparser feedparser-rs")
 }
 
 #[test]
@@ -57,18 +64,7 @@ fn awkward_articles_parse_everywhere() {
 }
 
 fn check_meta(site: &Site) -> String {
-    let script = common::repo().join("tests/interop/check_meta.py");
-    let out = std::process::Command::new("python3")
-        .arg(&script)
-        .args([site.path().join("crier.toml"), site.content(), site.feeds()])
-        .output()
-        .expect("python3 must be installed (see .ci/run)");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "article metadata check failed (pip install extruct if missing):\n{stderr}"
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    run_checker(site, "check_meta.py", "extruct")
 }
 
 /// extruct reads the OpenGraph properties and the JSON-LD `NewsArticle`

@@ -259,15 +259,8 @@ fn json_ld(scope: &Scope<'_>, a: &Article, summary: &str, url: &str) -> String {
     if !a.tags.is_empty() {
         doc["keywords"] = serde_json::json!(a.tags);
     }
-    let text = doc.to_string();
-    let mut safe = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '<' => safe.push_str("\\u003c"),
-            '>' => safe.push_str("\\u003e"),
-            '&' => safe.push_str("\\u0026"),
-            _ => safe.push(c),
-        }
-    }
-    safe
+    doc.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
