@@ -121,7 +121,7 @@ impl Job {
                         message,
                     }
                 })?;
-                Ok(article_page(config, a, &body))
+                article_page(config, a, &body)
             }
             Job::Archive(d) => archive_page(config, d),
         }
@@ -135,15 +135,23 @@ fn newest(dates: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedO
 }
 
 /// An article's page.
-pub fn article_page(config: &Config, a: &Article, body: &Body) -> Page {
+pub fn article_page(config: &Config, a: &Article, body: &Body) -> Result<Page, BuildError> {
     let district = a.district.as_deref().and_then(|d| config.district(d));
-    Page {
-        path: format!("/{}", a.path),
+    let path = format!("/{}", a.path);
+    let html =
+        render::html::article(&Scope::bare(config, district), a, body).map_err(|source| {
+            BuildError::Render {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    Ok(Page {
+        path,
         file: a.file(),
         kind: Kind::Article,
-        body: render::html::article(&Scope::bare(config, district), a, body),
+        body: html,
         last_modified: a.updated,
-    }
+    })
 }
 
 fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
@@ -401,7 +409,7 @@ pub fn build(
         pages.extend(
             latest
                 .values()
-                .map(|(a, body)| Ok(article_page(config, a, body))),
+                .map(|(a, body)| article_page(config, a, body)),
         );
     }
     let touched = |d: &District| change.full || change.districts.contains(&d.slug);

@@ -455,9 +455,8 @@ impl Store {
                 tally.unchanged.fetch_add(3, Ordering::Relaxed);
                 return;
             }
-            let page = site::article_page(config, a, &pending.render());
-            let result = page
-                .finish()
+            let result = site::article_page(config, a, &pending.render())
+                .and_then(|page| page.finish())
                 .map_err(|e| e.to_string())
                 .and_then(|o| self.write_output(&job, &o).map_err(|e| e.to_string()));
             match result {

@@ -197,7 +197,9 @@ fn two_replicas_give_identical_bytes_etags_and_dates() {
     let a = Server::start(Site::sample(), &[]);
     let content = a.site.content().display().to_string();
     let b = Server::start(Site::sample(), &["--content", &content]);
-    a.wait_for_file("feeds.opml");
+    // Every page on disk, article pages included: they are written in
+    // the background after the feeds.
+    a.wait_complete();
     let mut paths: Vec<String> = pages(&a.site.feeds())
         .iter()
         .map(|p| {

@@ -1,7 +1,7 @@
 //! The HTML pages: the index, one page per district and one per article.
 //! Self-contained (inline style, no scripts, no external assets).
 
-use super::{FeedKind, Scope, escape};
+use super::{FeedKind, RenderError, Scope, escape};
 use crate::config::Config;
 use crate::content::{Article, Body};
 
@@ -123,7 +123,7 @@ pub fn district(scope: &Scope<'_>) -> Vec<u8> {
 }
 
 /// `/<district>/<slug>.html`: the article itself.
-pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Vec<u8> {
+pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
     let mut nav = format!(
         "<a href=\"{}\">{}</a>",
@@ -177,20 +177,20 @@ pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Vec<u8> {
     let head = format!(
         "<link rel=\"canonical\" href=\"{}\">\n{}{}",
         escape(&a.url(config)),
-        article_meta(scope, a, &content.summary),
+        article_meta(scope, a, &content.summary)?,
         discovery(scope)
     );
-    layout(
+    Ok(layout(
         config,
         &format!("{} - {}", a.title, scope.title()),
         &head,
         &body,
-    )
+    ))
 }
 
 /// What search engines and social apps read from an article page: the
 /// description, OpenGraph properties and one JSON-LD `NewsArticle`.
-fn article_meta(scope: &Scope<'_>, a: &Article, summary: &str) -> String {
+fn article_meta(scope: &Scope<'_>, a: &Article, summary: &str) -> Result<String, RenderError> {
     let config = scope.config;
     let url = a.url(config);
     let mut props: Vec<(&str, &str)> = vec![
@@ -224,43 +224,98 @@ fn article_meta(scope: &Scope<'_>, a: &Article, summary: &str) -> String {
     }
     head += &format!(
         "<script type=\"application/ld+json\">{}</script>\n",
-        json_ld(scope, a, summary, &url)
+        json_ld(scope, a, summary, &url)?
     );
-    head
+    Ok(head)
 }
 
-/// The page's `NewsArticle` (schema.org) as JSON that is safe inside a
-/// `<script>` element: `<`, `>` and `&` only ever occur inside JSON
-/// strings, where their `\u` escapes mean the same, so no title can
-/// close the element or open a comment.
-fn json_ld(scope: &Scope<'_>, a: &Article, summary: &str, url: &str) -> String {
+/// schema.org's `NewsArticle`, as the page's JSON-LD: a struct, not a
+/// `serde_json::Value`, since every article page of a build makes one.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewsArticle<'a> {
+    #[serde(rename = "@context")]
+    context: &'static str,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    headline: &'a str,
+    description: &'a str,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<Named<'a>>,
+    publisher: Named<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<[&'a str; 1]>,
+    main_entity_of_page: WebPage<'a>,
+    url: &'a str,
+    in_language: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    article_section: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    keywords: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct Named<'a> {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    name: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct WebPage<'a> {
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(rename = "@id")]
+    id: &'a str,
+}
+
+/// The page's `NewsArticle` as JSON that is safe inside a `<script>`
+/// element: `<`, `>` and `&` only ever occur inside JSON strings, where
+/// their `\u` escapes mean the same, so no title can close the element
+/// or open a comment.
+fn json_ld(
+    scope: &Scope<'_>,
+    a: &Article,
+    summary: &str,
+    url: &str,
+) -> Result<String, RenderError> {
     let config = scope.config;
-    let mut doc = serde_json::json!({
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "headline": a.title,
-        "description": summary,
-        "datePublished": a.date.to_rfc3339(),
-        "dateModified": a.updated.to_rfc3339(),
-        "publisher": {"@type": "Organization", "name": config.title},
-        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
-        "url": url,
-        "inLanguage": config.language,
-    });
-    if let Some(author) = &a.author {
-        doc["author"] = serde_json::json!({"@type": "Person", "name": author});
+    let doc = NewsArticle {
+        context: "https://schema.org",
+        kind: "NewsArticle",
+        headline: &a.title,
+        description: summary,
+        date_published: a.date.to_rfc3339(),
+        date_modified: a.updated.to_rfc3339(),
+        author: a.author.as_deref().map(|name| Named {
+            kind: "Person",
+            name,
+        }),
+        publisher: Named {
+            kind: "Organization",
+            name: &config.title,
+        },
+        image: a.image.as_deref().map(|i| [i]),
+        main_entity_of_page: WebPage {
+            kind: "WebPage",
+            id: url,
+        },
+        url,
+        in_language: &config.language,
+        article_section: scope.district.map(|d| d.name.as_str()),
+        keywords: &a.tags,
+    };
+    let text = serde_json::to_string(&doc).map_err(|e| RenderError {
+        format: "JSON-LD",
+        message: e.to_string(),
+    })?;
+    if !text.contains(['<', '>', '&']) {
+        return Ok(text);
     }
-    if let Some(image) = &a.image {
-        doc["image"] = serde_json::json!([image]);
-    }
-    if let Some(d) = scope.district {
-        doc["articleSection"] = serde_json::json!(d.name);
-    }
-    if !a.tags.is_empty() {
-        doc["keywords"] = serde_json::json!(a.tags);
-    }
-    doc.to_string()
+    Ok(text
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+        .replace('&', "\\u0026"))
 }
