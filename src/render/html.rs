@@ -224,7 +224,7 @@ fn article_meta(scope: &Scope<'_>, a: &Article, summary: &str) -> Result<String,
     }
     head += &format!(
         "<script type=\"application/ld+json\">{}</script>\n",
-        json_ld(scope, a, summary, &url)?
+        json_ld(scope, a, &url)?
     );
     Ok(head)
 }
@@ -239,7 +239,6 @@ struct NewsArticle<'a> {
     #[serde(rename = "@type")]
     kind: &'static str,
     headline: &'a str,
-    description: &'a str,
     date_published: String,
     date_modified: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -248,7 +247,6 @@ struct NewsArticle<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<[&'a str; 1]>,
     main_entity_of_page: WebPage<'a>,
-    url: &'a str,
     in_language: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     article_section: Option<&'a str>,
@@ -275,18 +273,12 @@ struct WebPage<'a> {
 /// element: `<`, `>` and `&` only ever occur inside JSON strings, where
 /// their `\u` escapes mean the same, so no title can close the element
 /// or open a comment.
-fn json_ld(
-    scope: &Scope<'_>,
-    a: &Article,
-    summary: &str,
-    url: &str,
-) -> Result<String, RenderError> {
+fn json_ld(scope: &Scope<'_>, a: &Article, url: &str) -> Result<String, RenderError> {
     let config = scope.config;
     let doc = NewsArticle {
         context: "https://schema.org",
         kind: "NewsArticle",
         headline: &a.title,
-        description: summary,
         date_published: a.date.to_rfc3339(),
         date_modified: a.updated.to_rfc3339(),
         author: a.author.as_deref().map(|name| Named {
@@ -302,7 +294,6 @@ fn json_ld(
             kind: "WebPage",
             id: url,
         },
-        url,
         in_language: &config.language,
         article_section: scope.district.map(|d| d.name.as_str()),
         keywords: &a.tags,
