@@ -16,7 +16,7 @@ use crier::live::Live;
 use crier::output::{EntryLines, Output};
 use crier::server::service::{FormHandler, State};
 use crier::server::{self, Limits};
-use crier::site::{self, ArchivePrints};
+use crier::site::{self, Prints};
 use crier::store::{self, Record, Report, Seal, Store, StoreError, Tally};
 use crier::watch;
 
@@ -81,7 +81,7 @@ pub fn check(input: &Input) -> ExitCode {
     let built = site::build(
         &library,
         &Change::everything(),
-        &mut ArchivePrints::default(),
+        &mut Prints::default(),
         None,
     );
     for e in &built.errors {
@@ -169,12 +169,8 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     }
     let store_ref = &store;
     let prior = |p: &crier::output::Page| store_ref.prior(p);
-    let built = site::build(
-        &library,
-        &Change::everything(),
-        &mut ArchivePrints::default(),
-        Some(&prior),
-    );
+    let mut prints = Prints::default();
+    let built = site::build(&library, &Change::everything(), &mut prints, Some(&prior));
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and index pages rendered");
     let mut report = Report {
         written: tally.written.load(std::sync::atomic::Ordering::Relaxed),
@@ -218,6 +214,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
                 drafts: library.drafts(),
                 outputs,
                 files: report.written + report.unchanged,
+                until: stale_at(&library),
             },
             entries: {
                 let mut lines = EntryLines::default();
@@ -230,7 +227,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
                 Some(lines)
             },
         });
-    match store.finish(&site::all_files(&library), seal) {
+    match store.finish(&site::all_files(&library, &prints), seal) {
         Ok(removed) => report.removed = removed,
         Err(e) => return store_failed(e),
     }
@@ -254,6 +251,13 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     // cost time at archive scale.
     std::mem::forget(library);
     code
+}
+
+/// When the site built now goes stale with no file changing: when an
+/// article leaves the news sitemap (0: never).
+fn stale_at(library: &Library) -> i64 {
+    crier::sitemaps::news_expiry(library, chrono::Utc::now().fixed_offset())
+        .map_or(0, |t| t.timestamp() + 1)
 }
 
 /// The record of the last build, if the output folder is sealed with

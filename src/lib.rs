@@ -23,6 +23,7 @@ pub mod output;
 pub mod render;
 pub mod server;
 pub mod site;
+pub mod sitemaps;
 pub mod store;
 pub mod watch;
 pub mod websub;

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::atomic::WriteError;
 use crate::config::Config;
+use crate::content::date::Month;
 use crate::content::{
     self, Article, Body, Candidate, Diagnostic, FileRead, Listing, Pending, Severity, Stamp,
 };
@@ -103,8 +104,13 @@ pub struct Change {
     pub files_read: usize,
     /// Districts whose feeds and page must be rendered again.
     pub districts: BTreeSet<String>,
+    /// Months of publication whose sitemap must be made again.
+    pub months: BTreeSet<Month>,
     /// Whether any article changed (combined feeds, index, OPML).
     pub any: bool,
+    /// Time alone changed what is shown: an article left the Google News
+    /// sitemap's window.
+    pub clock: bool,
     /// Articles whose page must be rendered (new or changed), with their
     /// bodies.
     pub pages: Vec<(Arc<Article>, Arc<Body>)>,
@@ -700,6 +706,9 @@ impl Library {
                 change.districts.insert(d.to_string());
             }
         }
+        change
+            .months
+            .insert(Month::of(a.date, self.config.timezone));
         change.touch(a.date);
         change.any = true;
     }
@@ -729,8 +738,56 @@ impl Library {
                 change.districts.insert(d.to_string());
             }
         }
+        change
+            .months
+            .insert(Month::of(a.date, self.config.timezone));
         change.touch(a.date);
         change.any = true;
+    }
+
+    /// The articles published in `month`, oldest first.
+    pub fn month(&self, month: Month) -> Vec<&Arc<Article>> {
+        let tz = self.config.timezone;
+        let (Some(start), Some(end)) = (month.start(tz), month.next().start(tz)) else {
+            return Vec::new();
+        };
+        // Newest first in the map: from just before the next month on.
+        let from = (
+            Reverse(end - chrono::Duration::nanoseconds(1)),
+            Arc::from(""),
+        );
+        let mut items: Vec<&Arc<Article>> = self
+            .all
+            .range(from..)
+            .take_while(|(k, _)| k.0.0 >= start)
+            .map(|(_, a)| a)
+            .collect();
+        items.reverse();
+        items
+    }
+
+    /// Every month with articles, each with its articles oldest first.
+    pub fn months(&self) -> Vec<(Month, Vec<&Arc<Article>>)> {
+        let tz = self.config.timezone;
+        let mut months: Vec<(Month, Vec<&Arc<Article>>)> = Vec::new();
+        for a in self.all.values().rev() {
+            let m = Month::of(a.date, tz);
+            match months.last_mut() {
+                Some((last, items)) if *last == m => items.push(a),
+                _ => months.push((m, vec![a])),
+            }
+        }
+        months
+    }
+
+    /// The articles published after `since`, newest first, at most `max`
+    /// (what a Google News sitemap lists).
+    pub fn published_since(&self, since: DateTime<FixedOffset>, max: usize) -> Vec<&Arc<Article>> {
+        self.all
+            .values()
+            .take_while(|a| a.date > since)
+            .take(max)
+            .collect()
     }
 
     /// Whether `a` is the current reading of its file.

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
+use chrono::{DateTime, FixedOffset};
+
 use crate::config::{Config, Overrides};
 use crate::content::{Diagnostic, Listing, Severity};
 use crate::fingerprint::Key;
@@ -20,7 +22,7 @@ use crate::library::{Change, Library};
 use crate::output::{BuildError, Kind, Output};
 use crate::server::routes::Routes;
 use crate::server::service::State;
-use crate::site::{self, ArchivePrints, Built, Job};
+use crate::site::{self, Built, Job, Prints};
 use crate::store::{self, Report, Store};
 use crate::watch::Batch;
 use crate::websub::Publisher;
@@ -45,7 +47,7 @@ pub struct Live {
     content_abs: PathBuf,
     config_abs: PathBuf,
     library: Option<Library>,
-    prints: ArchivePrints,
+    prints: Prints,
     /// `None` when the output folder cannot be used: everything is then
     /// served from memory.
     store: Option<Store>,
@@ -57,6 +59,8 @@ pub struct Live {
     failed: std::cell::Cell<bool>,
     /// The file watcher, to watch new folders of `content`.
     watch: Option<crate::watch::Watch>,
+    /// When the news sitemap served loses its oldest article.
+    news_until: std::cell::Cell<Option<DateTime<FixedOffset>>>,
 }
 
 /// A sealed output folder, ready to serve if the content still lists
@@ -133,12 +137,13 @@ impl Live {
             content_abs: absolute(content),
             config_abs: absolute(config_path),
             library: None,
-            prints: ArchivePrints::default(),
+            prints: Prints::default(),
             store: None,
             epoch: None,
             completion: Completion::default(),
             failed: Default::default(),
             watch: None,
+            news_until: Default::default(),
         }
     }
 
@@ -266,7 +271,7 @@ impl Live {
         tracing::debug!(elapsed = ?started.elapsed(), from_index = index.len(), mb = ?crate::logging::memory_mb(), "library read");
         drop(index);
         library.diagnostics().into_iter().for_each(log);
-        self.prints = ArchivePrints::default();
+        self.prints = Prints::default();
         self.epoch = epoch;
         let store = &self.store;
         let prior = |p: &crate::output::Page| store.as_ref().and_then(|s| s.prior(p));
@@ -415,6 +420,7 @@ impl Live {
                 // Superseded by a live update, which wrote its own.
                 Job::Article(a) => library.is_current(a),
                 Job::Archive(d) => self.prints.is_current(d),
+                Job::Sitemap(d) => self.prints.months.is_current(d),
             })
             .collect();
         let done = store.run_jobs(&step, &library.config, &self.content);
@@ -452,7 +458,7 @@ impl Live {
         let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_mut()) else {
             return;
         };
-        let keep = site::all_files(library);
+        let keep = site::all_files(library, &self.prints);
         let record = library
             .settled()
             .filter(|_| !self.failed.get())
@@ -462,6 +468,7 @@ impl Live {
                 drafts: library.drafts(),
                 outputs: keep.len(),
                 files: keep.len() * 3,
+                until: self.news_until.get().map_or(0, |t| t.timestamp() + 1),
             });
         // The entries only when the seal is new: 100,000 of them are
         // memory the server need not hold at every save.
@@ -576,7 +583,7 @@ impl Live {
             return;
         };
         change.diagnostics.iter().for_each(log);
-        if !change.any && change.files_read == 0 {
+        if !change.any && change.files_read == 0 && !change.clock {
             return;
         }
         tracing::debug!(elapsed = ?started.elapsed(), "refreshed");
@@ -645,6 +652,9 @@ impl Live {
 
     /// Metrics of a build that is now served.
     fn record(&self, library: &Library, started: Instant) {
+        let now = chrono::Utc::now().fixed_offset();
+        self.news_until
+            .set(crate::sitemaps::news_expiry(library, now));
         let m = &self.state.metrics;
         m.build_seconds.observe(started.elapsed().as_secs_f64());
         m.builds.inc();
@@ -699,19 +709,10 @@ impl Live {
             .library
             .as_ref()
             .and_then(Library::next_embargo)
-            .map(|when| {
-                // A millisecond late rather than early: the file is read
-                // again only once its date has passed.
-                (when.to_utc() - chrono::Utc::now())
-                    .to_std()
-                    .unwrap_or_default()
-                    + Duration::from_millis(1)
-            });
+            .map(until);
+        let news = self.news_until.get().map(until);
         let save = self.completion.dirty.then_some(SAVE_AFTER);
-        match (embargo, save) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [embargo, news, save].into_iter().flatten().min()
     }
 
     /// Applies batches until the sender is gone, merging those that queued
@@ -751,7 +752,8 @@ impl Live {
         }
     }
 
-    /// Publishes the scheduled articles whose date has come.
+    /// Publishes the scheduled articles whose date has come, and makes
+    /// the news sitemap again when an article has left its window.
     fn publish_due(&mut self) {
         let Some(library) = self.library.as_mut() else {
             return;
@@ -759,6 +761,10 @@ impl Live {
         let started = Instant::now();
         let mut change = Change::default();
         library.publish_due(&mut change);
+        change.clock = self
+            .news_until
+            .get()
+            .is_some_and(|t| t <= chrono::Utc::now().fixed_offset());
         if !change.pages.is_empty() {
             tracing::info!(
                 articles = change.pages.len(),
@@ -767,4 +773,13 @@ impl Live {
         }
         self.serve_change(change, started);
     }
+}
+
+/// How long until `when`: a millisecond late rather than early, so that
+/// what waits for it is done once its time has passed.
+fn until(when: DateTime<FixedOffset>) -> Duration {
+    (when.to_utc() - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default()
+        + Duration::from_millis(1)
 }

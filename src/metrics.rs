@@ -20,6 +20,8 @@ pub enum Route {
     Archive,
     Page,
     Opml,
+    /// Sitemaps and robots.txt.
+    Sitemap,
     Health,
     Metrics,
     WebSub,
@@ -36,6 +38,7 @@ impl Route {
             Route::Archive => "archive",
             Route::Page => "page",
             Route::Opml => "opml",
+            Route::Sitemap => "sitemap",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::WebSub => "websub",

@@ -28,6 +28,14 @@ pub enum Kind {
     Article,
     /// `/feeds.opml`.
     Opml,
+    /// `/sitemap.xml` (the index) and `/sitemaps/pages.xml`.
+    Sitemap,
+    /// `/sitemaps/2023-01.xml`: one of the many monthly sitemaps.
+    MonthSitemap,
+    /// `/news-sitemap.xml`: the last 48 hours, for Google News.
+    NewsSitemap,
+    /// `/robots.txt`.
+    Robots,
 }
 
 /// `Cache-Control` of closed archive documents.
@@ -43,6 +51,10 @@ impl Kind {
             },
             Kind::Index | Kind::District | Kind::Article => "text/html; charset=utf-8",
             Kind::Opml => "text/x-opml; charset=utf-8",
+            Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap => {
+                "application/xml; charset=utf-8"
+            }
+            Kind::Robots => "text/plain; charset=utf-8",
         }
     }
 
@@ -50,7 +62,7 @@ impl Kind {
     /// Article pages and archive documents are many, each fetched rarely.
     pub fn effort(self) -> Effort {
         match self {
-            Kind::Article | Kind::Archive { .. } => Effort::Fast,
+            Kind::Article | Kind::Archive { .. } | Kind::MonthSitemap => Effort::Fast,
             _ => Effort::Best,
         }
     }
@@ -63,13 +75,19 @@ impl Kind {
     /// Index pages and the OPML link to everything else: written last, so
     /// a new link never points at a file that is not there yet.
     pub fn is_late(self) -> bool {
-        matches!(self, Kind::Index | Kind::District | Kind::Opml)
+        matches!(
+            self,
+            Kind::Index | Kind::District | Kind::Opml | Kind::Sitemap | Kind::NewsSitemap
+        )
     }
 
     /// Few and hot: served from memory. The others (as many as the
     /// articles) are served from their files once written.
     pub fn in_memory(self) -> bool {
-        !matches!(self, Kind::Article | Kind::Archive { .. })
+        !matches!(
+            self,
+            Kind::Article | Kind::Archive { .. } | Kind::MonthSitemap
+        )
     }
 
     /// `Cache-Control` other than the site's `max_age`.
@@ -84,12 +102,13 @@ impl Kind {
             Kind::Archive { .. } => Route::Archive,
             Kind::Opml => Route::Opml,
             Kind::Index | Kind::District | Kind::Article => Route::Page,
+            Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap | Kind::Robots => Route::Sitemap,
         }
     }
 }
 
 /// Every kind, for naming them in saved files.
-const KINDS: [(Kind, &str); 13] = [
+const KINDS: [(Kind, &str); 17] = [
     (Kind::Feed(FeedKind::Rss), "feed-rss"),
     (Kind::Feed(FeedKind::Atom), "feed-atom"),
     (Kind::Feed(FeedKind::Json), "feed-json"),
@@ -139,6 +158,10 @@ const KINDS: [(Kind, &str); 13] = [
     (Kind::District, "district"),
     (Kind::Article, "article"),
     (Kind::Opml, "opml"),
+    (Kind::Sitemap, "sitemap"),
+    (Kind::MonthSitemap, "sitemap-month"),
+    (Kind::NewsSitemap, "sitemap-news"),
+    (Kind::Robots, "robots"),
 ];
 
 impl Kind {

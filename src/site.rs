@@ -19,6 +19,7 @@ use crate::content::{Article, Body};
 use crate::library::{Change, Library};
 use crate::output::{BuildError, Kind, Output, Page};
 use crate::render::{self, Doc, FeedKind, Scope};
+use crate::sitemaps::{self, SitemapDoc};
 
 /// What one pass of the pipeline made.
 #[derive(Debug, Default)]
@@ -39,6 +40,7 @@ pub struct Built {
 pub enum Job {
     Article(Arc<Article>),
     Archive(Arc<ArchiveDoc>),
+    Sitemap(Arc<SitemapDoc>),
 }
 
 /// One archive document (RFC 5005): `feed_limit` articles of a scope.
@@ -74,6 +76,7 @@ impl Job {
         match self {
             Job::Article(a) => format!("/{}", a.path),
             Job::Archive(d) => format!("/{}", d.file()),
+            Job::Sitemap(d) => format!("/{}", d.file()),
         }
     }
 
@@ -81,6 +84,7 @@ impl Job {
         match self {
             Job::Article(a) => a.file(),
             Job::Archive(d) => PathBuf::from(d.file()),
+            Job::Sitemap(d) => PathBuf::from(d.file()),
         }
     }
 
@@ -91,6 +95,7 @@ impl Job {
                 feed: d.feed,
                 closed: d.number < d.of,
             },
+            Job::Sitemap(_) => Kind::MonthSitemap,
         }
     }
 
@@ -108,6 +113,7 @@ impl Job {
         match self {
             Job::Article(a) => a.updated,
             Job::Archive(d) => newest(d.items.iter().map(|a| a.updated)),
+            Job::Sitemap(d) => d.last_modified(),
         }
     }
 
@@ -124,6 +130,7 @@ impl Job {
                 article_page(config, a, &body)
             }
             Job::Archive(d) => archive_page(config, d),
+            Job::Sitemap(d) => Ok(d.render(config)),
         }
     }
 }
@@ -242,16 +249,20 @@ fn directory_pages(
     }));
 }
 
-/// What each scope's archive documents were last made from: one print
-/// per document, so that a change re-renders only the documents whose
-/// articles changed (from the first changed position on, when an old
-/// article is deleted or back-dated; just its own when one is edited).
+/// What the many outputs were last made from, so that a change makes
+/// again only those whose articles changed: the monthly sitemaps, and
+/// each scope's archive documents, one print per document (re-rendered
+/// from the first changed position on when an old article is deleted or
+/// back-dated; just its own when one is edited).
 #[derive(Debug, Default)]
-pub struct ArchivePrints(HashMap<Option<String>, Prints>);
+pub struct Prints {
+    archives: HashMap<Option<String>, ScopePrints>,
+    pub months: crate::sitemaps::Months,
+}
 
 /// A scope's prints, and how many articles its documents held.
 #[derive(Debug, Default, Clone)]
-struct Prints {
+struct ScopePrints {
     archived: usize,
     docs: Vec<u64>,
 }
@@ -274,11 +285,11 @@ fn doc_print(number: usize, last: bool, items: &[&Arc<Article>]) -> u64 {
     h.finish()
 }
 
-impl ArchivePrints {
+impl Prints {
     /// Whether `doc` is still what its scope's document shows (a later
     /// change may have made a new one).
     pub fn is_current(&self, doc: &ArchiveDoc) -> bool {
-        self.0.get(&doc.district).is_some_and(|p| {
+        self.archives.get(&doc.district).is_some_and(|p| {
             p.docs.len() == doc.of && p.docs.get(doc.number - 1) == Some(&doc.print)
         })
     }
@@ -291,7 +302,7 @@ impl ArchivePrints {
         library: &Library,
         slug: Option<&str>,
         from: Option<DateTime<FixedOffset>>,
-        old: &Prints,
+        old: &ScopePrints,
         archived: usize,
     ) -> usize {
         let limit = library.config.feed_limit.max(1);
@@ -324,7 +335,7 @@ impl ArchivePrints {
         let limit = library.config.feed_limit.max(1);
         let slug = district.map(|d| d.slug.clone());
         let archived = library.count(slug.as_deref()).saturating_sub(limit);
-        let old = self.0.get(&slug).cloned().unwrap_or_default();
+        let old = self.archives.get(&slug).cloned().unwrap_or_default();
         let first = Self::first_changed(library, slug.as_deref(), from, &old, archived);
         let mut tail = library.archived_newest(slug.as_deref(), archived - first * limit);
         tail.reverse();
@@ -338,9 +349,9 @@ impl ArchivePrints {
                 .enumerate()
                 .map(|(i, items)| doc_print(first + i + 1, first + i + 1 == of, items)),
         );
-        self.0.insert(
+        self.archives.insert(
             slug.clone(),
-            Prints {
+            ScopePrints {
                 archived,
                 docs: prints.clone(),
             },
@@ -371,6 +382,31 @@ impl ArchivePrints {
     }
 }
 
+/// The monthly sitemaps that changed (as jobs), the sitemap of the index
+/// pages and the sitemap index.
+fn sitemap_pages(
+    library: &Library,
+    change: &Change,
+    prints: &mut Prints,
+    city: &Scope<'_>,
+    districts: &[Scope<'_>],
+    built: &mut Built,
+    pages: &mut Vec<Result<Page, BuildError>>,
+) {
+    let mut jobs = Vec::new();
+    prints
+        .months
+        .update(library, change, &mut jobs, &mut built.removed);
+    built.jobs.extend(jobs.into_iter().map(Job::Sitemap));
+    let listed: Vec<(String, DateTime<FixedOffset>)> = std::iter::once(city)
+        .chain(districts)
+        .map(|s| (s.page_url(), s.updated()))
+        .collect();
+    let list = sitemaps::pages_sitemap(&listed);
+    pages.push(Ok(prints.months.index(&library.config, list.last_modified)));
+    pages.push(Ok(list));
+}
+
 /// The compressed forms of a page an earlier build wrote with the same
 /// bytes, if at hand: a restart then compresses nothing.
 pub type Reuse<'a> = Option<&'a (dyn Fn(&Page) -> Option<(Vec<u8>, Vec<u8>)> + Sync)>;
@@ -379,12 +415,7 @@ pub type Reuse<'a> = Option<&'a (dyn Fn(&Page) -> Option<(Vec<u8>, Vec<u8>)> + S
 /// touched, the pages of its articles, the archive documents whose
 /// articles changed, and what is gone. Everything else keeps its bytes
 /// and its ETag.
-pub fn build(
-    library: &Library,
-    change: &Change,
-    prints: &mut ArchivePrints,
-    reuse: Reuse<'_>,
-) -> Built {
+pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reuse<'_>) -> Built {
     let config = &library.config;
     let city = Scope::new(library, None);
     // Every district's scope (cheap: its newest items and a count); the
@@ -430,6 +461,16 @@ pub fn build(
         scope_pages(&city, &mut pages);
         directory_pages(&city, &districts, &mut pages);
         prints.update(library, None, from, &mut built.jobs, &mut built.removed);
+        sitemap_pages(
+            library, change, prints, &city, &districts, &mut built, &mut pages,
+        );
+    }
+    if change.full || change.any || change.clock {
+        let now = chrono::Utc::now().fixed_offset();
+        pages.push(Ok(sitemaps::news_sitemap(library, now)));
+    }
+    if change.full {
+        pages.push(Ok(sitemaps::robots(config)));
     }
     built.removed.extend(
         change
@@ -469,10 +510,20 @@ pub fn render_jobs(
 
 /// Every file of the output folder the library's site has (without
 /// siblings): what a full write keeps.
-pub fn all_files(library: &Library) -> std::collections::HashSet<String> {
+pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSet<String> {
     let config = &library.config;
     let mut files = std::collections::HashSet::new();
-    files.extend(["index.html".to_string(), "feeds.opml".to_string()]);
+    files.extend(
+        [
+            "index.html",
+            "feeds.opml",
+            "sitemap.xml",
+            sitemaps::PAGES_FILE,
+            "news-sitemap.xml",
+            "robots.txt",
+        ]
+        .map(String::from),
+    );
     let scopes =
         std::iter::once(None).chain(config.districts.iter().map(|d| Some(d.slug.as_str())));
     for slug in scopes {
@@ -492,6 +543,7 @@ pub fn all_files(library: &Library) -> std::collections::HashSet<String> {
             }
         }
     }
+    files.extend(prints.months.files());
     files.extend(
         library
             .articles()

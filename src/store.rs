@@ -41,7 +41,7 @@ pub const WRITING: &str = ".crier-writing";
 /// content it lists makes (see [`Record`]).
 pub const RECORD: &str = ".crier-built";
 
-const RECORD_MAGIC: &str = "crier-built 1";
+const RECORD_MAGIC: &str = "crier-built 2";
 
 /// The [`compress::identity`] of the encoders that made every `.gz` and
 /// `.br` in the folder: written when a run finishes, so a run killed
@@ -61,6 +61,9 @@ pub struct Record {
     /// Outputs, and files with their `.gz` and `.br`.
     pub outputs: usize,
     pub files: usize,
+    /// Seconds since the Unix epoch when the folder goes stale with no
+    /// file changing (an article leaves the news sitemap); 0: never.
+    pub until: i64,
 }
 
 impl Record {
@@ -73,10 +76,24 @@ impl Record {
         let text = std::fs::read_to_string(out.join(RECORD)).ok()?;
         let line = text.strip_suffix('\n')?;
         let f: Vec<&str> = line.split('\t').collect();
-        let [magic, made_in, content, articles, drafts, outputs, files] = f.as_slice() else {
+        let [
+            magic,
+            made_in,
+            content,
+            articles,
+            drafts,
+            outputs,
+            files,
+            until,
+        ] = f.as_slice()
+        else {
             return None;
         };
         if *magic != RECORD_MAGIC || fingerprint::parse_key(made_in)? != epoch {
+            return None;
+        }
+        let until: i64 = until.parse().ok()?;
+        if until != 0 && chrono::Utc::now().timestamp() >= until {
             return None;
         }
         Some(Record {
@@ -85,18 +102,20 @@ impl Record {
             drafts: drafts.parse().ok()?,
             outputs: outputs.parse().ok()?,
             files: files.parse().ok()?,
+            until,
         })
     }
 
     fn text(&self, epoch: Key) -> String {
         format!(
-            "{RECORD_MAGIC}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            "{RECORD_MAGIC}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             fingerprint::hex(&epoch),
             fingerprint::hex(&self.content),
             self.articles,
             self.drafts,
             self.outputs,
-            self.files
+            self.files,
+            self.until
         )
     }
 }
@@ -276,6 +295,13 @@ impl Store {
                     h.update(a.file().as_os_str().as_encoded_bytes());
                     h.update([0]);
                     h.update(a.source_key);
+                }
+            }
+            Job::Sitemap(d) => {
+                for a in &d.items {
+                    h.update(a.path.as_bytes());
+                    h.update([0]);
+                    h.update(a.updated.to_rfc3339().as_bytes());
                 }
             }
         }
@@ -762,6 +788,7 @@ mod tests {
                 drafts: 0,
                 outputs: 1,
                 files: 3,
+                until: 0,
             },
             entries: Some(rss()),
         }
@@ -841,5 +868,19 @@ mod tests {
         let text = std::fs::read_to_string(&routes).unwrap();
         std::fs::write(&routes, text.replace("/rss.xml", "/rss.xmL")).unwrap();
         assert!(load_entries(&out, &seal(3).record).is_none());
+        // A seal that goes stale with the clock (the news sitemap) holds
+        // until then, not after.
+        let now = chrono::Utc::now().timestamp();
+        for (until, holds) in [(now + 60, true), (now - 1, false)] {
+            let mut sealed = seal(4);
+            sealed.record.until = until;
+            let record = sealed.record;
+            let mut store = Store::open(&out, Some(epoch)).unwrap();
+            store.finish(&Default::default(), Some(sealed)).unwrap();
+            assert_eq!(Record::read(&out, epoch).is_some(), holds, "{until}");
+            if holds {
+                assert_eq!(Record::read(&out, epoch), Some(record));
+            }
+        }
     }
 }

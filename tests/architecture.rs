@@ -12,7 +12,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         "serve, store, notify",
         &["server", "store", "hub", "websub"],
     ),
-    ("build", &["site", "render", "output", "compress"]),
+    (
+        "build",
+        &["site", "sitemaps", "render", "output", "compress"],
+    ),
     ("core", &["library", "index", "content", "config", "import"]),
     ("leaves", &["metrics", "atomic", "fingerprint", "logging"]),
 ];

@@ -12,7 +12,7 @@ use crier::library::{Change, Library};
 use crier::output::Output;
 use crier::server::negotiate::Coding;
 use crier::server::routes::{Answer, Routes, Stored};
-use crier::site::{self, ArchivePrints, Job};
+use crier::site::{self, Job, Prints};
 use crier::store::Store;
 
 fn config(limit: usize) -> Config {
@@ -48,12 +48,7 @@ fn apply(site: &mut Site, built: &site::Built, library: &Library) {
 
 fn full(library: &Library) -> Site {
     let mut site = Site::new();
-    let built = site::build(
-        library,
-        &Change::everything(),
-        &mut ArchivePrints::default(),
-        None,
-    );
+    let built = site::build(library, &Change::everything(), &mut Prints::default(), None);
     apply(&mut site, &built, library);
     site
 }
@@ -87,7 +82,7 @@ fn incremental_updates_give_exactly_the_outputs_of_a_full_build() {
         std::fs::write(path, article(&format!("文{i}"), 1 + i as u32, "正文")).unwrap();
     }
     let mut library = Library::load(config(3), &content).unwrap();
-    let mut prints = ArchivePrints::default();
+    let mut prints = Prints::default();
     let mut site = Site::new();
     let first = site::build(&library, &Change::everything(), &mut prints, None);
     apply(&mut site, &first, &library);
@@ -145,7 +140,7 @@ fn a_page_rendered_on_request_has_the_bytes_and_etag_of_its_file() {
     let built = site::build(
         &library,
         &Change::everything(),
-        &mut ArchivePrints::default(),
+        &mut Prints::default(),
         None,
     );
     let mut routes = Routes::new(Arc::new(library.config.clone()), &content);
@@ -204,7 +199,7 @@ fn an_archive_edit_rerenders_only_from_the_first_changed_position() {
         .unwrap();
     }
     let mut library = Library::load(config(2), &content).unwrap();
-    let mut prints = ArchivePrints::default();
+    let mut prints = Prints::default();
     site::build(&library, &Change::everything(), &mut prints, None);
 
     let mut step = |library: &mut Library, file: &str, text: Option<String>| -> Vec<String> {

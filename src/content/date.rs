@@ -1,8 +1,59 @@
 //! Article dates: RFC 3339, or a local date / date-time read in the site's
 //! time zone.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
+
+/// A month of publication in the site's time zone: what one monthly
+/// sitemap covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    /// 1 to 12.
+    pub month: u32,
+}
+
+impl Month {
+    /// The month `date` falls in, in `tz`.
+    pub fn of(date: DateTime<FixedOffset>, tz: Tz) -> Month {
+        let local = date.with_timezone(&tz);
+        Month {
+            year: local.year(),
+            month: local.month(),
+        }
+    }
+
+    /// `2023-01`.
+    pub fn name(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+
+    /// Its first instant in `tz` (`None` only for dates chrono cannot hold).
+    pub fn start(self, tz: Tz) -> Option<DateTime<FixedOffset>> {
+        let day = NaiveDate::from_ymd_opt(self.year, self.month, 1)?.and_hms_opt(0, 0, 0)?;
+        tz.from_local_datetime(&day)
+            .earliest()
+            // Midnight may fall in a daylight-saving gap: an hour later.
+            .or_else(|| {
+                tz.from_local_datetime(&(day + chrono::Duration::hours(1)))
+                    .earliest()
+            })
+            .map(|d| d.fixed_offset())
+    }
+
+    pub fn next(self) -> Month {
+        match self.month {
+            12 => Month {
+                year: self.year + 1,
+                month: 1,
+            },
+            m => Month {
+                year: self.year,
+                month: m + 1,
+            },
+        }
+    }
+}
 
 pub fn parse(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, String> {
     let t = text.trim();
@@ -89,6 +140,25 @@ mod tests {
         ] {
             assert!(parse(bad, Shanghai).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_month_is_read_in_the_site_zone() {
+        // 23:30 UTC on 31 January is 1 February in Shanghai.
+        let d = parse("2023-01-31T23:30:00Z", Shanghai).unwrap();
+        let m = Month::of(d, Shanghai);
+        assert_eq!(m.name(), "2023-02");
+        assert_eq!(
+            m.start(Shanghai).unwrap().to_rfc3339(),
+            "2023-02-01T00:00:00+08:00"
+        );
+        assert_eq!(m.next().name(), "2023-03");
+        assert_eq!(
+            Month::of(parse("2023-12-05", Shanghai).unwrap(), Shanghai)
+                .next()
+                .name(),
+            "2024-01"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod html;
 pub mod json;
 pub mod opml;
 pub mod rss;
+pub mod sitemap;
 
 use std::sync::Arc;
 

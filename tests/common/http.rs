@@ -22,9 +22,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `crier serve` on a free port in `site` and waits until it is healthy.
+    /// Starts `crier serve` in `site` (on a free port unless `args` name
+    /// an `--addr`) and waits until it is healthy.
     pub fn start(site: Site, args: &[&str]) -> Server {
-        let mut all = vec!["serve", "--addr", "127.0.0.1:0"];
+        let mut all = vec!["serve"];
+        if !args.contains(&"--addr") {
+            all.extend(["--addr", "127.0.0.1:0"]);
+        }
         all.extend_from_slice(args);
         let mut child = site
             .command(&all)
@@ -161,6 +165,15 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A port free now on 127.0.0.1 (for a server whose `--base-url` must
+/// name its own address).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Sends `bytes` on a new connection and returns all that comes back.
