@@ -25,6 +25,19 @@ def sentences():
     return parts
 
 
+def topics(rng):
+    """300 topic names: a few common ones and a long tail."""
+    common = ["民生", "经济", "教育", "交通", "环保", "文化", "医疗", "就业", "乡村振兴", "安全生产"]
+    return common + [f"话题{i:03d}" for i in range(290)]
+
+
+def tags_for(rng, names):
+    """One to three tags, drawn with weights 1/rank (Zipf): the common
+    topics hold thousands of articles, the tail a handful each."""
+    weights = [1 / (r + 1) for r in range(len(names))]
+    return sorted(set(rng.choices(names, weights, k=rng.randint(1, 3))))
+
+
 def main(n, out):
     out = pathlib.Path(out)
     if out.exists():
@@ -33,6 +46,7 @@ def main(n, out):
     shutil.copy(ROOT / "crier.toml", out / "crier.toml")
     rng = random.Random(20230115)
     pool = sentences()
+    names = topics(rng)
     start = dt.datetime(2015, 1, 1, 8, 0)
     for d in DISTRICTS:
         (out / "content" / d).mkdir()
@@ -41,9 +55,10 @@ def main(n, out):
         when = start + dt.timedelta(minutes=37 * i)
         body = "\n\n".join("".join(rng.sample(pool, 3)) for _ in range(rng.randint(2, 5)))
         title = rng.choice(pool)[:24].rstrip("，。、")
+        tags = ", ".join(f"\"{t}\"" for t in tags_for(rng, names))
         (out / "content" / d / f"{i:06d}.md").write_text(
             f"+++\ntitle = \"{title}（{i}）\"\ndate = {when.isoformat()}+08:00\n"
-            f"author = \"记者{rng.randint(1, 40)}\"\ntags = [\"{d}\"]\n+++\n\n{body}\n",
+            f"author = \"记者{rng.randint(1, 40)}\"\ntags = [{tags}]\n+++\n\n{body}\n",
             "utf-8",
         )
 

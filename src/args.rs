@@ -147,6 +147,9 @@ pub struct SiteArgs {
     /// Seconds clients may cache a response; also sets the RSS <ttl> (crier.toml: max_age).
     #[arg(long, env = "CRIER_MAX_AGE")]
     pub max_age: Option<u64>,
+    /// Topic pages and feeds from tags: true or false (crier.toml: topics).
+    #[arg(long, env = "CRIER_TOPICS")]
+    pub topics: Option<bool>,
     /// WebSub hub URLs, comma-separated, announced in the feeds and told of
     /// every change (crier.toml: hub).
     #[arg(long, env = "CRIER_HUB")]
@@ -164,6 +167,7 @@ impl SiteArgs {
             timezone: self.timezone.clone(),
             feed_limit: self.feed_limit,
             max_age: self.max_age,
+            topics: self.topics,
             hub: self
                 .hub
                 .as_ref()

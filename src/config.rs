@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub timezone: Option<String>,
     pub feed_limit: Option<usize>,
     pub max_age: Option<u64>,
+    /// Topic pages and feeds from tags (default true).
+    pub topics: Option<bool>,
     #[serde(default)]
     pub districts: IndexMap<String, DistrictConfig>,
     /// Old path → new path or URL: answered with 301 for good.
@@ -83,6 +85,8 @@ pub struct Config {
     pub timezone: Tz,
     pub feed_limit: usize,
     pub max_age: u64,
+    /// Whether tags make topic pages and feeds.
+    pub topics: bool,
     /// In the order of `crier.toml`.
     pub districts: Vec<District>,
     /// Moved paths: the old path, percent-decoded, and the absolute URL it
@@ -341,6 +345,7 @@ impl Config {
             timezone,
             feed_limit,
             max_age,
+            topics: o.topics.or(file.topics).unwrap_or(true),
             districts,
             redirects,
             retired,

@@ -76,6 +76,8 @@ pub struct Library {
     /// Page path of each current article, with how many claim it.
     pages: HashMap<String, usize>,
     by_district: HashMap<String, BTreeMap<Key, Arc<Article>>>,
+    /// The articles of each topic, by topic key (empty with `topics = false`).
+    by_topic: HashMap<String, TopicIndex>,
     /// The files refused for an id another file has.
     blocked: HashSet<PathBuf>,
     /// The files with a problem, a date to come, or a draft: what the
@@ -89,6 +91,91 @@ pub struct Library {
     bodies: HashMap<String, Arc<Body>>,
     /// Files read, and taken from the index, when opened.
     opened: (usize, usize),
+}
+
+/// Which articles: all of them, a district's (by slug) or a topic's (by
+/// key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which<'a> {
+    All,
+    District(&'a str),
+    Topic(&'a str),
+}
+
+impl<'a> From<Option<&'a str>> for Which<'a> {
+    /// A district's slug, or `None` for all.
+    fn from(district: Option<&'a str>) -> Which<'a> {
+        district.map_or(Which::All, Which::District)
+    }
+}
+
+/// What a scope of feeds covers, owned: the key of what is remembered of
+/// its archive documents.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ScopeKey {
+    All,
+    District(String),
+    Topic(String),
+}
+
+impl ScopeKey {
+    pub fn which(&self) -> Which<'_> {
+        match self {
+            ScopeKey::All => Which::All,
+            ScopeKey::District(d) => Which::District(d),
+            ScopeKey::Topic(t) => Which::Topic(t),
+        }
+    }
+}
+
+/// A topic: a tag with at least one published article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    /// Its folder in `feeds/` and (percent-encoded) its URL segment.
+    pub key: String,
+    /// The spelling most of its articles use (ties: the first in order).
+    pub name: String,
+    pub count: usize,
+    /// The newest change of its articles.
+    pub updated: DateTime<FixedOffset>,
+}
+
+/// A topic's articles in feed order, and how many use each spelling.
+#[derive(Debug, Default)]
+struct TopicIndex {
+    articles: BTreeMap<Key, Arc<Article>>,
+    spellings: BTreeMap<String, usize>,
+}
+
+impl TopicIndex {
+    fn topic(&self, key: &str) -> Option<Topic> {
+        let name = self
+            .spellings
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?
+            .0
+            .clone();
+        let updated = self.articles.values().map(|a| a.updated).max()?;
+        Some(Topic {
+            key: key.to_string(),
+            name,
+            count: self.articles.len(),
+            updated,
+        })
+    }
+}
+
+/// The distinct topics of an article's tags: (key, spelling).
+fn topics_of(a: &Article) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for t in &a.tags {
+        if let Ok(k) = content::topic::key(t)
+            && !seen.iter().any(|(s, _)| *s == k)
+        {
+            seen.push((k, content::topic::name(t)));
+        }
+    }
+    seen
 }
 
 /// Takes each article's body as the files are read, in parallel (a full
@@ -106,6 +193,8 @@ pub struct Change {
     pub districts: BTreeSet<String>,
     /// Months of publication whose sitemap must be made again.
     pub months: BTreeSet<Month>,
+    /// Topics (by key) whose feeds and page must be made again.
+    pub topics: BTreeSet<String>,
     /// Whether any article changed (combined feeds, index, OPML).
     pub any: bool,
     /// Time alone changed what is shown: an article left the Google News
@@ -197,6 +286,7 @@ impl Library {
             all: BTreeMap::new(),
             pages: HashMap::new(),
             by_district: HashMap::new(),
+            by_topic: HashMap::new(),
             blocked: HashSet::new(),
             noted: HashSet::new(),
             released: Vec::new(),
@@ -706,6 +796,14 @@ impl Library {
                 change.districts.insert(d.to_string());
             }
         }
+        if self.config.topics {
+            for (k, spelling) in topics_of(a) {
+                let t = self.by_topic.entry(k.clone()).or_default();
+                t.articles.insert(key(a), a.clone());
+                *t.spellings.entry(spelling).or_default() += 1;
+                change.topics.insert(k);
+            }
+        }
         change
             .months
             .insert(Month::of(a.date, self.config.timezone));
@@ -736,6 +834,21 @@ impl Library {
             }
             if !change.districts.contains(d) {
                 change.districts.insert(d.to_string());
+            }
+        }
+        for (k, spelling) in topics_of(a) {
+            if let Some(t) = self.by_topic.get_mut(&k) {
+                t.articles.remove(&key(a));
+                if let Some(n) = t.spellings.get_mut(&spelling) {
+                    *n -= 1;
+                    if *n == 0 {
+                        t.spellings.remove(&spelling);
+                    }
+                }
+                if t.articles.is_empty() {
+                    self.by_topic.remove(&k);
+                }
+                change.topics.insert(k);
             }
         }
         change
@@ -800,13 +913,10 @@ impl Library {
         self.pages.contains_key(path)
     }
 
-    /// The newest `limit` articles of a district (or of all, for `None`).
-    pub fn newest(&self, district: Option<&str>, limit: usize) -> Vec<&Article> {
-        let map = match district {
-            None => Some(&self.all),
-            Some(d) => self.by_district.get(d),
-        };
-        map.map(|m| m.values().take(limit).map(|a| a.as_ref()).collect())
+    /// The newest `limit` articles of a scope.
+    pub fn newest<'w>(&self, which: impl Into<Which<'w>>, limit: usize) -> Vec<&Article> {
+        self.scope(which.into())
+            .map(|m| m.values().take(limit).map(|a| a.as_ref()).collect())
             .unwrap_or_default()
     }
 
@@ -814,9 +924,9 @@ impl Library {
     /// article beyond the newest `feed_limit`, oldest first, in pages of
     /// `feed_limit` (only the last one partly filled, so that adding news
     /// changes no other); newest first within a page.
-    pub fn archived(&self, district: Option<&str>) -> Vec<Vec<&Arc<Article>>> {
+    pub fn archived<'w>(&self, which: impl Into<Which<'w>>) -> Vec<Vec<&Arc<Article>>> {
         let limit = self.config.feed_limit.max(1);
-        self.archived_oldest_first(district)
+        self.archived_oldest_first(which)
             .chunks(limit)
             .map(|page| page.iter().rev().copied().collect())
             .collect()
@@ -824,13 +934,9 @@ impl Library {
 
     /// The same articles in one list, oldest first (documents are its
     /// chunks of `feed_limit`, each reversed).
-    pub fn archived_oldest_first(&self, district: Option<&str>) -> Vec<&Arc<Article>> {
+    pub fn archived_oldest_first<'w>(&self, which: impl Into<Which<'w>>) -> Vec<&Arc<Article>> {
         let limit = self.config.feed_limit.max(1);
-        let map = match district {
-            None => Some(&self.all),
-            Some(d) => self.by_district.get(d),
-        };
-        let Some(map) = map else {
+        let Some(map) = self.scope(which.into()) else {
             return Vec::new();
         };
         map.values()
@@ -839,34 +945,52 @@ impl Library {
             .collect()
     }
 
-    fn scope(&self, district: Option<&str>) -> Option<&BTreeMap<Key, Arc<Article>>> {
-        match district {
-            None => Some(&self.all),
-            Some(d) => self.by_district.get(d),
+    fn scope(&self, which: Which<'_>) -> Option<&BTreeMap<Key, Arc<Article>>> {
+        match which {
+            Which::All => Some(&self.all),
+            Which::District(d) => self.by_district.get(d),
+            Which::Topic(t) => self.by_topic.get(t).map(|t| &t.articles),
         }
     }
 
     /// How many articles of a scope are dated `since` or later (counted
     /// from the newest: few, for a change to recent news).
-    pub fn count_since(&self, district: Option<&str>, since: DateTime<FixedOffset>) -> usize {
-        self.scope(district)
+    pub fn count_since<'w>(
+        &self,
+        which: impl Into<Which<'w>>,
+        since: DateTime<FixedOffset>,
+    ) -> usize {
+        self.scope(which.into())
             .map_or(0, |m| m.values().take_while(|a| a.date >= since).count())
     }
 
     /// The newest `n` archived articles of a scope (beyond the newest
     /// `feed_limit`), newest first.
-    pub fn archived_newest(&self, district: Option<&str>, n: usize) -> Vec<&Arc<Article>> {
+    pub fn archived_newest<'w>(&self, which: impl Into<Which<'w>>, n: usize) -> Vec<&Arc<Article>> {
         let limit = self.config.feed_limit.max(1);
-        self.scope(district)
+        self.scope(which.into())
             .map(|m| m.values().skip(limit).take(n).collect())
             .unwrap_or_default()
     }
 
-    pub fn count(&self, district: Option<&str>) -> usize {
-        match district {
-            None => self.all.len(),
-            Some(d) => self.by_district.get(d).map_or(0, BTreeMap::len),
-        }
+    pub fn count<'w>(&self, which: impl Into<Which<'w>>) -> usize {
+        self.scope(which.into()).map_or(0, BTreeMap::len)
+    }
+
+    /// Every topic with an article, by key.
+    pub fn topics(&self) -> Vec<Topic> {
+        let mut topics: Vec<Topic> = self
+            .by_topic
+            .iter()
+            .filter_map(|(key, t)| t.topic(key))
+            .collect();
+        topics.sort_by(|a, b| a.key.cmp(&b.key));
+        topics
+    }
+
+    /// The topic of `key`, if it has an article.
+    pub fn topic(&self, key: &str) -> Option<Topic> {
+        self.by_topic.get(key)?.topic(key)
     }
 
     /// Every article, newest first.

@@ -201,18 +201,19 @@ impl Live {
     }
 
     /// Tells the hubs of the feeds among `outputs` (after a change).
-    fn announce(&self, config: &Config, outputs: &[Output], deliver: bool) {
-        let feeds: Vec<&Output> = outputs.iter().filter(|o| o.kind.is_feed()).collect();
-        let url = |o: &Output| config.url(o.path.trim_start_matches('/'));
+    /// Pings external hubs for the feeds at `urls`, and gives the built-in
+    /// hub the new bytes of those in `deliver`.
+    fn announce(&self, config: &Config, urls: &[String], deliver: &[&Output]) {
         if let Some(publisher) = &self.publisher {
             let hubs = config.external_hubs();
-            if !hubs.is_empty() {
-                publisher.changed(&hubs, &feeds.iter().map(|o| url(o)).collect::<Vec<_>>());
+            if !hubs.is_empty() && !urls.is_empty() {
+                publisher.changed(&hubs, urls);
             }
         }
-        if let (Some(hub), true) = (&self.hub, deliver) {
-            for o in feeds {
-                hub.distribute(&url(o), o.kind.content_type(), o.body.bytes.clone());
+        if let Some(hub) = &self.hub {
+            for o in deliver {
+                let url = config.url(o.path.trim_start_matches('/'));
+                hub.distribute(&url, o.kind.content_type(), o.body.bytes.clone());
             }
         }
     }
@@ -308,18 +309,12 @@ impl Live {
         self.state.routes.store(Some(Arc::new(routes)));
         tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "routes served");
         if let Some(hub) = &self.hub {
-            hub.set_topics(
-                built
-                    .outputs
-                    .iter()
-                    .filter(|o| o.kind.is_feed())
-                    .map(|o| config.url(o.path.trim_start_matches('/'))),
-            );
+            hub.set_topics(feed_urls(&config, &built));
         }
         self.record(&library, started);
         let served = started.elapsed();
         // After a start or a new config every feed may have changed.
-        self.announce(&config, &built.outputs, false);
+        self.announce(&config, &feed_urls(&config, &built), &[]);
         let written = match &self.store {
             Some(s) => s.write_outputs(&built.outputs).map_err(|e| e.to_string()),
             None => Ok(Report::default()),
@@ -421,6 +416,7 @@ impl Live {
                 Job::Article(a) => library.is_current(a),
                 Job::Archive(d) => self.prints.is_current(d),
                 Job::Sitemap(d) => self.prints.months.is_current(d),
+                Job::Topic(d) => self.prints.topic_is_current(d),
             })
             .collect();
         let done = store.run_jobs(&step, &library.config, &self.content);
@@ -613,7 +609,17 @@ impl Live {
         self.state.routes.store(Some(Arc::new(next.clone())));
         self.record(library, started);
         let served = started.elapsed();
-        self.announce(&library.config, &built.outputs, true);
+        let feeds: Vec<&Output> = built
+            .outputs
+            .iter()
+            .chain(made.iter().map(|(_, o)| o))
+            .filter(|o| o.kind.is_feed())
+            .collect();
+        let urls: Vec<String> = feeds
+            .iter()
+            .map(|o| library.config.url(o.path.trim_start_matches('/')))
+            .collect();
+        self.announce(&library.config, &urls, &feeds);
         let written = match &self.store {
             Some(store) => self.write(store, &built, &made, &mut next),
             None => Ok(Report::default()),
@@ -782,4 +788,15 @@ fn until(when: DateTime<FixedOffset>) -> Duration {
         .to_std()
         .unwrap_or_default()
         + Duration::from_millis(1)
+}
+
+/// The public URLs of the subscription feeds a build made or will make.
+fn feed_urls(config: &Config, built: &Built) -> Vec<String> {
+    let outputs = built.outputs.iter().map(|o| (o.kind, o.path.clone()));
+    let jobs = built.jobs.iter().map(|j| (j.kind(), j.path()));
+    outputs
+        .chain(jobs)
+        .filter(|(kind, _)| kind.is_feed())
+        .map(|(_, path)| config.url(path.trim_start_matches('/')))
+        .collect()
 }

@@ -36,6 +36,13 @@ pub enum Kind {
     NewsSitemap,
     /// `/robots.txt`.
     Robots,
+    /// A topic's feed: `/topics/劳模/rss.xml`. Hundreds of topics: served
+    /// from its file, not from memory.
+    TopicFeed(FeedKind),
+    /// `/topics/劳模/`.
+    TopicPage,
+    /// `/topics/`: every topic.
+    Topics,
 }
 
 /// `Cache-Control` of closed archive documents.
@@ -44,12 +51,14 @@ pub const LONG_CACHE: &str = "public, max-age=86400";
 impl Kind {
     pub fn content_type(self) -> &'static str {
         match self {
-            Kind::Feed(f) | Kind::Archive { feed: f, .. } => match f {
+            Kind::Feed(f) | Kind::TopicFeed(f) | Kind::Archive { feed: f, .. } => match f {
                 FeedKind::Rss => "application/rss+xml; charset=utf-8",
                 FeedKind::Atom => "application/atom+xml; charset=utf-8",
                 FeedKind::Json => "application/feed+json; charset=utf-8",
             },
-            Kind::Index | Kind::District | Kind::Article => "text/html; charset=utf-8",
+            Kind::Index | Kind::District | Kind::Article | Kind::TopicPage | Kind::Topics => {
+                "text/html; charset=utf-8"
+            }
             Kind::Opml => "text/x-opml; charset=utf-8",
             Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap => {
                 "application/xml; charset=utf-8"
@@ -69,7 +78,7 @@ impl Kind {
 
     /// A subscription feed: WebSub pings, hub deliveries, `Link` headers.
     pub fn is_feed(self) -> bool {
-        matches!(self, Kind::Feed(_))
+        matches!(self, Kind::Feed(_) | Kind::TopicFeed(_))
     }
 
     /// Index pages and the OPML link to everything else: written last, so
@@ -77,7 +86,12 @@ impl Kind {
     pub fn is_late(self) -> bool {
         matches!(
             self,
-            Kind::Index | Kind::District | Kind::Opml | Kind::Sitemap | Kind::NewsSitemap
+            Kind::Index
+                | Kind::District
+                | Kind::Opml
+                | Kind::Sitemap
+                | Kind::NewsSitemap
+                | Kind::Topics
         )
     }
 
@@ -86,7 +100,11 @@ impl Kind {
     pub fn in_memory(self) -> bool {
         !matches!(
             self,
-            Kind::Article | Kind::Archive { .. } | Kind::MonthSitemap
+            Kind::Article
+                | Kind::Archive { .. }
+                | Kind::MonthSitemap
+                | Kind::TopicFeed(_)
+                | Kind::TopicPage
         )
     }
 
@@ -98,17 +116,19 @@ impl Kind {
     /// The label of its requests in /metrics.
     pub fn route(self) -> Route {
         match self {
-            Kind::Feed(_) => Route::Feed,
+            Kind::Feed(_) | Kind::TopicFeed(_) => Route::Feed,
             Kind::Archive { .. } => Route::Archive,
             Kind::Opml => Route::Opml,
-            Kind::Index | Kind::District | Kind::Article => Route::Page,
+            Kind::Index | Kind::District | Kind::Article | Kind::TopicPage | Kind::Topics => {
+                Route::Page
+            }
             Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap | Kind::Robots => Route::Sitemap,
         }
     }
 }
 
 /// Every kind, for naming them in saved files.
-const KINDS: [(Kind, &str); 17] = [
+const KINDS: [(Kind, &str); 22] = [
     (Kind::Feed(FeedKind::Rss), "feed-rss"),
     (Kind::Feed(FeedKind::Atom), "feed-atom"),
     (Kind::Feed(FeedKind::Json), "feed-json"),
@@ -162,6 +182,11 @@ const KINDS: [(Kind, &str); 17] = [
     (Kind::MonthSitemap, "sitemap-month"),
     (Kind::NewsSitemap, "sitemap-news"),
     (Kind::Robots, "robots"),
+    (Kind::TopicFeed(FeedKind::Rss), "topic-rss"),
+    (Kind::TopicFeed(FeedKind::Atom), "topic-atom"),
+    (Kind::TopicFeed(FeedKind::Json), "topic-json"),
+    (Kind::TopicPage, "topic-page"),
+    (Kind::Topics, "topics"),
 ];
 
 impl Kind {

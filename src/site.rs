@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::config::{Config, District};
 use crate::content::{Article, Body};
-use crate::library::{Change, Library};
+use crate::library::{Change, Library, ScopeKey, Topic, Which};
 use crate::output::{BuildError, Kind, Output, Page};
 use crate::render::{self, Doc, FeedKind, Scope};
 use crate::sitemaps::{self, SitemapDoc};
@@ -41,13 +41,90 @@ pub enum Job {
     Article(Arc<Article>),
     Archive(Arc<ArchiveDoc>),
     Sitemap(Arc<SitemapDoc>),
+    Topic(Arc<TopicDoc>),
+}
+
+/// A topic's feed or page: one of thousands (a few hundred topics, each
+/// with three feeds and a page), so rendered later, from the article
+/// files, like archive documents.
+#[derive(Debug)]
+pub struct TopicDoc {
+    pub topic: Topic,
+    /// A feed; `None`: the topic's page.
+    pub feed: Option<FeedKind>,
+    /// The newest `feed_limit`, newest first.
+    pub items: Vec<Arc<Article>>,
+    /// Its archive documents (RFC 5005), which the feeds link to.
+    pub archives: usize,
+    /// What it is made from (see [`Prints`]).
+    print: u64,
+    /// The items' bodies, read once for the three feeds of the topic.
+    bodies: Arc<std::sync::OnceLock<Result<Vec<Arc<Body>>, String>>>,
+}
+
+impl TopicDoc {
+    /// Its file in the output folder: `topics/劳模/rss.xml`.
+    pub fn file(&self) -> String {
+        let name = self.feed.map_or("index.html", FeedKind::file_name);
+        format!("topics/{}/{name}", self.topic.key)
+    }
+
+    /// Its URL path, percent-encoded.
+    pub fn path(&self) -> String {
+        let name = self.feed.map_or("", FeedKind::file_name);
+        format!(
+            "/topics/{}/{name}",
+            crate::content::encode_segment(&self.topic.key)
+        )
+    }
+
+    fn render(&self, config: &Config, content: &Path) -> Result<Page, BuildError> {
+        let articles: Vec<&Article> = self.items.iter().map(|a| a.as_ref()).collect();
+        let failed = |message: String| BuildError::Source {
+            path: self.path(),
+            message,
+        };
+        let body = match self.feed {
+            None => {
+                let scope = Scope::of_topic(config, &self.topic, articles, Vec::new());
+                render::html::district(&scope)
+            }
+            Some(feed) => {
+                let bodies = self
+                    .bodies
+                    .get_or_init(|| {
+                        self.items
+                            .iter()
+                            .map(|a| crate::library::read_body(config, content, a).map(Arc::new))
+                            .collect()
+                    })
+                    .clone()
+                    .map_err(failed)?;
+                let mut scope = Scope::of_topic(config, &self.topic, articles, bodies);
+                scope.total = self.topic.count;
+                render_feed(&scope, feed, &self.path())?
+            }
+        };
+        Ok(Page {
+            path: self.path(),
+            file: PathBuf::from(self.file()),
+            kind: self.kind(),
+            body,
+            last_modified: newest(self.items.iter().map(|a| a.updated)),
+        })
+    }
+
+    fn kind(&self) -> Kind {
+        self.feed.map_or(Kind::TopicPage, Kind::TopicFeed)
+    }
 }
 
 /// One archive document (RFC 5005): `feed_limit` articles of a scope.
 #[derive(Debug)]
 pub struct ArchiveDoc {
-    /// The district's slug; `None`: the combined feeds.
-    pub district: Option<String>,
+    pub scope: ScopeKey,
+    /// The topic, when it is a topic's.
+    pub topic: Option<Topic>,
     pub feed: FeedKind,
     /// 1 is the oldest; `of` is the newest, still filling up.
     pub number: usize,
@@ -61,13 +138,28 @@ pub struct ArchiveDoc {
 impl ArchiveDoc {
     /// Its file in the output folder: `xiaodian/archive/rss-3.xml`.
     pub fn file(&self) -> String {
-        archive_file(self.district.as_deref(), self.feed, self.number)
+        archive_file(&self.scope, self.feed, self.number)
     }
 }
 
-fn archive_file(district: Option<&str>, feed: FeedKind, number: usize) -> String {
-    let prefix = district.map(|d| format!("{d}/")).unwrap_or_default();
-    format!("{prefix}{}", render::archive_file(feed, number))
+/// A scope's folder in the output: ``, `xiaodian/`, `topics/劳模/`.
+fn scope_dir(scope: &ScopeKey) -> String {
+    match scope {
+        ScopeKey::All => String::new(),
+        ScopeKey::District(d) => format!("{d}/"),
+        ScopeKey::Topic(t) => format!("topics/{t}/"),
+    }
+}
+
+fn archive_file(scope: &ScopeKey, feed: FeedKind, number: usize) -> String {
+    format!("{}{}", scope_dir(scope), render::archive_file(feed, number))
+}
+
+/// The files of a topic's feeds and page.
+fn topic_files(key: &str) -> impl Iterator<Item = String> + '_ {
+    ["index.html", "rss.xml", "atom.xml", "feed.json"]
+        .into_iter()
+        .map(move |f| format!("topics/{key}/{f}"))
 }
 
 impl Job {
@@ -75,8 +167,9 @@ impl Job {
     pub fn path(&self) -> String {
         match self {
             Job::Article(a) => format!("/{}", a.path),
-            Job::Archive(d) => format!("/{}", d.file()),
+            Job::Archive(d) => format!("/{}", crate::content::encode_path(&d.file())),
             Job::Sitemap(d) => format!("/{}", d.file()),
+            Job::Topic(d) => d.path(),
         }
     }
 
@@ -85,6 +178,7 @@ impl Job {
             Job::Article(a) => a.file(),
             Job::Archive(d) => PathBuf::from(d.file()),
             Job::Sitemap(d) => PathBuf::from(d.file()),
+            Job::Topic(d) => PathBuf::from(d.file()),
         }
     }
 
@@ -96,6 +190,7 @@ impl Job {
                 closed: d.number < d.of,
             },
             Job::Sitemap(_) => Kind::MonthSitemap,
+            Job::Topic(d) => d.kind(),
         }
     }
 
@@ -114,6 +209,7 @@ impl Job {
             Job::Article(a) => a.updated,
             Job::Archive(d) => newest(d.items.iter().map(|a| a.updated)),
             Job::Sitemap(d) => d.last_modified(),
+            Job::Topic(d) => newest(d.items.iter().map(|a| a.updated)),
         }
     }
 
@@ -131,6 +227,7 @@ impl Job {
             }
             Job::Archive(d) => archive_page(config, d),
             Job::Sitemap(d) => Ok(d.render(config)),
+            Job::Topic(d) => d.render(config, content),
         }
     }
 }
@@ -162,24 +259,29 @@ pub fn article_page(config: &Config, a: &Article, body: &Body) -> Result<Page, B
 }
 
 fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
-    let district = d.district.as_deref().and_then(|s| config.district(s));
+    let district = match &d.scope {
+        ScopeKey::District(s) => config.district(s),
+        _ => None,
+    };
     let mut scope = Scope::bare(config, district);
+    scope.topic = d.topic.as_ref();
     scope.articles = d.items.iter().map(|a| a.as_ref()).collect();
     let doc = Doc::Archive {
         number: d.number,
         of: d.of,
     };
     let file = d.file();
+    let path = format!("/{}", crate::content::encode_path(&file));
     let body = match d.feed {
         FeedKind::Atom => render::atom::render_doc(&scope, doc),
         _ => render::rss::render_doc(&scope, doc),
     }
     .map_err(|source| BuildError::Render {
-        path: format!("/{file}"),
+        path: path.clone(),
         source,
     })?;
     Ok(Page {
-        path: format!("/{file}"),
+        path,
         file: PathBuf::from(file),
         kind: Kind::Archive {
             feed: d.feed,
@@ -190,17 +292,22 @@ fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
     })
 }
 
-fn feed_page(scope: &Scope<'_>, feed: FeedKind) -> Result<Page, BuildError> {
-    let path = format!("/{}{}", scope.prefix(), feed.file_name());
-    let body = match feed {
+/// A scope's subscription feed in one format.
+fn render_feed(scope: &Scope<'_>, feed: FeedKind, path: &str) -> Result<Vec<u8>, BuildError> {
+    match feed {
         FeedKind::Rss => render::rss::render(scope),
         FeedKind::Atom => render::atom::render(scope),
         FeedKind::Json => render::json::render(scope),
     }
     .map_err(|source| BuildError::Render {
-        path: path.clone(),
+        path: path.to_string(),
         source,
-    })?;
+    })
+}
+
+fn feed_page(scope: &Scope<'_>, feed: FeedKind) -> Result<Page, BuildError> {
+    let path = format!("/{}{}", scope.prefix(), feed.file_name());
+    let body = render_feed(scope, feed, &path)?;
     Ok(Page {
         file: PathBuf::from(&path[1..]),
         path,
@@ -229,6 +336,7 @@ fn scope_pages(scope: &Scope<'_>, pages: &mut Vec<Result<Page, BuildError>>) {
 fn directory_pages(
     city: &Scope<'_>,
     districts: &[Scope<'_>],
+    topics: &[Scope<'_>],
     pages: &mut Vec<Result<Page, BuildError>>,
 ) {
     let updated = newest(districts.iter().map(Scope::updated).chain([city.updated()]));
@@ -237,7 +345,7 @@ fn directory_pages(
         path: "/".into(),
         file: PathBuf::from("index.html"),
         kind: Kind::Index,
-        body: render::html::index(city, districts),
+        body: render::html::index(city, districts, topics.len()),
         last_modified: city.updated(),
     }));
     pages.push(Ok(Page {
@@ -247,6 +355,25 @@ fn directory_pages(
         body: render::opml::render(&all),
         last_modified: updated,
     }));
+    if city.config.topics {
+        let updated = newest(topics.iter().map(Scope::updated));
+        pages.push(Ok(Page {
+            path: "/topics/".into(),
+            file: PathBuf::from("topics/index.html"),
+            kind: Kind::Topics,
+            body: render::html::topics(city.config, topics),
+            last_modified: updated,
+        }));
+        let mut listed: Vec<&Scope<'_>> = vec![city];
+        listed.extend(topics);
+        pages.push(Ok(Page {
+            path: "/topics.opml".into(),
+            file: PathBuf::from("topics.opml"),
+            kind: Kind::Opml,
+            body: render::opml::render(&listed),
+            last_modified: updated,
+        }));
+    }
 }
 
 /// What the many outputs were last made from, so that a change makes
@@ -256,8 +383,10 @@ fn directory_pages(
 /// back-dated; just its own when one is edited).
 #[derive(Debug, Default)]
 pub struct Prints {
-    archives: HashMap<Option<String>, ScopePrints>,
+    archives: HashMap<ScopeKey, ScopePrints>,
     pub months: crate::sitemaps::Months,
+    /// Of each topic's feeds and page, by key.
+    topics: HashMap<String, u64>,
 }
 
 /// A scope's prints, and how many articles its documents held.
@@ -289,7 +418,7 @@ impl Prints {
     /// Whether `doc` is still what its scope's document shows (a later
     /// change may have made a new one).
     pub fn is_current(&self, doc: &ArchiveDoc) -> bool {
-        self.archives.get(&doc.district).is_some_and(|p| {
+        self.archives.get(&doc.scope).is_some_and(|p| {
             p.docs.len() == doc.of && p.docs.get(doc.number - 1) == Some(&doc.print)
         })
     }
@@ -300,7 +429,7 @@ impl Prints {
     /// "last" mark may change).
     fn first_changed(
         library: &Library,
-        slug: Option<&str>,
+        slug: Which<'_>,
         from: Option<DateTime<FixedOffset>>,
         old: &ScopePrints,
         archived: usize,
@@ -327,17 +456,17 @@ impl Prints {
     fn update(
         &mut self,
         library: &Library,
-        district: Option<&District>,
+        slug: ScopeKey,
+        topic: Option<&Topic>,
         from: Option<DateTime<FixedOffset>>,
         jobs: &mut Vec<Job>,
         removed: &mut Vec<(String, PathBuf)>,
     ) {
         let limit = library.config.feed_limit.max(1);
-        let slug = district.map(|d| d.slug.clone());
-        let archived = library.count(slug.as_deref()).saturating_sub(limit);
+        let archived = library.count(slug.which()).saturating_sub(limit);
         let old = self.archives.get(&slug).cloned().unwrap_or_default();
-        let first = Self::first_changed(library, slug.as_deref(), from, &old, archived);
-        let mut tail = library.archived_newest(slug.as_deref(), archived - first * limit);
+        let first = Self::first_changed(library, slug.which(), from, &old, archived);
+        let mut tail = library.archived_newest(slug.which(), archived - first * limit);
         tail.reverse();
         let docs: Vec<&[&Arc<Article>]> = tail.chunks(limit).collect();
         let of = first + docs.len();
@@ -363,7 +492,8 @@ impl Prints {
             }
             for feed in [FeedKind::Rss, FeedKind::Atom] {
                 jobs.push(Job::Archive(Arc::new(ArchiveDoc {
-                    district: slug.clone(),
+                    scope: slug.clone(),
+                    topic: topic.cloned(),
                     feed,
                     number,
                     of,
@@ -375,10 +505,105 @@ impl Prints {
         }
         for number in of + 1..=old.docs.len() {
             for feed in [FeedKind::Rss, FeedKind::Atom] {
-                let file = archive_file(slug.as_deref(), feed, number);
-                removed.push((format!("/{file}"), PathBuf::from(file)));
+                let file = archive_file(&slug, feed, number);
+                removed.push((
+                    format!("/{}", crate::content::encode_path(&file)),
+                    PathBuf::from(file),
+                ));
             }
         }
+    }
+}
+
+/// The feeds, page and archive documents of every topic `change`
+/// touched (all of them for a full build), as jobs; the files of the
+/// topics that are gone.
+fn topic_jobs(
+    library: &Library,
+    change: &Change,
+    topics: &[Topic],
+    prints: &mut Prints,
+    from: Option<DateTime<FixedOffset>>,
+    built: &mut Built,
+) {
+    let config = &library.config;
+    let touched: Vec<&str> = if change.full {
+        prints.topics.clear();
+        topics.iter().map(|t| t.key.as_str()).collect()
+    } else if config.topics {
+        change.topics.iter().map(String::as_str).collect()
+    } else {
+        Vec::new()
+    };
+    for key in touched {
+        let topic = topics
+            .binary_search_by(|t| t.key.as_str().cmp(key))
+            .ok()
+            .map(|i| &topics[i]);
+        prints.update(
+            library,
+            ScopeKey::Topic(key.to_string()),
+            topic,
+            from,
+            &mut built.jobs,
+            &mut built.removed,
+        );
+        let Some(topic) = topic else {
+            prints.topics.remove(key);
+            built.removed.extend(topic_files(key).map(|f| {
+                let path = format!("/{}", crate::content::encode_path(&f));
+                (
+                    path.strip_suffix("index.html").unwrap_or(&path).to_string(),
+                    PathBuf::from(f),
+                )
+            }));
+            continue;
+        };
+        let items: Vec<Arc<Article>> = library
+            .newest(Which::Topic(key), config.feed_limit)
+            .into_iter()
+            .map(|a| Arc::new(a.clone()))
+            .collect();
+        let archives = render::archive_count(topic.count, config.feed_limit);
+        let print = topic_print(topic, &items, archives);
+        if prints.topics.get(key) == Some(&print) {
+            continue;
+        }
+        prints.topics.insert(key.to_string(), print);
+        let bodies = Arc::new(std::sync::OnceLock::new());
+        for feed in [
+            None,
+            Some(FeedKind::Rss),
+            Some(FeedKind::Atom),
+            Some(FeedKind::Json),
+        ] {
+            built.jobs.push(Job::Topic(Arc::new(TopicDoc {
+                topic: topic.clone(),
+                feed,
+                items: items.clone(),
+                archives,
+                print,
+                bodies: bodies.clone(),
+            })));
+        }
+    }
+}
+
+fn topic_print(topic: &Topic, items: &[Arc<Article>], archives: usize) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0).build_hasher();
+    (&topic.name, topic.count, archives).hash(&mut h);
+    for a in items {
+        a.path.hash(&mut h);
+        a.source_key.hash(&mut h);
+    }
+    h.finish()
+}
+
+impl Prints {
+    /// Whether a topic's feed or page is still what the topic shows.
+    pub fn topic_is_current(&self, doc: &TopicDoc) -> bool {
+        self.topics.get(&doc.topic.key) == Some(&doc.print)
     }
 }
 
@@ -388,8 +613,7 @@ fn sitemap_pages(
     library: &Library,
     change: &Change,
     prints: &mut Prints,
-    city: &Scope<'_>,
-    districts: &[Scope<'_>],
+    lists: &[&Scope<'_>],
     built: &mut Built,
     pages: &mut Vec<Result<Page, BuildError>>,
 ) {
@@ -398,10 +622,17 @@ fn sitemap_pages(
         .months
         .update(library, change, &mut jobs, &mut built.removed);
     built.jobs.extend(jobs.into_iter().map(Job::Sitemap));
-    let listed: Vec<(String, DateTime<FixedOffset>)> = std::iter::once(city)
-        .chain(districts)
-        .map(|s| (s.page_url(), s.updated()))
-        .collect();
+    let mut listed: Vec<(String, DateTime<FixedOffset>)> =
+        lists.iter().map(|s| (s.page_url(), s.updated())).collect();
+    if library.config.topics {
+        let topics = newest(
+            lists
+                .iter()
+                .filter(|s| s.topic.is_some())
+                .map(|s| s.updated()),
+        );
+        listed.push((library.config.url("topics/"), topics));
+    }
     let list = sitemaps::pages_sitemap(&listed);
     pages.push(Ok(prints.months.index(&library.config, list.last_modified)));
     pages.push(Ok(list));
@@ -448,22 +679,45 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
     for scope in &districts {
         if scope.district.is_some_and(touched) {
             scope_pages(scope, &mut pages);
+            let key = scope
+                .district
+                .map_or(ScopeKey::All, |d| ScopeKey::District(d.slug.clone()));
             prints.update(
                 library,
-                scope.district,
+                key,
+                None,
                 from,
                 &mut built.jobs,
                 &mut built.removed,
             );
         }
     }
+    let topics = if config.topics {
+        library.topics()
+    } else {
+        Vec::new()
+    };
+    topic_jobs(library, change, &topics, prints, from, &mut built);
     if change.full || change.any {
+        let listed: Vec<Scope<'_>> = topics
+            .iter()
+            .map(|t| Scope::of_topic(config, t, Vec::new(), Vec::new()))
+            .collect();
         scope_pages(&city, &mut pages);
-        directory_pages(&city, &districts, &mut pages);
-        prints.update(library, None, from, &mut built.jobs, &mut built.removed);
-        sitemap_pages(
-            library, change, prints, &city, &districts, &mut built, &mut pages,
+        directory_pages(&city, &districts, &listed, &mut pages);
+        prints.update(
+            library,
+            ScopeKey::All,
+            None,
+            from,
+            &mut built.jobs,
+            &mut built.removed,
         );
+        let lists: Vec<&Scope<'_>> = std::iter::once(&city)
+            .chain(&districts)
+            .chain(&listed)
+            .collect();
+        sitemap_pages(library, change, prints, &lists, &mut built, &mut pages);
     }
     if change.full || change.any || change.clock {
         let now = chrono::Utc::now().fixed_offset();
@@ -524,22 +778,31 @@ pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSe
         ]
         .map(String::from),
     );
-    let scopes =
-        std::iter::once(None).chain(config.districts.iter().map(|d| Some(d.slug.as_str())));
-    for slug in scopes {
-        let prefix = slug.map(|d| format!("{d}/")).unwrap_or_default();
+    let mut scopes = vec![ScopeKey::All];
+    scopes.extend(
+        config
+            .districts
+            .iter()
+            .map(|d| ScopeKey::District(d.slug.clone())),
+    );
+    if config.topics {
+        files.extend(["topics/index.html".to_string(), "topics.opml".to_string()]);
+        scopes.extend(library.topics().into_iter().map(|t| ScopeKey::Topic(t.key)));
+    }
+    for scope in scopes {
+        let prefix = scope_dir(&scope);
         files.extend(
             FeedKind::ALL
                 .iter()
                 .map(|k| format!("{prefix}{}", k.file_name())),
         );
-        if slug.is_some() {
+        if scope != ScopeKey::All {
             files.insert(format!("{prefix}index.html"));
         }
-        let docs = render::archive_count(library.count(slug), config.feed_limit);
+        let docs = render::archive_count(library.count(scope.which()), config.feed_limit);
         for number in 1..=docs {
             for feed in [FeedKind::Rss, FeedKind::Atom] {
-                files.insert(archive_file(slug, feed, number));
+                files.insert(archive_file(&scope, feed, number));
             }
         }
     }

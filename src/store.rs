@@ -297,6 +297,17 @@ impl Store {
                     h.update(a.source_key);
                 }
             }
+            Job::Topic(d) => {
+                h.update(d.topic.name.as_bytes());
+                h.update([0]);
+                h.update((d.topic.count as u64).to_le_bytes());
+                h.update((d.archives as u64).to_le_bytes());
+                for a in &d.items {
+                    h.update(a.file().as_os_str().as_encoded_bytes());
+                    h.update([0]);
+                    h.update(a.source_key);
+                }
+            }
             Job::Sitemap(d) => {
                 for a in &d.items {
                     h.update(a.path.as_bytes());

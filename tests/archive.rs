@@ -58,6 +58,10 @@ fn one_changed_article_rewrites_its_page_and_its_feeds_only() {
         "rss.xml",
         "atom.xml",
         "feed.json",
+        // The sample's one topic: every article has its tag.
+        "topics/贯彻落实“四个走在前列”要求 全方位推动高质量发展/rss.xml",
+        "topics/贯彻落实“四个走在前列”要求 全方位推动高质量发展/atom.xml",
+        "topics/贯彻落实“四个走在前列”要求 全方位推动高质量发展/feed.json",
     ] {
         for ext in ["", ".br", ".gz"] {
             expected.push(format!("{file}{ext}"));
@@ -69,7 +73,7 @@ fn one_changed_article_rewrites_its_page_and_its_feeds_only() {
     assert_eq!(got, expected);
     assert!(
         run.stdout()
-            .contains(" 21 written, 192 unchanged, 0 removed"),
+            .contains(" 30 written, 201 unchanged, 0 removed"),
         "{}",
         run.stdout()
     );
@@ -78,7 +82,7 @@ fn one_changed_article_rewrites_its_page_and_its_feeds_only() {
     // Nothing changed: nothing is written.
     let run = site.run(&["build"]);
     assert!(
-        run.stdout().contains(" 0 written, 213 unchanged"),
+        run.stdout().contains(" 0 written, 231 unchanged"),
         "{}",
         run.stdout()
     );

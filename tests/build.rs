@@ -41,6 +41,8 @@ fn build_writes_the_whole_url_space() {
         "sitemaps/2023-01.xml",
         "news-sitemap.xml",
         "robots.txt",
+        "topics.opml",
+        "topics/index.html",
     ]
     .iter()
     .map(PathBuf::from)
@@ -49,6 +51,10 @@ fn build_writes_the_whole_url_space() {
         for f in ["index.html", "rss.xml", "atom.xml", "feed.json"] {
             want.push(PathBuf::from(d).join(f));
         }
+    }
+    // The sample's one topic: its page and feeds.
+    for f in ["index.html", "rss.xml", "atom.xml", "feed.json"] {
+        want.push(PathBuf::from("topics/贯彻落实“四个走在前列”要求 全方位推动高质量发展").join(f));
     }
     // One page per article, at the path of its source file.
     for src in files(&site.content()) {
@@ -134,7 +140,7 @@ fn same_input_gives_byte_identical_output_and_no_rewrites() {
     assert!(
         again
             .stdout()
-            .contains(" 0 written, 213 unchanged, 0 removed"),
+            .contains(" 0 written, 231 unchanged, 0 removed"),
         "{}",
         again.stdout()
     );
@@ -395,7 +401,7 @@ fn a_build_with_nothing_changed_does_nothing_and_every_change_is_seen() {
     assert!(
         again
             .stdout()
-            .contains(" 0 written, 213 unchanged, 0 removed")
+            .contains(" 0 written, 231 unchanged, 0 removed")
             && again.stdout().contains(SAME),
         "{}",
         again.stdout()

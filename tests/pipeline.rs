@@ -215,7 +215,7 @@ fn an_archive_edit_rerenders_only_from_the_first_changed_position() {
             .jobs
             .iter()
             .filter_map(|j| match j {
-                Job::Archive(d) if d.district.is_none() => Some(d.file()),
+                Job::Archive(d) if d.scope == crier::library::ScopeKey::All => Some(d.file()),
                 _ => None,
             })
             .collect();

@@ -117,10 +117,10 @@ async fn hubs_are_announced_and_told_of_every_changed_feed() {
     let r = get(s.addr, "/xiaodian/", &[]).await.unwrap();
     assert_eq!(r.header("link"), None);
 
-    // At start every feed is announced (13 scopes × 3 formats), and the
-    // ping the hub refused is tried again.
+    // At start every feed is announced (13 scopes and the sample's one
+    // topic, × 3 formats), and the ping the hub refused is tried again.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while pings.lock().unwrap().len() < 40 {
+    while pings.lock().unwrap().len() < 14 * 3 + 1 {
         assert!(
             Instant::now() < deadline,
             "pings at start: {:?}",
@@ -139,12 +139,14 @@ async fn hubs_are_announced_and_told_of_every_changed_feed() {
         "{text}"
     );
     assert!(
-        text.contains("crier_websub_pings_total{outcome=\"accepted\"} 39"),
+        text.contains("crier_websub_pings_total{outcome=\"accepted\"} 42"),
         "{text}"
     );
 
-    // One article changes: its district's feeds and the combined ones.
+    // One article changes: its district's feeds, the combined ones and
+    // its topic's.
     pings.lock().unwrap().clear();
+    let topic = crier::content::encode_segment("贯彻落实“四个走在前列”要求 全方位推动高质量发展");
     let file = s.site.content().join("xiaodian/2023-01-10.md");
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("\n补充报道。\n");
@@ -159,6 +161,7 @@ async fn hubs_are_announced_and_told_of_every_changed_feed() {
     ]
     .iter()
     .map(|p| format!("{base}{p}"))
+    .chain(["rss.xml", "atom.xml", "feed.json"].map(|f| format!("{base}/topics/{topic}/{f}")))
     .collect();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

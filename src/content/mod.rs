@@ -5,6 +5,7 @@
 pub mod body;
 pub mod date;
 pub mod front;
+pub mod topic;
 
 use std::fmt;
 use std::io::Read;
@@ -784,13 +785,27 @@ fn parse_article(
         .as_deref()
         .map(body::normalise_space)
         .filter(|a| !a.is_empty());
-    let tags = fm
+    let tags: Vec<String> = fm
         .tags
         .0
         .iter()
         .map(|t| body::normalise_space(t))
         .filter(|t| !t.is_empty())
         .collect();
+    if config.topics {
+        for t in &tags {
+            if let Err(why) = topic::key(t) {
+                diags.push(Diagnostic::warning(
+                    file,
+                    Some(front::key_line(&split, "tags")),
+                    format!(
+                        "tag `{}` {why}, so it gets no topic page or feeds; it stays a category",
+                        t.escape_default()
+                    ),
+                ));
+            }
+        }
+    }
 
     let article = Article {
         source: Arc::from(c.path.as_path()),

@@ -67,7 +67,8 @@ fn headline(config: &Config, a: &Article, district: Option<&str>) -> String {
 }
 
 /// `/`: every feed with subscribe links, and the latest headlines.
-pub fn index(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<u8> {
+/// `topics`: how many topics `/topics/` lists.
+pub fn index(city: &Scope<'_>, districts: &[Scope<'_>], topics: usize) -> Vec<u8> {
     let config = city.config;
     let mut body = format!(
         "<header><h1>{}</h1><p>{}</p></header>\n<section><h2>订阅</h2>\n<ul class=\"feeds\">\n<li><strong>{}</strong>（全部） {}</li>\n",
@@ -87,9 +88,16 @@ pub fn index(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<u8> {
         );
     }
     body += &format!(
-        "</ul>\n<p class=\"meta\">在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部栏目。</p></section>\n<section><h2>最新</h2>\n<ul>\n",
+        "</ul>\n<p class=\"meta\">在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部栏目。</p>",
         escape(&config.url("feeds.opml"))
     );
+    if topics > 0 {
+        body += &format!(
+            "\n<p><a href=\"{}\">话题</a>（{topics} 个）</p>",
+            escape(&config.url("topics/"))
+        );
+    }
+    body += "</section>\n<section><h2>最新</h2>\n<ul>\n";
     for a in &city.articles {
         body += &headline(config, a, city.district_name(a));
     }
@@ -103,7 +111,7 @@ pub fn index(city: &Scope<'_>, districts: &[Scope<'_>]) -> Vec<u8> {
 /// `/<district>/`: the district's latest articles and its feeds.
 pub fn district(scope: &Scope<'_>) -> Vec<u8> {
     let config = scope.config;
-    let name = scope.district.map(|d| d.name.as_str()).unwrap_or_default();
+    let name = scope.name().unwrap_or_default();
     let mut body = format!(
         "<nav><a href=\"{}\">{}</a></nav>\n<header><h1>{}</h1><p>{}</p><p class=\"feeds\">订阅：{}</p></header>\n<ul>\n",
         escape(&config.url("")),
@@ -120,6 +128,28 @@ pub fn district(scope: &Scope<'_>) -> Vec<u8> {
     }
     body += "</ul>\n";
     layout(config, &scope.title(), &discovery(scope), &body)
+}
+
+/// `/topics/`: every topic, with its article count and its feeds.
+pub fn topics(config: &Config, topics: &[Scope<'_>]) -> Vec<u8> {
+    let mut body = format!(
+        "<nav><a href=\"{}\">{}</a></nav>\n<header><h1>话题</h1><p>{} 个话题 · 在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部话题。</p></header>\n<ul class=\"feeds\">\n",
+        escape(&config.url("")),
+        escape(&config.title),
+        topics.len(),
+        escape(&config.url("topics.opml"))
+    );
+    for t in topics {
+        body += &format!(
+            "<li><a href=\"{}\">{}</a>（{} 篇） {}</li>\n",
+            escape(&t.page_url()),
+            escape(t.name().unwrap_or_default()),
+            t.total,
+            feed_links(t)
+        );
+    }
+    body += "</ul>\n";
+    layout(config, &format!("{} · 话题", config.title), "", &body)
 }
 
 /// `/<district>/<slug>.html`: the article itself.

@@ -15,7 +15,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::{Config, District};
 use crate::content::{Article, Body};
-use crate::library::Library;
+use crate::library::{Library, Topic};
 
 /// A document the feed libraries could not write. Never replaced by an
 /// empty body: it reaches the log, /metrics and the exit code.
@@ -62,10 +62,12 @@ impl FeedKind {
     }
 }
 
-/// What one set of feeds covers: the whole city or one district.
+/// What one set of feeds covers: the whole city, one district or one
+/// topic.
 pub struct Scope<'a> {
     pub config: &'a Config,
     pub district: Option<&'a District>,
+    pub topic: Option<&'a Topic>,
     /// Newest first, at most `feed_limit`.
     pub articles: Vec<&'a Article>,
     /// The body of each of `articles`.
@@ -97,9 +99,28 @@ impl<'a> Scope<'a> {
         Scope {
             config,
             district,
+            topic: None,
             articles,
             bodies,
             total: library.count(slug),
+        }
+    }
+
+    /// A topic's scope with its newest articles and their bodies (read
+    /// by the caller: a topic's are mostly not in memory).
+    pub fn of_topic(
+        config: &'a Config,
+        topic: &'a Topic,
+        articles: Vec<&'a Article>,
+        bodies: Vec<Arc<Body>>,
+    ) -> Self {
+        Scope {
+            config,
+            district: None,
+            topic: Some(topic),
+            articles,
+            bodies,
+            total: topic.count,
         }
     }
 
@@ -108,6 +129,7 @@ impl<'a> Scope<'a> {
         Scope {
             config,
             district,
+            topic: None,
             articles: Vec::new(),
             bodies: Vec::new(),
             total: 0,
@@ -149,25 +171,44 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// Path prefix of the scope: `` or `xiaodian/`.
+    /// URL path prefix of the scope, percent-encoded: ``, `xiaodian/`
+    /// or `topics/%E5%8A%B3%E6%A8%A1/`.
     pub fn prefix(&self) -> String {
-        self.district
-            .map(|d| format!("{}/", d.slug))
-            .unwrap_or_default()
+        match (self.topic, self.district) {
+            (Some(t), _) => format!("topics/{}/", crate::content::encode_segment(&t.key)),
+            (None, Some(d)) => format!("{}/", d.slug),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The scope's folder in the output: the prefix, not encoded.
+    pub fn dir(&self) -> String {
+        match self.topic {
+            Some(t) => format!("topics/{}/", t.key),
+            None => self.prefix(),
+        }
+    }
+
+    /// The name of what it covers: the district's or the topic's.
+    pub fn name(&self) -> Option<&'a str> {
+        self.topic
+            .map(|t| t.name.as_str())
+            .or(self.district.map(|d| d.name.as_str()))
     }
 
     pub fn title(&self) -> String {
-        match self.district {
-            Some(d) => format!("{} · {}", self.config.title, d.name),
+        match self.name() {
+            Some(n) => format!("{} · {n}", self.config.title),
             None => self.config.title.clone(),
         }
     }
 
     pub fn description(&self) -> String {
-        let d = match self.district {
-            Some(d) if !d.description.is_empty() => d.description.clone(),
-            Some(d) => d.name.clone(),
-            None => self.config.description.clone(),
+        let d = match (self.topic, self.district) {
+            (Some(t), _) => format!("{}：{}", self.config.title, t.name),
+            (None, Some(d)) if !d.description.is_empty() => d.description.clone(),
+            (None, Some(d)) => d.name.clone(),
+            (None, None) => self.config.description.clone(),
         };
         if d.is_empty() { self.title() } else { d }
     }
@@ -183,11 +224,14 @@ impl<'a> Scope<'a> {
 
     /// The newest change of any item in the feed: never the build time, so
     /// an unchanged feed keeps its bytes. An empty feed says 1970.
+    /// A topic listed without its articles: the newest change of any.
     pub fn updated(&self) -> DateTime<FixedOffset> {
+        let listed = self.topic.filter(|_| self.articles.is_empty());
         self.articles
             .iter()
             .map(|a| a.updated)
             .max()
+            .or(listed.map(|t| t.updated))
             .unwrap_or_else(|| DateTime::UNIX_EPOCH.fixed_offset())
     }
 
