@@ -920,6 +920,17 @@ impl Library {
             .unwrap_or_default()
     }
 
+    /// [`Library::newest`], shared: for outputs rendered later.
+    pub fn newest_shared<'w>(
+        &self,
+        which: impl Into<Which<'w>>,
+        limit: usize,
+    ) -> Vec<&Arc<Article>> {
+        self.scope(which.into())
+            .map(|m| m.values().take(limit).collect())
+            .unwrap_or_default()
+    }
+
     /// The archive documents' articles of a scope (RFC 5005): every
     /// article beyond the newest `feed_limit`, oldest first, in pages of
     /// `feed_limit` (only the last one partly filled, so that adding news

@@ -58,8 +58,38 @@ pub struct TopicDoc {
     pub archives: usize,
     /// What it is made from (see [`Prints`]).
     print: u64,
-    /// The items' bodies, read once for the three feeds of the topic.
-    bodies: Arc<std::sync::OnceLock<Result<Vec<Arc<Body>>, String>>>,
+    /// The items' bodies, read once for the three feeds of the topic and
+    /// dropped after the third has used them.
+    bodies: Arc<SharedBodies>,
+}
+
+/// Bodies shared by a topic's three feeds: (feeds still to render, the
+/// bodies once read).
+#[derive(Debug, Default)]
+pub struct SharedBodies(std::sync::Mutex<(usize, Option<Vec<Arc<Body>>>)>);
+
+impl SharedBodies {
+    fn new(users: usize) -> SharedBodies {
+        SharedBodies(std::sync::Mutex::new((users, None)))
+    }
+
+    /// The bodies, read by `read` if no feed has yet; the last user
+    /// leaves nothing behind (a later request reads them again).
+    fn take(
+        &self,
+        read: impl FnOnce() -> Result<Vec<Arc<Body>>, String>,
+    ) -> Result<Vec<Arc<Body>>, String> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let bodies = match held.1.take() {
+            Some(b) => b,
+            None => read()?,
+        };
+        held.0 = held.0.saturating_sub(1);
+        if held.0 > 0 {
+            held.1 = Some(bodies.clone());
+        }
+        Ok(bodies)
+    }
 }
 
 impl TopicDoc {
@@ -92,13 +122,12 @@ impl TopicDoc {
             Some(feed) => {
                 let bodies = self
                     .bodies
-                    .get_or_init(|| {
+                    .take(|| {
                         self.items
                             .iter()
                             .map(|a| crate::library::read_body(config, content, a).map(Arc::new))
                             .collect()
                     })
-                    .clone()
                     .map_err(failed)?;
                 let mut scope = Scope::of_topic(config, &self.topic, articles, bodies);
                 scope.total = self.topic.count;
@@ -560,9 +589,9 @@ fn topic_jobs(
             continue;
         };
         let items: Vec<Arc<Article>> = library
-            .newest(Which::Topic(key), config.feed_limit)
+            .newest_shared(Which::Topic(key), config.feed_limit)
             .into_iter()
-            .map(|a| Arc::new(a.clone()))
+            .cloned()
             .collect();
         let archives = render::archive_count(topic.count, config.feed_limit);
         let print = topic_print(topic, &items, archives);
@@ -570,7 +599,7 @@ fn topic_jobs(
             continue;
         }
         prints.topics.insert(key.to_string(), print);
-        let bodies = Arc::new(std::sync::OnceLock::new());
+        let bodies = Arc::new(SharedBodies::new(FeedKind::ALL.len()));
         for feed in [
             None,
             Some(FeedKind::Rss),
