@@ -585,19 +585,25 @@ impl Live {
         tracing::debug!(elapsed = ?started.elapsed(), "refreshed");
         let mut built = site::build(library, &change, &mut self.prints, None);
         tracing::debug!(elapsed = ?started.elapsed(), "rendered");
-        // A live update has few archive documents to make: made now.
-        let jobs = std::mem::take(&mut built.jobs);
+        // A live update has few archive documents to make: made now. A
+        // topic's feeds read their articles' bodies from the files: they
+        // are served rendered on request at first, and made after.
+        let (later, jobs): (Vec<Job>, Vec<Job>) = std::mem::take(&mut built.jobs)
+            .into_iter()
+            .partition(|j| matches!(j, Job::Topic(_)));
         let mut made = Vec::new();
-        for (job, r) in jobs
-            .iter()
-            .zip(site::render_jobs(&jobs, &library.config, &self.content))
-        {
-            match r {
-                Ok(o) => made.push((job.clone(), o)),
-                Err(e) => built.errors.push(e),
+        let render = |jobs: &[Job], made: &mut Vec<(Job, Output)>, errors: &mut Vec<_>| {
+            for (job, r) in jobs
+                .iter()
+                .zip(site::render_jobs(jobs, &library.config, &self.content))
+            {
+                match r {
+                    Ok(o) => made.push((job.clone(), o)),
+                    Err(e) => errors.push(e),
+                }
             }
-        }
-        self.log_errors(&built.errors);
+        };
+        render(&jobs, &mut made, &mut built.errors);
         let Some(routes) = self.state.routes.load_full() else {
             return;
         };
@@ -606,9 +612,17 @@ impl Live {
         for o in built.outputs.iter().chain(made.iter().map(|(_, o)| o)) {
             next.insert_output(o, None);
         }
+        for job in &later {
+            next.insert_job(job, None);
+        }
         self.state.routes.store(Some(Arc::new(next.clone())));
         self.record(library, started);
         let served = started.elapsed();
+        render(&later, &mut made, &mut built.errors);
+        self.log_errors(&built.errors);
+        for (_, o) in made.iter().filter(|(j, _)| matches!(j, Job::Topic(_))) {
+            next.insert_output(o, None);
+        }
         let feeds: Vec<&Output> = built
             .outputs
             .iter()
