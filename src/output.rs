@@ -20,6 +20,10 @@ pub enum Kind {
     /// An archive document (RFC 5005). A closed one never changes while
     /// no old article is edited.
     Archive { feed: FeedKind, closed: bool },
+    /// An HTML archive page: what the archive documents of its number
+    /// hold, for readers on the web. A closed one never changes while no
+    /// old article is edited.
+    ArchivePage { closed: bool },
     /// `/`: every feed and the latest headlines.
     Index,
     /// `/<district>/`.
@@ -56,9 +60,12 @@ impl Kind {
                 FeedKind::Atom => "application/atom+xml; charset=utf-8",
                 FeedKind::Json => "application/feed+json; charset=utf-8",
             },
-            Kind::Index | Kind::District | Kind::Article | Kind::TopicPage | Kind::Topics => {
-                "text/html; charset=utf-8"
-            }
+            Kind::Index
+            | Kind::District
+            | Kind::Article
+            | Kind::TopicPage
+            | Kind::Topics
+            | Kind::ArchivePage { .. } => "text/html; charset=utf-8",
             Kind::Opml => "text/x-opml; charset=utf-8",
             Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap => {
                 "application/xml; charset=utf-8"
@@ -71,7 +78,10 @@ impl Kind {
     /// Article pages and archive documents are many, each fetched rarely.
     pub fn effort(self) -> Effort {
         match self {
-            Kind::Article | Kind::Archive { .. } | Kind::MonthSitemap => Effort::Fast,
+            Kind::Article
+            | Kind::Archive { .. }
+            | Kind::ArchivePage { .. }
+            | Kind::MonthSitemap => Effort::Fast,
             _ => Effort::Best,
         }
     }
@@ -102,6 +112,7 @@ impl Kind {
             self,
             Kind::Article
                 | Kind::Archive { .. }
+                | Kind::ArchivePage { .. }
                 | Kind::MonthSitemap
                 | Kind::TopicFeed(_)
                 | Kind::TopicPage
@@ -110,7 +121,11 @@ impl Kind {
 
     /// `Cache-Control` other than the site's `max_age`.
     pub fn cache_control(self) -> Option<&'static str> {
-        matches!(self, Kind::Archive { closed: true, .. }).then_some(LONG_CACHE)
+        matches!(
+            self,
+            Kind::Archive { closed: true, .. } | Kind::ArchivePage { closed: true }
+        )
+        .then_some(LONG_CACHE)
     }
 
     /// The label of its requests in /metrics.
@@ -119,16 +134,19 @@ impl Kind {
             Kind::Feed(_) | Kind::TopicFeed(_) => Route::Feed,
             Kind::Archive { .. } => Route::Archive,
             Kind::Opml => Route::Opml,
-            Kind::Index | Kind::District | Kind::Article | Kind::TopicPage | Kind::Topics => {
-                Route::Page
-            }
+            Kind::Index
+            | Kind::District
+            | Kind::Article
+            | Kind::TopicPage
+            | Kind::Topics
+            | Kind::ArchivePage { .. } => Route::Page,
             Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap | Kind::Robots => Route::Sitemap,
         }
     }
 }
 
 /// Every kind, for naming them in saved files.
-const KINDS: [(Kind, &str); 22] = [
+const KINDS: [(Kind, &str); 24] = [
     (Kind::Feed(FeedKind::Rss), "feed-rss"),
     (Kind::Feed(FeedKind::Atom), "feed-atom"),
     (Kind::Feed(FeedKind::Json), "feed-json"),
@@ -174,6 +192,8 @@ const KINDS: [(Kind, &str); 22] = [
         },
         "archive-json-closed",
     ),
+    (Kind::ArchivePage { closed: false }, "archive-page"),
+    (Kind::ArchivePage { closed: true }, "archive-page-closed"),
     (Kind::Index, "index"),
     (Kind::District, "district"),
     (Kind::Article, "article"),

@@ -154,7 +154,8 @@ pub struct ArchiveDoc {
     pub scope: ScopeKey,
     /// The topic, when it is a topic's.
     pub topic: Option<Topic>,
-    pub feed: FeedKind,
+    /// A feed format; `None`: the HTML page.
+    pub feed: Option<FeedKind>,
     /// 1 is the oldest; `of` is the newest, still filling up.
     pub number: usize,
     pub of: usize,
@@ -169,6 +170,14 @@ impl ArchiveDoc {
     pub fn file(&self) -> String {
         archive_file(&self.scope, self.feed, self.number)
     }
+
+    fn kind(&self) -> Kind {
+        let closed = self.number < self.of;
+        match self.feed {
+            Some(feed) => Kind::Archive { feed, closed },
+            None => Kind::ArchivePage { closed },
+        }
+    }
 }
 
 /// A scope's folder in the output: ``, `xiaodian/`, `topics/劳模/`.
@@ -180,8 +189,12 @@ fn scope_dir(scope: &ScopeKey) -> String {
     }
 }
 
-fn archive_file(scope: &ScopeKey, feed: FeedKind, number: usize) -> String {
-    format!("{}{}", scope_dir(scope), render::archive_file(feed, number))
+fn archive_file(scope: &ScopeKey, feed: Option<FeedKind>, number: usize) -> String {
+    format!(
+        "{}{}",
+        scope_dir(scope),
+        render::archive_doc_file(feed, number)
+    )
 }
 
 /// The files of a topic's feeds and page.
@@ -214,10 +227,7 @@ impl Job {
     pub fn kind(&self) -> Kind {
         match self {
             Job::Article(_) => Kind::Article,
-            Job::Archive(d) => Kind::Archive {
-                feed: d.feed,
-                closed: d.number < d.of,
-            },
+            Job::Archive(d) => d.kind(),
             Job::Sitemap(_) => Kind::MonthSitemap,
             Job::Topic(d) => d.kind(),
         }
@@ -302,8 +312,9 @@ fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
     let file = d.file();
     let path = format!("/{}", crate::content::encode_path(&file));
     let body = match d.feed {
-        FeedKind::Atom => render::atom::render_doc(&scope, doc),
-        _ => render::rss::render_doc(&scope, doc),
+        Some(FeedKind::Atom) => render::atom::render_doc(&scope, doc),
+        Some(_) => render::rss::render_doc(&scope, doc),
+        None => Ok(render::html::archive(&scope, d.number, d.of)),
     }
     .map_err(|source| BuildError::Render {
         path: path.clone(),
@@ -312,10 +323,7 @@ fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
     Ok(Page {
         path,
         file: PathBuf::from(file),
-        kind: Kind::Archive {
-            feed: d.feed,
-            closed: d.number < d.of,
-        },
+        kind: d.kind(),
         body,
         last_modified: scope.updated(),
     })
@@ -519,7 +527,7 @@ impl Prints {
             if old.docs.get(number - 1) == prints.get(number - 1) {
                 continue;
             }
-            for feed in [FeedKind::Rss, FeedKind::Atom] {
+            for feed in render::ARCHIVE_FORMATS {
                 jobs.push(Job::Archive(Arc::new(ArchiveDoc {
                     scope: slug.clone(),
                     topic: topic.cloned(),
@@ -533,7 +541,7 @@ impl Prints {
             }
         }
         for number in of + 1..=old.docs.len() {
-            for feed in [FeedKind::Rss, FeedKind::Atom] {
+            for feed in render::ARCHIVE_FORMATS {
                 let file = archive_file(&slug, feed, number);
                 removed.push((
                     format!("/{}", crate::content::encode_path(&file)),
@@ -830,7 +838,7 @@ pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSe
         }
         let docs = render::archive_count(library.count(scope.which()), config.feed_limit);
         for number in 1..=docs {
-            for feed in [FeedKind::Rss, FeedKind::Atom] {
+            for feed in render::ARCHIVE_FORMATS {
                 files.insert(archive_file(&scope, feed, number));
             }
         }

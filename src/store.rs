@@ -289,8 +289,10 @@ impl Store {
         match job {
             Job::Article(a) => h.update(a.source_key),
             Job::Archive(d) => {
+                // Whether it is the last, not how many there are: a
+                // closed document's bytes do not depend on that.
                 h.update((d.number as u64).to_le_bytes());
-                h.update((d.of as u64).to_le_bytes());
+                h.update([u8::from(d.number == d.of)]);
                 for a in &d.items {
                     h.update(a.file().as_os_str().as_encoded_bytes());
                     h.update([0]);

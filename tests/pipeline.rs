@@ -225,7 +225,11 @@ fn an_archive_edit_rerenders_only_from_the_first_changed_position() {
     // Day 3 is in archive 2 (days 3 and 4): its edit touches that one only.
     assert_eq!(
         step(&mut library, "a/03.md", Some(article("改", 3, "x"))),
-        ["archive/atom-2.xml", "archive/rss-2.xml"]
+        [
+            "archive/atom-2.xml",
+            "archive/page-2.html",
+            "archive/rss-2.xml"
+        ]
     );
     // Deleting day 5 (archive 3) moves every later article back one place.
     assert_eq!(
@@ -233,6 +237,8 @@ fn an_archive_edit_rerenders_only_from_the_first_changed_position() {
         [
             "archive/atom-3.xml",
             "archive/atom-4.xml",
+            "archive/page-3.html",
+            "archive/page-4.html",
             "archive/rss-3.xml",
             "archive/rss-4.xml"
         ]
@@ -243,10 +249,14 @@ fn an_archive_edit_rerenders_only_from_the_first_changed_position() {
         "a/08.md",
         Some(article("旧", 1, "x")).map(|t| t.replace("T08", "T07")),
     );
-    assert_eq!(all.len(), 8, "{all:?}");
+    assert_eq!(all.len(), 12, "{all:?}");
     // A new article in the feed pushes one out: only the newest archive.
     assert_eq!(
         step(&mut library, "a/11.md", Some(article("新", 11, "x"))),
-        ["archive/atom-4.xml", "archive/rss-4.xml"]
+        [
+            "archive/atom-4.xml",
+            "archive/page-4.html",
+            "archive/rss-4.xml"
+        ]
     );
 }

@@ -104,7 +104,13 @@ pub fn index(city: &Scope<'_>, districts: &[Scope<'_>], topics: usize) -> Vec<u8
     if city.articles.is_empty() {
         body += "<li>暂无文章</li>\n";
     }
-    body += "</ul></section>\n";
+    body += "</ul>";
+    let older = older_link(city);
+    if !older.is_empty() {
+        body += "\n";
+        body += &older;
+    }
+    body += "</section>\n";
     layout(config, &config.title, &discovery(city), &body)
 }
 
@@ -127,7 +133,72 @@ pub fn district(scope: &Scope<'_>) -> Vec<u8> {
         body += "<li>暂无文章</li>\n";
     }
     body += "</ul>\n";
+    body += &older_link(scope);
     layout(config, &scope.title(), &discovery(scope), &body)
+}
+
+/// The link from a scope's page to its newest archive page, if any.
+fn older_link(scope: &Scope<'_>) -> String {
+    match scope.archive_count() {
+        0 => String::new(),
+        of => format!(
+            "<p class=\"pages\"><a rel=\"prev\" href=\"{}\">更早的文章</a></p>\n",
+            escape(&scope.archive_page_url(of))
+        ),
+    }
+}
+
+/// `/<district>/archive/page-3.html`: archive `number` of `of`, the
+/// articles of the RFC 5005 documents of that number, newest first.
+/// It links to the older page and the newer one (the scope's own page
+/// after the newest), so a closed page's bytes never change.
+pub fn archive(scope: &Scope<'_>, number: usize, of: usize) -> Vec<u8> {
+    let config = scope.config;
+    let older = (number > 1).then(|| scope.archive_page_url(number - 1));
+    let newer = if number < of {
+        scope.archive_page_url(number + 1)
+    } else {
+        scope.page_url()
+    };
+    let mut nav = format!(
+        "<a href=\"{}\">{}</a>",
+        escape(&config.url("")),
+        escape(&config.title)
+    );
+    if let Some(name) = scope.name() {
+        nav += &format!(
+            " › <a href=\"{}\">{}</a>",
+            escape(&scope.page_url()),
+            escape(name)
+        );
+    }
+    let title = format!("{} · 往期第 {number} 页", scope.title());
+    let mut body = format!(
+        "<nav>{nav}</nav>\n<header><h1>{}</h1></header>\n<ul>\n",
+        escape(&title)
+    );
+    // The city's pages name each article's district, as the index does.
+    let city = scope.district.is_none() && scope.topic.is_none();
+    for a in &scope.articles {
+        let place = if city { scope.district_name(a) } else { None };
+        body += &headline(config, a, place);
+    }
+    body += "</ul>\n<p class=\"pages\">";
+    let mut head = format!(
+        "<link rel=\"canonical\" href=\"{}\">\n",
+        escape(&scope.archive_page_url(number))
+    );
+    if let Some(older) = &older {
+        head += &format!("<link rel=\"prev\" href=\"{}\">\n", escape(older));
+        body += &format!("<a rel=\"prev\" href=\"{}\">← 更早</a> · ", escape(older));
+    }
+    head += &format!("<link rel=\"next\" href=\"{}\">\n", escape(&newer));
+    body += &format!(
+        "<a rel=\"next\" href=\"{}\">较新 →</a></p>\n",
+        escape(&newer)
+    );
+    head += &discovery(scope);
+    layout(config, &title, &head, &body)
 }
 
 /// `/topics/`: every topic, with its article count and its feeds.

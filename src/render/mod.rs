@@ -217,6 +217,12 @@ impl<'a> Scope<'a> {
         self.config.url(&self.prefix())
     }
 
+    /// URL of HTML archive page `number`.
+    pub fn archive_page_url(&self, number: usize) -> String {
+        self.config
+            .url(&format!("{}{}", self.prefix(), archive_page_file(number)))
+    }
+
     pub fn feed_url(&self, kind: FeedKind) -> String {
         self.config
             .url(&format!("{}{}", self.prefix(), kind.file_name()))
@@ -279,6 +285,22 @@ pub fn archive_file(kind: FeedKind, number: usize) -> String {
         FeedKind::Json => "json",
     };
     format!("archive/{name}-{number}.xml")
+}
+
+/// File of HTML archive page `number` inside a scope's folder:
+/// `archive/page-3.html`, holding what `archive/rss-3.xml` holds.
+pub fn archive_page_file(number: usize) -> String {
+    format!("archive/page-{number}.html")
+}
+
+/// What an archive is written as: the two feed formats (RFC 5005) and
+/// the HTML page (`None`) that readers on the web browse.
+pub const ARCHIVE_FORMATS: [Option<FeedKind>; 3] =
+    [Some(FeedKind::Rss), Some(FeedKind::Atom), None];
+
+/// File of archive `number` in one of [`ARCHIVE_FORMATS`].
+pub fn archive_doc_file(format: Option<FeedKind>, number: usize) -> String {
+    format.map_or_else(|| archive_page_file(number), |k| archive_file(k, number))
 }
 
 /// The archive links (RFC 5005) of a document: (rel, URL).

@@ -62,6 +62,26 @@ impl Site {
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
+
+    /// The sample with `feed_limit = 3` and seven older Xiaodian
+    /// articles (December 2022): 20 articles, 17 of them archived.
+    pub fn archived() -> Site {
+        let site = Site::sample();
+        let toml = site
+            .read("crier.toml")
+            .replace("feed_limit = 50", "feed_limit = 3");
+        site.write("crier.toml", toml);
+        for day in 1..=7 {
+            let title = format!("小店旧闻{day}");
+            site.write(
+                &format!("content/xiaodian/old-{day}.md"),
+                format!(
+                    "+++\ntitle = \"{title}\"\ndate = 2022-12-0{day}\n+++\n\n{title}的正文。\n"
+                ),
+            );
+        }
+        site
+    }
 }
 
 pub struct Run(pub Output);
