@@ -234,12 +234,22 @@ impl Change {
 /// The body of `a`, read again from its file under `content`: an
 /// archive keeps only the bodies its feeds show.
 pub fn read_body(config: &Config, content: &Path, a: &Article) -> Result<Body, String> {
+    read_again(config, content, a).map(|p| p.render())
+}
+
+/// The summary of `a`, read again from its file (an archive document
+/// shows summaries only).
+pub fn read_summary(config: &Config, content: &Path, a: &Article) -> Result<String, String> {
+    read_again(config, content, a).map(|p| p.summary())
+}
+
+fn read_again(config: &Config, content: &Path, a: &Article) -> Result<Pending, String> {
     let Some(c) = Candidate::at(content, &a.source) else {
         return Err("not an article file".into());
     };
     let read = content::read_article(config, &c);
     match (read.article, read.body) {
-        (Some(now), Some(body)) if now.source_key == a.source_key => Ok(body.render()),
+        (Some(now), Some(body)) if now.source_key == a.source_key => Ok(body),
         (Some(_), Some(_)) => {
             Err("the file changed since it was read; its new page follows".into())
         }

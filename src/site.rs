@@ -60,25 +60,23 @@ pub struct TopicDoc {
     print: u64,
     /// The items' bodies, read once for the three feeds of the topic and
     /// dropped after the third has used them.
-    bodies: Arc<SharedBodies>,
+    bodies: Arc<Shared<Arc<Body>>>,
 }
 
-/// Bodies shared by a topic's three feeds: (feeds still to render, the
-/// bodies once read).
+/// What several outputs read from the same article files (a topic's
+/// three feeds, the bodies; an archive's two documents, the summaries):
+/// (outputs still to render, what was read).
 #[derive(Debug, Default)]
-pub struct SharedBodies(std::sync::Mutex<(usize, Option<Vec<Arc<Body>>>)>);
+pub struct Shared<T>(std::sync::Mutex<(usize, Option<Vec<T>>)>);
 
-impl SharedBodies {
-    fn new(users: usize) -> SharedBodies {
-        SharedBodies(std::sync::Mutex::new((users, None)))
+impl<T: Clone> Shared<T> {
+    fn new(users: usize) -> Shared<T> {
+        Shared(std::sync::Mutex::new((users, None)))
     }
 
-    /// The bodies, read by `read` if no feed has yet; the last user
-    /// leaves nothing behind (a later request reads them again).
-    fn take(
-        &self,
-        read: impl FnOnce() -> Result<Vec<Arc<Body>>, String>,
-    ) -> Result<Vec<Arc<Body>>, String> {
+    /// What `read` reads, if no user has yet; the last user leaves
+    /// nothing behind (a later request reads again).
+    fn take(&self, read: impl FnOnce() -> Result<Vec<T>, String>) -> Result<Vec<T>, String> {
         let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let bodies = match held.1.take() {
             Some(b) => b,
@@ -161,8 +159,10 @@ pub struct ArchiveDoc {
     pub of: usize,
     /// Newest first.
     pub items: Vec<Arc<Article>>,
-    /// What it is made from (see [`ArchivePrints`]).
+    /// What it is made from (see [`Prints`]).
     print: u64,
+    /// The items' summaries, read once for the RSS and Atom documents.
+    summaries: Arc<Shared<String>>,
 }
 
 impl ArchiveDoc {
@@ -264,7 +264,7 @@ impl Job {
                 })?;
                 article_page(config, a, &body)
             }
-            Job::Archive(d) => archive_page(config, d),
+            Job::Archive(d) => archive_page(config, content, d),
             Job::Sitemap(d) => Ok(d.render(config)),
             Job::Topic(d) => d.render(config, content),
         }
@@ -297,7 +297,7 @@ pub fn article_page(config: &Config, a: &Article, body: &Body) -> Result<Page, B
     })
 }
 
-fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
+fn archive_page(config: &Config, content: &Path, d: &ArchiveDoc) -> Result<Page, BuildError> {
     let district = match &d.scope {
         ScopeKey::District(s) => config.district(s),
         _ => None,
@@ -305,6 +305,20 @@ fn archive_page(config: &Config, d: &ArchiveDoc) -> Result<Page, BuildError> {
     let mut scope = Scope::bare(config, district);
     scope.topic = d.topic.as_ref();
     scope.articles = d.items.iter().map(|a| a.as_ref()).collect();
+    if d.feed.is_some() {
+        scope.summaries = d
+            .summaries
+            .take(|| {
+                d.items
+                    .iter()
+                    .map(|a| crate::library::read_summary(config, content, a))
+                    .collect()
+            })
+            .map_err(|message| BuildError::Source {
+                path: format!("/{}", crate::content::encode_path(&d.file())),
+                message,
+            })?;
+    }
     let doc = Doc::Archive {
         number: d.number,
         of: d.of,
@@ -527,6 +541,7 @@ impl Prints {
             if old.docs.get(number - 1) == prints.get(number - 1) {
                 continue;
             }
+            let summaries = Arc::new(Shared::new(2));
             for feed in render::ARCHIVE_FORMATS {
                 jobs.push(Job::Archive(Arc::new(ArchiveDoc {
                     scope: slug.clone(),
@@ -537,6 +552,7 @@ impl Prints {
                     // Newest first, as documents list them.
                     items: items.iter().rev().map(|a| Arc::clone(a)).collect(),
                     print: prints[number - 1],
+                    summaries: summaries.clone(),
                 })));
             }
         }
@@ -607,7 +623,7 @@ fn topic_jobs(
             continue;
         }
         prints.topics.insert(key.to_string(), print);
-        let bodies = Arc::new(SharedBodies::new(FeedKind::ALL.len()));
+        let bodies = Arc::new(Shared::new(FeedKind::ALL.len()));
         for feed in [
             None,
             Some(FeedKind::Rss),

@@ -86,3 +86,52 @@ fn extruct_reads_every_article_pages_metadata() {
     assert_eq!(page.matches("<script").count(), 1, "{page}");
     assert_eq!(page.matches("</script>").count(), 1, "{page}");
 }
+
+/// Every XML document of a site with archives, topics, a Chinese file
+/// name and news of today follows the W3C Feed Validation Service's
+/// rules (errors and warnings) and the sitemap rules; archive entries
+/// carry the summary their article has in the feeds.
+#[test]
+fn every_xml_document_follows_the_validators_rules() {
+    let site = Site::archived();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    site.write(
+        "content/yingze/今日.md",
+        format!(
+            "+++\ntitle = \"今日 & <要闻>\"\ndate = {now}\ntags = [\"民生\"]\n+++\n\n今日要闻。\n"
+        ),
+    );
+    let run = site.run(&["build"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let out = run_checker(
+        &site,
+        "check_w3c.py",
+        "nothing: it uses the standard library",
+    );
+    assert!(
+        out.contains("documents clean (26 RSS, 26 Atom, 2 OPML, 6 sitemaps)"),
+        "{out}"
+    );
+    // The oldest Xiaodian article: in the district's newest three no more,
+    // its summary in the archive is the one its feed entry had.
+    let summary = |doc: &str, id: &str| -> Option<String> {
+        let entry = doc.split("<entry>").find(|e| e.contains(id))?;
+        Some(
+            entry
+                .split("<summary>")
+                .nth(1)?
+                .split("</summary>")
+                .next()?
+                .to_string(),
+        )
+    };
+    let id = "xiaodian/old-1</id>";
+    let archived = summary(&site.read("feeds/xiaodian/archive/atom-1.xml"), id);
+    assert_eq!(archived.as_deref(), Some("小店旧闻1的正文。"));
+    let toml = site
+        .read("crier.toml")
+        .replace("feed_limit = 3", "feed_limit = 50");
+    site.write("crier.toml", toml);
+    assert_eq!(site.run(&["build"]).code(), 0);
+    assert_eq!(summary(&site.read("feeds/xiaodian/atom.xml"), id), archived);
+}

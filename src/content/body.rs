@@ -17,24 +17,12 @@ fn options() -> Options {
 /// characters of it, if it has that many), from one parse.
 pub fn render(markdown: &str, base: Option<&Url>, text_chars: usize) -> (String, String) {
     let events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
-    let mut text = String::new();
-    // Only a summary is cut from the text: stop once it is long enough.
+    let mut text = PlainText::new(text_chars);
     let mut collecting = text_chars > 0;
-    let mut check_at = 4 * (text_chars + 1);
     let mut plain = true;
     for event in &events {
         if collecting {
-            match event {
-                Event::Text(t) | Event::Code(t) => text.push_str(t),
-                Event::SoftBreak
-                | Event::HardBreak
-                | Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) => text.push(' '),
-                _ => {}
-            }
-            if text.len() >= check_at {
-                collecting = normalise_space(&text).chars().count() <= text_chars;
-                check_at = text.len() * 2;
-            }
+            collecting = text.push(event);
         }
         plain &= is_plain(event);
     }
@@ -55,7 +43,58 @@ pub fn render(markdown: &str, base: Option<&Url>, text_chars: usize) -> (String,
             .clean(&raw)
             .to_string()
     };
-    (html, normalise_space(&text))
+    (html, text.finish())
+}
+
+/// The start of a body's plain text, collected event by event: only a
+/// summary is cut from it, so collecting stops once it is long enough.
+struct PlainText {
+    text: String,
+    chars: usize,
+    check_at: usize,
+}
+
+impl PlainText {
+    fn new(chars: usize) -> PlainText {
+        PlainText {
+            text: String::new(),
+            chars,
+            check_at: 4 * (chars + 1),
+        }
+    }
+
+    /// Takes one event; false once at least `chars` characters are in.
+    fn push(&mut self, event: &Event<'_>) -> bool {
+        match event {
+            Event::Text(t) | Event::Code(t) => self.text.push_str(t),
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(TagEnd::Paragraph | TagEnd::Heading(_)) => self.text.push(' '),
+            _ => {}
+        }
+        if self.text.len() >= self.check_at {
+            self.check_at = self.text.len() * 2;
+            return normalise_space(&self.text).chars().count() <= self.chars;
+        }
+        true
+    }
+
+    fn finish(self) -> String {
+        normalise_space(&self.text)
+    }
+}
+
+/// The summary [`render`] gives way to (the start of the plain text cut
+/// to `chars`), without rendering any HTML: Markdown is parsed only as
+/// far as the summary reaches.
+pub fn summary(markdown: &str, chars: usize) -> String {
+    let mut text = PlainText::new(chars);
+    for event in Parser::new_ext(markdown, options()) {
+        if !text.push(&event) {
+            break;
+        }
+    }
+    cut_summary(&text.finish(), chars)
 }
 
 /// Whether an event renders to markup the sanitiser would keep as it is.
@@ -197,6 +236,19 @@ mod tests {
             plain_text("# 标题\n\n**粗**体\n第二行\n\n段落"),
             "标题 粗体 第二行 段落"
         );
+    }
+
+    #[test]
+    fn a_summary_alone_is_the_summary_of_the_rendered_body() {
+        for md in [
+            "短。",
+            &"第一段很长的句子，有逗号。".repeat(30),
+            &"# 标题\n\n正文*强调*`代码`。\n\n- 一\n- 二\n\n".repeat(20),
+            "",
+        ] {
+            let whole = cut_summary(&render(md, None, 120).1, 120);
+            assert_eq!(summary(md, 120), whole, "{md}");
+        }
     }
 
     #[test]

@@ -113,6 +113,19 @@ impl Pending {
         &self.text
     }
 
+    /// The summary alone, as [`Pending::render`] gives it, parsing no
+    /// more of the body than it needs.
+    pub fn summary(&self) -> String {
+        if let Some(s) = &self.summary {
+            return s.clone();
+        }
+        let text = simdutf8::basic::from_utf8(&self.text).unwrap_or_default();
+        body::summary(
+            text.get(self.body_start..).unwrap_or_default(),
+            SUMMARY_CHARS,
+        )
+    }
+
     pub fn render(&self) -> Body {
         // Checked when read; checking again is cheap next to rendering.
         let text = simdutf8::basic::from_utf8(&self.text).unwrap_or_default();

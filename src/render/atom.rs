@@ -24,12 +24,14 @@ pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
 }
 
 /// The feed, or one of its archive documents (RFC 5005), whose entries
-/// have no content: their `alternate` link is the article.
+/// have their summary and no content: their `alternate` link is the
+/// article.
 pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
     let entries = scope
         .items_maybe()
-        .map(|(a, body)| {
+        .map(|text| {
+            let a = text.article;
             let mut links = vec![link(a.link(config), "alternate", "text/html")];
             if let Some(img) = &a.image {
                 links.push(link(img.clone(), "enclosure", super::image_type(img)));
@@ -56,9 +58,9 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
                     })
                     .collect(),
                 links,
-                summary: body.map(|b| Text::plain(b.summary.clone())),
-                content: body.map(|b| Content {
-                    value: Some(b.html.clone()),
+                summary: text.summary.map(Text::plain),
+                content: text.html.map(|html| Content {
+                    value: Some(html.to_string()),
                     content_type: Some("html".into()),
                     ..Default::default()
                 }),

@@ -72,6 +72,9 @@ pub struct Scope<'a> {
     pub articles: Vec<&'a Article>,
     /// The body of each of `articles`.
     pub bodies: Vec<Arc<Body>>,
+    /// The summary of each of `articles`, where there are no bodies
+    /// (archive documents).
+    pub summaries: Vec<String>,
     /// All articles of the scope, before the limit.
     pub total: usize,
 }
@@ -102,6 +105,7 @@ impl<'a> Scope<'a> {
             topic: None,
             articles,
             bodies,
+            summaries: Vec::new(),
             total: library.count(slug),
         }
     }
@@ -120,6 +124,7 @@ impl<'a> Scope<'a> {
             topic: Some(topic),
             articles,
             bodies,
+            summaries: Vec::new(),
             total: topic.count,
         }
     }
@@ -132,6 +137,7 @@ impl<'a> Scope<'a> {
             topic: None,
             articles: Vec::new(),
             bodies: Vec::new(),
+            summaries: Vec::new(),
             total: 0,
         }
     }
@@ -144,14 +150,19 @@ impl<'a> Scope<'a> {
             .zip(self.bodies.iter().map(|b| b.as_ref()))
     }
 
-    /// The articles with their bodies where the scope has them (an
-    /// archive document holds no bodies).
-    pub fn items_maybe(&self) -> impl Iterator<Item = (&'a Article, Option<&Body>)> {
-        self.articles
-            .iter()
-            .copied()
-            .enumerate()
-            .map(|(i, a)| (a, self.bodies.get(i).map(|b| b.as_ref())))
+    /// The articles with what the scope has of their text: (article,
+    /// HTML, summary). An archive document has summaries only.
+    pub fn items_maybe(&self) -> impl Iterator<Item = Text<'a, '_>> {
+        self.articles.iter().copied().enumerate().map(|(i, a)| {
+            let body = self.bodies.get(i);
+            Text {
+                article: a,
+                html: body.map(|b| b.html.as_str()),
+                summary: body
+                    .map(|b| b.summary.as_str())
+                    .or(self.summaries.get(i).map(String::as_str)),
+            }
+        })
     }
 
     /// How many archive documents (RFC 5005) hold the articles beyond the
@@ -259,6 +270,13 @@ impl<'a> Scope<'a> {
         }
         c
     }
+}
+
+/// An item of a feed with what its document shows of its text.
+pub struct Text<'a, 's> {
+    pub article: &'a Article,
+    pub html: Option<&'s str>,
+    pub summary: Option<&'s str>,
 }
 
 /// Which document of a feed: the subscription feed, or an archive.

@@ -14,36 +14,39 @@ pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
 }
 
 /// The feed, or one of its archive documents (RFC 5005), which list
-/// their items without text.
+/// their items with the summary alone.
 pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
     let items = scope
         .items_maybe()
-        .map(|(a, body)| Item {
-            title: Some(a.title.clone()),
-            link: Some(a.link(config)),
-            description: body.map(|b| b.summary.clone()),
-            categories: scope
-                .categories(a)
-                .into_iter()
-                .map(|name| Category { name, domain: None })
-                .collect(),
-            guid: Some(Guid {
-                value: a.id.to_string(),
-                permalink: false,
-            }),
-            pub_date: Some(a.date.to_rfc2822()),
-            content: body.map(|b| b.html.clone()),
-            enclosure: a.image.as_ref().map(|url| Enclosure {
-                url: url.clone(),
-                length: "0".into(),
-                mime_type: super::image_type(url).into(),
-            }),
-            dublin_core_ext: a.author.as_ref().map(|name| DublinCoreExtension {
-                creators: vec![name.clone()],
+        .map(|text| {
+            let a = text.article;
+            Item {
+                title: Some(a.title.clone()),
+                link: Some(a.link(config)),
+                description: text.summary.map(String::from),
+                categories: scope
+                    .categories(a)
+                    .into_iter()
+                    .map(|name| Category { name, domain: None })
+                    .collect(),
+                guid: Some(Guid {
+                    value: a.id.to_string(),
+                    permalink: false,
+                }),
+                pub_date: Some(a.date.to_rfc2822()),
+                content: text.html.map(String::from),
+                enclosure: a.image.as_ref().map(|url| Enclosure {
+                    url: url.clone(),
+                    length: "0".into(),
+                    mime_type: super::image_type(url).into(),
+                }),
+                dublin_core_ext: a.author.as_ref().map(|name| DublinCoreExtension {
+                    creators: vec![name.clone()],
+                    ..Default::default()
+                }),
                 ..Default::default()
-            }),
-            ..Default::default()
+            }
         })
         .collect();
 
