@@ -141,7 +141,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     // each file is read once and the build holds no more than a page per
     // thread.
     let page_config = config.clone();
-    let tally = Tally::default();
+    let mut tally = Tally::default();
     let sink = store.page_sink(&page_config, &tally);
     let index_file = out.join(crier::index::FILE);
     let index = Index::load(&index_file, epoch);
@@ -171,6 +171,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     let prior = |p: &crier::output::Page| store_ref.prior(p);
     let mut prints = Prints::default();
     let built = site::build(&library, &Change::everything(), &mut prints, Some(&prior));
+    site::offer_summaries(&built.jobs, std::mem::take(&mut tally.summaries));
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and index pages rendered");
     let mut report = Report {
         written: tally.written.load(std::sync::atomic::Ordering::Relaxed),

@@ -74,6 +74,14 @@ impl<T: Clone> Shared<T> {
         Shared(std::sync::Mutex::new((users, None)))
     }
 
+    /// Gives it what its users would read, if they have not yet.
+    fn offer(&self, read: Vec<T>) {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if held.0 > 0 && held.1.is_none() {
+            held.1 = Some(read);
+        }
+    }
+
     /// What `read` reads, if no user has yet; the last user leaves
     /// nothing behind (a later request reads again).
     fn take(&self, read: impl FnOnce() -> Result<Vec<T>, String>) -> Result<Vec<T>, String> {
@@ -162,7 +170,7 @@ pub struct ArchiveDoc {
     /// What it is made from (see [`Prints`]).
     print: u64,
     /// The items' summaries, read once for the RSS and Atom documents.
-    summaries: Arc<Shared<String>>,
+    summaries: Arc<Shared<Arc<str>>>,
 }
 
 impl ArchiveDoc {
@@ -176,6 +184,41 @@ impl ArchiveDoc {
         match self.feed {
             Some(feed) => Kind::Archive { feed, closed },
             None => Kind::ArchivePage { closed },
+        }
+    }
+}
+
+/// Summaries of articles whose pages were just rendered, by file: a full
+/// build renders every page as it reads the files, and its archive
+/// documents then need no file read again (100,000 articles are in
+/// about 400,000 archive entries).
+#[derive(Debug, Default)]
+pub struct Summaries(std::sync::Mutex<HashMap<Arc<Path>, Arc<str>>>);
+
+impl Summaries {
+    pub fn keep(&self, a: &Article, body: &Body) {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.insert(a.source.clone(), Arc::from(body.summary.as_str()));
+    }
+}
+
+/// Gives each archive document among `jobs` the summaries of its items,
+/// when `summaries` has all of them; the others read their files.
+pub fn offer_summaries(jobs: &[Job], summaries: Summaries) {
+    let held = summaries.0.into_inner().unwrap_or_else(|e| e.into_inner());
+    if held.is_empty() {
+        return;
+    }
+    for job in jobs {
+        if let Job::Archive(d) = job
+            && d.feed == Some(FeedKind::Rss)
+            && let Some(found) = d
+                .items
+                .iter()
+                .map(|a| held.get(&a.source).cloned())
+                .collect()
+        {
+            d.summaries.offer(found);
         }
     }
 }
@@ -311,7 +354,7 @@ fn archive_page(config: &Config, content: &Path, d: &ArchiveDoc) -> Result<Page,
             .take(|| {
                 d.items
                     .iter()
-                    .map(|a| crate::library::read_summary(config, content, a))
+                    .map(|a| crate::library::read_summary(config, content, a).map(Arc::from))
                     .collect()
             })
             .map_err(|message| BuildError::Source {

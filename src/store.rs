@@ -494,7 +494,9 @@ impl Store {
                 tally.unchanged.fetch_add(3, Ordering::Relaxed);
                 return;
             }
-            let result = site::article_page(config, a, &pending.render())
+            let body = pending.render();
+            tally.summaries.keep(a, &body);
+            let result = site::article_page(config, a, &body)
                 .and_then(|page| page.finish())
                 .map_err(|e| e.to_string())
                 .and_then(|o| self.write_output(&job, &o).map_err(|e| e.to_string()));
@@ -633,6 +635,9 @@ pub struct Tally {
     pub written: AtomicUsize,
     pub unchanged: AtomicUsize,
     pub error: Mutex<Option<String>>,
+    /// The summaries of the pages it rendered, for the archive documents
+    /// rendered after it (see [`site::offer_summaries`]).
+    pub summaries: site::Summaries,
 }
 
 /// Writes a page and its siblings unless the file has these bytes and

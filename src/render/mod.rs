@@ -74,7 +74,7 @@ pub struct Scope<'a> {
     pub bodies: Vec<Arc<Body>>,
     /// The summary of each of `articles`, where there are no bodies
     /// (archive documents).
-    pub summaries: Vec<String>,
+    pub summaries: Vec<Arc<str>>,
     /// All articles of the scope, before the limit.
     pub total: usize,
 }
@@ -160,7 +160,7 @@ impl<'a> Scope<'a> {
                 html: body.map(|b| b.html.as_str()),
                 summary: body
                     .map(|b| b.summary.as_str())
-                    .or(self.summaries.get(i).map(String::as_str)),
+                    .or(self.summaries.get(i).map(|s| &**s)),
             }
         })
     }
