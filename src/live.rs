@@ -583,7 +583,10 @@ impl Live {
             return;
         }
         tracing::debug!(elapsed = ?started.elapsed(), "refreshed");
-        let mut built = site::build(library, &change, &mut self.prints, None);
+        let routes = self.state.routes.load_full();
+        let reuse = |p: &crate::output::Page| routes.as_ref()?.encodings_of(p);
+        let mut built = site::build(library, &change, &mut self.prints, Some(&reuse));
+        drop(routes);
         tracing::debug!(elapsed = ?started.elapsed(), "rendered");
         // A live update has few archive documents to make: made now. A
         // topic's feeds read their articles' bodies from the files: they

@@ -230,6 +230,15 @@ impl Routes {
             .get_or_init(|| Box::new(Variants::new(&output))))
     }
 
+    /// The compressed forms of a page served from memory with the same
+    /// bytes: a live update then compresses only what changed.
+    pub fn encodings_of(&self, page: &Page) -> Option<(Vec<u8>, Vec<u8>)> {
+        let Stored::Memory(v) = &self.map.get(&page.path)?.stored else {
+            return None;
+        };
+        (v.identity.body == page.body).then(|| (v.gzip.body.to_vec(), v.br.body.to_vec()))
+    }
+
     /// Removes the resources of these (URL path, file) pairs.
     pub fn remove(&mut self, removed: &[(String, PathBuf)]) {
         for (path, _) in removed {
