@@ -450,8 +450,19 @@ async fn the_builtin_hub_verifies_delivers_signed_retries_and_remembers() {
         assert_eq!(sig, &format!("sha256={want}"));
         assert!(link.contains(&format!("<{topic}>; rel=\"self\"")), "{link}");
     }
-    let metrics = get(s.addr, "/metrics", &[]).await.unwrap();
-    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    // The subscriber has the body before crier has its answer: the
+    // delivery is counted a moment later.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let metrics = get(s.addr, "/metrics", &[]).await.unwrap();
+        let text = String::from_utf8_lossy(&metrics.body).into_owned();
+        if text.contains("crier_websub_deliveries_total{outcome=\"delivered\"} 1")
+            || Instant::now() > deadline
+        {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(
         text.contains("crier_websub_deliveries_total{outcome=\"retried\"} 1"),
         "{text}"
