@@ -29,7 +29,7 @@ const MAGIC: &str = "crier-index 1";
 
 /// Files changed this close (in ns) to the start of the reading that
 /// indexed them are read again: coarser than any file system's mtime.
-pub const RACY: i128 = 2_000_000_000;
+pub const RACY: i64 = 2_000_000_000;
 
 /// Everything the metadata depends on besides the file: this program
 /// and the config. The program is known by its path and stamp, as git
@@ -103,7 +103,7 @@ impl Index {
 pub fn save<'a>(
     path: &Path,
     epoch: Key,
-    entries: impl Iterator<Item = (&'a Stamp, i128, &'a Article)>,
+    entries: impl Iterator<Item = (&'a Stamp, i64, &'a Article)>,
 ) -> Result<usize, crate::atomic::WriteError> {
     // Written in pieces: an archive's index is tens of MB, which the
     // server should not hold twice.
@@ -331,7 +331,7 @@ mod tests {
         }
     }
 
-    fn stamp(mtime_s: i128) -> Stamp {
+    fn stamp(mtime_s: i64) -> Stamp {
         Stamp {
             size: 10,
             mtime: mtime_s * 1_000_000_000,
@@ -375,7 +375,7 @@ mod tests {
         let path = dir.path().join(FILE);
         let s = stamp(1000);
         let a = article("content/a/x.md", "t");
-        save(&path, EPOCH, [(&s, i128::MAX, &a)].into_iter()).unwrap();
+        save(&path, EPOCH, [(&s, i64::MAX, &a)].into_iter()).unwrap();
         let good = std::fs::read(&path).unwrap();
         assert_eq!(Index::load(&path, Some(EPOCH)).len(), 1);
         // Another program or config.

@@ -48,17 +48,38 @@ fn stamp(path: &Path) -> Option<Stamp> {
 #[derive(Debug, Default)]
 struct FileState {
     stamp: Option<Stamp>,
-    /// When its reading began (ns since the Unix epoch; `i128::MAX` when
+    /// When its reading began (ns since the Unix epoch; `i64::MAX` when
     /// taken from the index, whose entries are never racy).
-    read_at: i128,
+    read_at: i64,
     /// The article as last read without error (kept while the file is bad).
     article: Option<Arc<Article>>,
     draft: bool,
+    /// Boxed: an archive has 100,000 files and few of them have notes.
+    notes: Option<Box<Notes>>,
+}
+
+/// What few files have: problems, a date to come, a refused id.
+#[derive(Debug, Default)]
+struct Notes {
     /// Date and title of an article that waits for its date.
     scheduled: Option<(DateTime<FixedOffset>, String)>,
     diagnostics: Vec<Diagnostic>,
     /// The id this file was refused for, because another file has it.
     blocked_by: Option<Arc<str>>,
+}
+
+impl FileState {
+    fn diagnostics(&self) -> &[Diagnostic] {
+        self.notes.as_ref().map_or(&[], |n| &n.diagnostics)
+    }
+
+    fn scheduled(&self) -> Option<&(DateTime<FixedOffset>, String)> {
+        self.notes.as_ref()?.scheduled.as_ref()
+    }
+
+    fn blocked_by(&self) -> Option<&Arc<str>> {
+        self.notes.as_ref()?.blocked_by.as_ref()
+    }
 }
 
 pub struct Library {
@@ -323,7 +344,7 @@ impl Library {
     ) -> Result<usize, WriteError> {
         let entries = self.files.values().filter_map(|s| {
             let a = s.article.as_ref()?;
-            let clean = s.diagnostics.is_empty() && s.blocked_by.is_none() && s.scheduled.is_none();
+            let clean = s.notes.is_none();
             clean.then_some((s.stamp.as_ref()?, s.read_at, a.as_ref()))
         });
         crate::index::save(path, epoch, entries)
@@ -342,8 +363,7 @@ impl Library {
         for (path, s) in &self.files {
             let st = s.stamp.as_ref()?;
             let racy = st.mtime.max(st.ctime) >= s.read_at.saturating_sub(crate::index::RACY);
-            if !s.diagnostics.is_empty() || s.blocked_by.is_some() || s.scheduled.is_some() || racy
-            {
+            if s.notes.is_some() || racy {
                 return None;
             }
             files.push((&**path, st));
@@ -469,7 +489,7 @@ impl Library {
                     let read = FileRead {
                         article: Some(article),
                         stamp: Some(st),
-                        read_at: i128::MAX,
+                        read_at: i64::MAX,
                         ..FileRead::default()
                     };
                     self.set(&c.path, Some(st), read, change);
@@ -668,7 +688,7 @@ impl Library {
                 .filter(|p| {
                     self.files
                         .get(p.as_path())
-                        .and_then(|s| s.blocked_by.as_ref())
+                        .and_then(|s| s.blocked_by())
                         .is_some_and(|id| freed.contains(id))
                 })
                 .cloned()
@@ -756,6 +776,14 @@ impl Library {
         } else if !self.noted.is_empty() {
             self.noted.remove(path);
         }
+        let notes = (read.scheduled.is_some() || !diagnostics.is_empty() || blocked_by.is_some())
+            .then(|| {
+                Box::new(Notes {
+                    scheduled: read.scheduled,
+                    diagnostics,
+                    blocked_by,
+                })
+            });
         self.files.insert(
             key,
             FileState {
@@ -763,9 +791,7 @@ impl Library {
                 read_at: read.read_at,
                 article: new,
                 draft: read.draft,
-                scheduled: read.scheduled,
-                diagnostics,
-                blocked_by,
+                notes,
             },
         );
     }
@@ -1030,12 +1056,12 @@ impl Library {
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
         let mut files: Vec<(&Arc<Path>, &FileState)> = self
             .noted()
-            .filter(|(_, s)| !s.diagnostics.is_empty())
+            .filter(|(_, s)| !s.diagnostics().is_empty())
             .collect();
         files.sort_by(|a, b| a.0.cmp(b.0));
         self.folder_problems
             .iter()
-            .chain(files.into_iter().flat_map(|(_, s)| &s.diagnostics))
+            .chain(files.into_iter().flat_map(|(_, s)| s.diagnostics()))
             .collect()
     }
 
@@ -1043,7 +1069,7 @@ impl Library {
         let all = self
             .folder_problems
             .iter()
-            .chain(self.noted().flat_map(|(_, s)| &s.diagnostics));
+            .chain(self.noted().flat_map(|(_, s)| s.diagnostics()));
         all.filter(|d| d.severity == severity).count()
     }
 
@@ -1064,7 +1090,7 @@ impl Library {
         let mut list: Vec<_> = self
             .noted()
             .filter_map(|(p, s)| {
-                let (when, title) = s.scheduled.as_ref()?;
+                let (when, title) = s.scheduled()?;
                 Some((*when, &**p, title.as_str()))
             })
             .collect();
@@ -1075,7 +1101,7 @@ impl Library {
     /// When the next scheduled article is due.
     pub fn next_embargo(&self) -> Option<DateTime<FixedOffset>> {
         self.noted()
-            .filter_map(|(_, s)| s.scheduled.as_ref().map(|(when, _)| *when))
+            .filter_map(|(_, s)| s.scheduled().map(|(when, _)| *when))
             .min()
     }
 
@@ -1085,7 +1111,7 @@ impl Library {
         let now = chrono::Utc::now();
         let mut due: Vec<PathBuf> = self
             .noted()
-            .filter(|(_, s)| s.scheduled.as_ref().is_some_and(|(when, _)| *when <= now))
+            .filter(|(_, s)| s.scheduled().is_some_and(|(when, _)| *when <= now))
             .map(|(p, _)| p.to_path_buf())
             .collect();
         due.sort();

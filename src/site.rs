@@ -52,8 +52,9 @@ pub struct TopicDoc {
     pub topic: Topic,
     /// A feed; `None`: the topic's page.
     pub feed: Option<FeedKind>,
-    /// The newest `feed_limit`, newest first.
-    pub items: Vec<Arc<Article>>,
+    /// The newest `feed_limit`, newest first (shared by the topic's four
+    /// documents).
+    pub items: Arc<[Arc<Article>]>,
     /// Its archive documents (RFC 5005), which the feeds link to.
     pub archives: usize,
     /// What it is made from (see [`Prints`]).
@@ -165,8 +166,8 @@ pub struct ArchiveDoc {
     /// 1 is the oldest; `of` is the newest, still filling up.
     pub number: usize,
     pub of: usize,
-    /// Newest first.
-    pub items: Vec<Arc<Article>>,
+    /// Newest first (shared by the documents of its number).
+    pub items: Arc<[Arc<Article>]>,
     /// What it is made from (see [`Prints`]).
     print: u64,
     /// The items' summaries, read once for the RSS and Atom documents.
@@ -585,6 +586,8 @@ impl Prints {
                 continue;
             }
             let summaries = Arc::new(Shared::new(2));
+            // Newest first, as documents list them.
+            let items: Arc<[Arc<Article>]> = items.iter().rev().map(|a| Arc::clone(a)).collect();
             for feed in render::ARCHIVE_FORMATS {
                 jobs.push(Job::Archive(Arc::new(ArchiveDoc {
                     scope: slug.clone(),
@@ -592,8 +595,7 @@ impl Prints {
                     feed,
                     number,
                     of,
-                    // Newest first, as documents list them.
-                    items: items.iter().rev().map(|a| Arc::clone(a)).collect(),
+                    items: items.clone(),
                     print: prints[number - 1],
                     summaries: summaries.clone(),
                 })));
@@ -655,7 +657,7 @@ fn topic_jobs(
             }));
             continue;
         };
-        let items: Vec<Arc<Article>> = library
+        let items: Arc<[Arc<Article>]> = library
             .newest_shared(Which::Topic(key), config.feed_limit)
             .into_iter()
             .cloned()

@@ -293,7 +293,7 @@ impl Store {
                 // closed document's bytes do not depend on that.
                 h.update((d.number as u64).to_le_bytes());
                 h.update([u8::from(d.number == d.of)]);
-                for a in &d.items {
+                for a in d.items.iter() {
                     h.update(a.file().as_os_str().as_encoded_bytes());
                     h.update([0]);
                     h.update(a.source_key);
@@ -304,14 +304,14 @@ impl Store {
                 h.update([0]);
                 h.update((d.topic.count as u64).to_le_bytes());
                 h.update((d.archives as u64).to_le_bytes());
-                for a in &d.items {
+                for a in d.items.iter() {
                     h.update(a.file().as_os_str().as_encoded_bytes());
                     h.update([0]);
                     h.update(a.source_key);
                 }
             }
             Job::Sitemap(d) => {
-                for a in &d.items {
+                for a in d.items.iter() {
                     h.update(a.path.as_bytes());
                     h.update([0]);
                     h.update(a.updated.to_rfc3339().as_bytes());

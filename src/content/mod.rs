@@ -257,9 +257,9 @@ impl Candidate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stamp {
     pub size: u64,
-    /// Nanoseconds since the Unix epoch.
-    pub mtime: i128,
-    pub ctime: i128,
+    /// Nanoseconds since the Unix epoch (saturated: i64 reaches 2262).
+    pub mtime: i64,
+    pub ctime: i64,
     pub inode: u64,
 }
 
@@ -268,7 +268,7 @@ impl Stamp {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
             Stamp {
                 size: m.size(),
                 mtime: ns(m.mtime(), m.mtime_nsec()),
@@ -281,7 +281,7 @@ impl Stamp {
             let ns = |t: std::io::Result<std::time::SystemTime>| {
                 t.ok()
                     .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos() as i128)
+                    .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
             };
             Stamp {
                 size: m.len(),
@@ -313,7 +313,7 @@ pub struct FileRead {
     pub stamp: Option<Stamp>,
     /// When the reading began (ns since the Unix epoch), for the index's
     /// racy check.
-    pub read_at: i128,
+    pub read_at: i64,
 }
 
 /// Files crier never reads: hidden files, editor temporaries, non-Markdown.
@@ -536,10 +536,10 @@ pub fn read_article(config: &Config, c: &Candidate) -> FileRead {
 }
 
 /// Now, in ns since the Unix epoch.
-pub fn now_ns() -> i128 {
+pub fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i128)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 fn read_file(config: &Config, c: &Candidate) -> FileRead {

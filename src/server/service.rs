@@ -219,7 +219,7 @@ fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, 
             head,
         );
         r.headers_mut().insert(header::VARY, VARY);
-        return (r, resource.route);
+        return (r, resource.route());
     };
     let (body, etag, coding) = match &resource.stored {
         Stored::Memory(v) => {
@@ -231,7 +231,7 @@ fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, 
                 let v = v.get(coding);
                 (v.body.clone(), Cow::Borrowed(&v.etag), coding)
             }
-            Err(e) => return (unrendered(state, &e, head), resource.route),
+            Err(e) => return (unrendered(state, &e, head), resource.route()),
         },
         Stored::Disk(file) => match read_page(file, coding) {
             Some((body, coding)) => {
@@ -239,7 +239,7 @@ fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, 
                 let tag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""));
                 (body, Cow::Owned(tag), coding)
             }
-            None => return (try_later(head), resource.route),
+            None => return (try_later(head), resource.route()),
         },
     };
 
@@ -264,27 +264,26 @@ fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, 
     };
     let h = r.headers_mut();
     h.insert(header::ETAG, etag.into_owned());
-    h.insert(header::LAST_MODIFIED, resource.last_modified_header.clone());
+    h.insert(header::LAST_MODIFIED, resource.last_modified_header());
     h.insert(
         header::CACHE_CONTROL,
         resource
-            .cache_control
-            .clone()
+            .cache_control()
             .unwrap_or_else(|| routes.cache_control.clone()),
     );
     h.insert(header::VARY, VARY);
     if let Some(link) = &resource.link {
-        h.insert(header::LINK, link.clone());
+        h.insert(header::LINK, (**link).clone());
     }
     if !not_modified {
-        h.insert(header::CONTENT_TYPE, resource.content_type.clone());
+        h.insert(header::CONTENT_TYPE, resource.content_type());
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
         if let Some(enc) = coding.header() {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
         }
     }
-    (r, resource.route)
+    (r, resource.route())
 }
 
 fn try_later(head: bool) -> Response<Body> {
