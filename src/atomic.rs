@@ -26,6 +26,9 @@ pub enum Access {
 /// Numbers temp files: with the process id, a name no other writer uses.
 static TEMP: AtomicUsize = AtomicUsize::new(0);
 
+/// The process id, asked once: a build names 300,000 temp files.
+static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
+
 /// The prefix of temp files, which a listing of the output skips.
 pub const TEMP_PREFIX: &str = ".tmp-";
 
@@ -45,7 +48,7 @@ pub fn write_with(
 ) -> Result<(), WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let n = TEMP.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!("{TEMP_PREFIX}{}-{n}", std::process::id()));
+    let tmp = dir.join(format!("{TEMP_PREFIX}{}-{n}", *PID));
     let failed = |p: &Path| {
         let p = p.to_path_buf();
         move |source| WriteError { path: p, source }

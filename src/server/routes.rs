@@ -31,7 +31,8 @@ impl Variant {
         Variant {
             body: e.bytes.clone(),
             // Hex in quotes: always a valid header value.
-            etag: HeaderValue::from_str(&e.etag).unwrap_or(HeaderValue::from_static("\"\"")),
+            etag: HeaderValue::from_str(&crate::fingerprint::etag(&e.bytes))
+                .unwrap_or(HeaderValue::from_static("\"\"")),
         }
     }
 }
