@@ -543,47 +543,95 @@ pub fn now_ns() -> i64 {
 }
 
 fn read_file(config: &Config, c: &Candidate) -> FileRead {
-    let mut diagnostics = Vec::new();
-    if let Some(d) = c.district.as_deref()
-        && config.district(d).is_none()
-    {
-        diagnostics.push(Diagnostic::error(
-            &c.display(),
-            None,
-            format!("`{d}` is not a district of crier.toml: add [districts.{d}] or move the file"),
-        ));
-        return FileRead {
-            diagnostics,
-            ..Default::default()
-        };
+    if let Some(refused) = refuse(config, c) {
+        return refused;
     }
-    let mut stamp = None;
-    let read = parse_article(config, c, &mut diagnostics, &mut stamp);
-    match read {
+    match read_bytes(c) {
+        Ok((bytes, stamp)) => {
+            let mut read = parse(config, c, bytes);
+            read.stamp = Some(stamp);
+            read
+        }
+        Err(e) => FileRead {
+            diagnostics: vec![e],
+            stamp: Stamp::at(&c.path),
+            ..Default::default()
+        },
+    }
+}
+
+/// A file no content can make an article of: in a folder that is not a
+/// district, or named like an index page.
+fn refuse(config: &Config, c: &Candidate) -> Option<FileRead> {
+    let message = match c.district.as_deref() {
+        Some(d) if config.district(d).is_none() => {
+            format!("`{d}` is not a district of crier.toml: add [districts.{d}] or move the file")
+        }
+        _ if c.stem().is_empty() || c.stem().eq_ignore_ascii_case("index") => format!(
+            "`{}.md` would overwrite the index page: rename the file",
+            c.stem()
+        ),
+        _ => return None,
+    };
+    Some(FileRead {
+        diagnostics: vec![Diagnostic::error(&c.display(), None, message)],
+        ..Default::default()
+    })
+}
+
+/// An article file's bytes as they are now (up to the size limit), and
+/// its stamp.
+fn read_bytes(c: &Candidate) -> Result<(Vec<u8>, Stamp), Diagnostic> {
+    let display = c.path.to_string_lossy();
+    let err = |msg: String| Diagnostic::error(&display, None, msg);
+    let cannot_read = |e: std::io::Error| err(format!("cannot read: {e}"));
+    let mut handle = std::fs::File::open(&c.path).map_err(cannot_read)?;
+    let meta = handle.metadata().map_err(cannot_read)?;
+    let size = meta.len();
+    let stamp = Stamp::of(&meta);
+    if size > MAX_FILE_BYTES {
+        return Err(err(format!(
+            "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for an article: split it or shorten it"
+        )));
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    // Through `take`, reading skips File's own size lookup (a second stat
+    // and a seek per file); the limit also holds if the file grows.
+    (&mut handle)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    Ok((bytes, stamp))
+}
+
+/// What an article file's bytes make: pure (no file system), so that
+/// a fuzzer and tests can feed it anything. `c` names the file.
+pub fn parse(config: &Config, c: &Candidate, bytes: Vec<u8>) -> FileRead {
+    if let Some(refused) = refuse(config, c) {
+        return refused;
+    }
+    let mut diagnostics = Vec::new();
+    match parse_article(config, c, bytes, &mut diagnostics) {
         Ok(Some((a, _))) if a.date > chrono::Utc::now() => FileRead {
             scheduled: Some((a.date, a.title)),
             diagnostics,
-            stamp,
             ..Default::default()
         },
         Ok(Some((a, b))) => FileRead {
             article: Some(Arc::new(a)),
             body: Some(b),
             diagnostics,
-            stamp,
             ..Default::default()
         },
         Ok(None) => FileRead {
             draft: true,
             diagnostics,
-            stamp,
             ..Default::default()
         },
         Err(e) => {
             diagnostics.push(e);
             FileRead {
                 diagnostics,
-                stamp,
                 ..Default::default()
             }
         }
@@ -593,43 +641,12 @@ fn read_file(config: &Config, c: &Candidate) -> FileRead {
 fn parse_article(
     config: &Config,
     c: &Candidate,
+    bytes: Vec<u8>,
     diags: &mut Vec<Diagnostic>,
-    stamp: &mut Option<Stamp>,
 ) -> Result<Option<(Article, Pending)>, Diagnostic> {
-    // Borrowed: listed names are UTF-8.
     let display = c.path.to_string_lossy();
     let file: &str = &display;
     let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
-
-    if c.stem().is_empty() || c.stem().eq_ignore_ascii_case("index") {
-        return Err(err(
-            None,
-            format!(
-                "`{}.md` would overwrite the index page: rename the file",
-                c.stem()
-            ),
-        ));
-    }
-    let cannot_read = |e: std::io::Error| err(None, format!("cannot read: {e}"));
-    let mut handle = std::fs::File::open(&c.path).map_err(cannot_read)?;
-    let meta = handle.metadata().map_err(cannot_read)?;
-    let size = meta.len();
-    *stamp = Some(Stamp::of(&meta));
-    if size > MAX_FILE_BYTES {
-        return Err(err(
-            None,
-            format!(
-                "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for an article: split it or shorten it"
-            ),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    // Through `take`, reading skips File's own size lookup (a second stat
-    // and a seek per file); the limit also holds if the file grows.
-    (&mut handle)
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot_read)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(err(
             None,

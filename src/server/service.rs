@@ -125,7 +125,9 @@ impl ExactSize for Body {
     }
 }
 
-fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, Route) {
+/// The answer to a GET, HEAD or other non-form request, and its route
+/// kind: no I/O but reading a file crier wrote (public for the fuzzer).
+pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, Route) {
     let path = req.uri.path();
     let head = req.method == Method::HEAD;
     if req.method != Method::GET && !head {
