@@ -88,7 +88,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CRIER_HEADER_TIMEOUT", default_value_t = 10)]
     pub header_timeout: u64,
     /// Most connections served at once; more wait in the listen backlog.
-    #[arg(long, env = "CRIER_MAX_CONNECTIONS", default_value_t = 512)]
+    #[arg(long, env = "CRIER_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
     /// Largest request head (request line and headers) in bytes; bigger gets 431.
     #[arg(long, env = "CRIER_MAX_REQUEST_BYTES", default_value_t = 16384)]

@@ -346,6 +346,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         max_request_bytes: args.max_request_bytes,
         grace_period: Duration::from_secs(args.grace_period),
     };
+    warn_if_few_files(limits.max_connections);
     let running = match server::start(listeners, state.clone(), limits) {
         Ok(r) => r,
         Err(e) => {
@@ -528,4 +529,24 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("signal received");
+}
+
+/// Each connection is a file descriptor: a soft limit below the
+/// connection cap makes accepts fail (they are retried) long before it.
+fn warn_if_few_files(max_connections: usize) {
+    let Some(soft) = open_files_limit() else {
+        return;
+    };
+    if soft < max_connections as u64 + 64 {
+        tracing::warn!(
+            "the open-file limit ({soft}) is below --max-connections ({max_connections}) plus crier's own files: raise it (ulimit -n, docker run --ulimit nofile=…) or lower --max-connections"
+        );
+    }
+}
+
+/// The soft `RLIMIT_NOFILE`, from `/proc/self/limits` (Linux).
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }

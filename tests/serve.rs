@@ -432,6 +432,18 @@ fn oversized_request_head_is_refused() {
     assert_eq!(block_on(get(s.addr, "/rss.xml", &[])).unwrap().status, 200);
 }
 
+/// A new client gets `/rss.xml` within a second.
+fn a_new_client_is_served_at_once(addr: std::net::SocketAddr) {
+    let started = Instant::now();
+    let r = block_on(get(addr, "/rss.xml", &[])).unwrap();
+    let took = started.elapsed();
+    assert_eq!(r.status, 200);
+    assert!(
+        took < Duration::from_secs(1),
+        "a new client waited {took:?}"
+    );
+}
+
 #[test]
 fn stalled_clients_do_not_block_a_new_one() {
     let s = Server::start(Site::sample(), &["--header-timeout", "3"]);
@@ -446,14 +458,7 @@ fn stalled_clients_do_not_block_a_new_one() {
     for _ in 0..20 {
         stalled.push(TcpStream::connect(s.addr).unwrap());
     }
-    let started = Instant::now();
-    let r = block_on(get(s.addr, "/rss.xml", &[])).unwrap();
-    let took = started.elapsed();
-    assert_eq!(r.status, 200);
-    assert!(
-        took < Duration::from_secs(1),
-        "a new client waited {took:?}"
-    );
+    a_new_client_is_served_at_once(s.addr);
     // The header timeout closes the stalled connections.
     std::thread::sleep(Duration::from_secs(4));
     let mut closed = 0;
@@ -549,6 +554,91 @@ fn sigterm_finishes_in_flight_requests_and_exits_0() {
         .wait_exit(Duration::from_secs(10))
         .expect("exits within the grace period");
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn connections_that_sent_nothing_do_not_hold_the_shutdown() {
+    // The default header timeout (10 s) is Docker's own stop limit.
+    let mut s = sample();
+    let silent: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(s.addr).unwrap())
+        .collect();
+    // An idle keep-alive connection too.
+    let mut idle = TcpStream::connect(s.addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 512];
+    assert!(idle.read(&mut buf).unwrap() > 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    s.signal("TERM");
+    let status = s
+        .wait_exit(Duration::from_secs(8))
+        .expect("exits before the header timeout");
+    let took = asked.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(3), "SIGTERM took {took:?}");
+    drop(silent);
+}
+
+/// VmRSS of a process, in KB.
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn five_thousand_keep_alive_connections_and_a_new_client_is_served_at_once() {
+    const HELD: usize = 5000;
+    // crier inherits this process's limit on open files.
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let soft: usize = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .unwrap();
+    assert!(
+        soft > HELD + 100,
+        "run the tests with more open files: ulimit -n 20000 (now {soft})"
+    );
+    let s = Server::start(Site::sample(), &["--header-timeout", "120"]);
+    let before = rss_kb(s.child.id());
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/hold_connections.py"
+    );
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            script,
+            "127.0.0.1",
+            &s.addr.port().to_string(),
+            &HELD.to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 must be installed (see .ci/run)");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let held: usize = line.trim().strip_prefix("held ").unwrap().parse().unwrap();
+    assert_eq!(held, HELD, "every connection answered and held");
+    a_new_client_is_served_at_once(s.addr);
+    let after = rss_kb(s.child.id());
+    eprintln!(
+        "{HELD} idle keep-alive connections: {} KB more RSS, {:.1} KB each",
+        after.saturating_sub(before),
+        after.saturating_sub(before) as f64 / HELD as f64
+    );
+    drop(holder.stdin.take());
+    let _ = holder.wait();
 }
 
 #[test]

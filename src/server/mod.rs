@@ -48,7 +48,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             header_timeout: Duration::from_secs(10),
-            max_connections: 512,
+            max_connections: 10_000,
             max_request_bytes: 16 * 1024,
             grace_period: Duration::from_secs(10),
         }
@@ -156,6 +156,10 @@ pub async fn serve(
     let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
+    // Connections that have sent nothing yet are not in flight: at a
+    // shutdown they close at once instead of holding it for the header
+    // timeout (which is as long as Docker's own stop limit).
+    let (stopping, stopping_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
 
     loop {
@@ -182,13 +186,15 @@ pub async fn serve(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let header_timeout = limits.header_timeout;
+        let mut stopping = stopping_rx.clone();
         tokio::spawn(async move {
             // hyper's protocol detection has no timeout of its own: wait for
             // the first bytes here, within the header timeout.
-            if !tokio::time::timeout(header_timeout, first_bytes(&stream))
-                .await
-                .unwrap_or(false)
-            {
+            let started = tokio::select! {
+                r = tokio::time::timeout(header_timeout, first_bytes(&stream)) => r.unwrap_or(false),
+                _ = stopping.wait_for(|s| *s) => false,
+            };
+            if !started {
                 return;
             }
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -201,6 +207,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    let _ = stopping.send(true);
     if tokio::time::timeout(limits.grace_period, graceful.shutdown())
         .await
         .is_err()
