@@ -46,6 +46,53 @@ pub fn write_with(
     access: Access,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), WriteError> {
+    let tmp = stage(path, access, fill)?;
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        WriteError {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Writes several files whole, renaming them only once all are written,
+/// in the order given: a process killed while writing leaves the old
+/// files, and one killed while renaming has a few microseconds to do it.
+pub fn write_together(files: &[(&Path, &[u8])], access: Access) -> Result<(), WriteError> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
+    let discard = |temps: &[(PathBuf, &Path)]| {
+        for (t, _) in temps {
+            let _ = std::fs::remove_file(t);
+        }
+    };
+    for (path, bytes) in files {
+        match stage(path, access, |f| f.write_all(bytes)) {
+            Ok(tmp) => temps.push((tmp, path)),
+            Err(e) => {
+                discard(&temps);
+                return Err(e);
+            }
+        }
+    }
+    for (i, (tmp, path)) in temps.iter().enumerate() {
+        if let Err(source) = std::fs::rename(tmp, path) {
+            discard(&temps[i..]);
+            return Err(WriteError {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The temp file beside `path`, filled: to be renamed over it.
+fn stage(
+    path: &Path,
+    access: Access,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<PathBuf, WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let n = TEMP.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!("{TEMP_PREFIX}{}-{n}", *PID));
@@ -80,17 +127,18 @@ pub fn write_with(
     }
     .map_err(failed(dir))?;
     let mut buffered = std::io::BufWriter::with_capacity(8 << 10, file);
-    let written = fill(&mut buffered)
-        .and_then(|()| buffered.flush())
-        .and_then(|()| {
-            drop(buffered);
-            std::fs::rename(&tmp, path)
-        })
-        .map_err(failed(path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let written = fill(&mut buffered).and_then(|()| buffered.flush());
+    drop(buffered);
+    match written {
+        Ok(()) => Ok(tmp),
+        Err(source) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(WriteError {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     }
-    written
 }
 
 /// Writes `bytes` to `path` (public) unless the file already holds

@@ -253,6 +253,12 @@ impl Store {
         &self.out
     }
 
+    /// Whether siblings found beside a page must be decoded to be
+    /// trusted: the folder was not left whole by a run of these encoders.
+    fn check_siblings(&self) -> bool {
+        !self.trusted || !self.same_encoders
+    }
+
     /// Whether the folder must be listed: its manifest is missing, of
     /// another program or config, damaged, or left by a killed run.
     pub fn needs_listing(&self) -> bool {
@@ -424,7 +430,7 @@ impl Store {
     /// and records what it was made from.
     pub fn write_output(&self, job: &Job, o: &Output) -> Result<Report, StoreError> {
         self.mark_writing()?;
-        let written = write_page(&self.out.join(&o.file), o)?;
+        let written = write_page(&self.out.join(&o.file), o, self.check_siblings())?;
         if let Some(key) = self.key(job) {
             self.lock_made()
                 .insert(o.file.to_string_lossy().into_owned(), key);
@@ -437,7 +443,7 @@ impl Store {
     /// a later build makes it again rather than trust it.
     pub fn write_untracked(&self, o: &Output) -> Result<Report, StoreError> {
         self.mark_writing()?;
-        let written = write_page(&self.out.join(&o.file), o)?;
+        let written = write_page(&self.out.join(&o.file), o, self.check_siblings())?;
         self.lock_made().remove(o.file.to_string_lossy().as_ref());
         Ok(written)
     }
@@ -642,14 +648,36 @@ pub struct Tally {
 
 /// Writes a page and its siblings unless the file has these bytes and
 /// both siblings are there.
-fn write_page(path: &Path, o: &Output) -> Result<Report, StoreError> {
+/// Writes a page and its siblings unless the page there has these bytes
+/// and its siblings are its own: trusted by their presence in a folder a
+/// finished run left, decoded and compared otherwise (a run killed
+/// between a page's `.gz` and the page itself leaves a new `.gz` beside
+/// the old page, which a later run with the old content would keep).
+fn write_page(path: &Path, o: &Output, check_siblings: bool) -> Result<Report, StoreError> {
     let [gz, br, own] = output::siblings(path);
-    if std::fs::read(path).is_ok_and(|old| old == o.body.bytes) && gz.exists() && br.exists() {
+    let same = std::fs::read(path).is_ok_and(|old| old == o.body.bytes);
+    let siblings_ok = || {
+        if check_siblings {
+            match (std::fs::read(&gz), std::fs::read(&br)) {
+                (Ok(g), Ok(b)) => compress::both_decode_to(&g, &b, &o.body.bytes),
+                _ => false,
+            }
+        } else {
+            gz.exists() && br.exists()
+        }
+    };
+    if same && siblings_ok() {
         return Ok(unchanged());
     }
-    for (file, enc) in [(gz, &o.gzip), (br, &o.br), (own, &o.body)] {
-        atomic::write(&file, &enc.bytes, atomic::Access::Public)?;
-    }
+    // The page last: a reader who finds it finds its siblings.
+    atomic::write_together(
+        &[
+            (&gz, &o.gzip.bytes),
+            (&br, &o.br.bytes),
+            (&own, &o.body.bytes),
+        ],
+        atomic::Access::Public,
+    )?;
     Ok(Report {
         written: 3,
         ..Report::default()

@@ -3,6 +3,9 @@
 //! has the bytes and ETag of the file written later; an archive edit
 //! re-renders only the documents from the first changed position on.
 
+mod common;
+
+use common::Rng;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,18 +54,6 @@ fn full(library: &Library) -> Site {
     let built = site::build(library, &Change::everything(), &mut Prints::default(), None);
     apply(&mut site, &built, library);
     site
-}
-
-/// A small deterministic generator (xorshift): the same edits every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
 }
 
 #[test]

@@ -152,3 +152,15 @@ pub fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
 pub mod http;
+
+/// A small deterministic generator (xorshift): the same run every time.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
