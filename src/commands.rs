@@ -104,7 +104,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     let epoch = store::epoch(&config);
     tracing::debug!(elapsed = ?started.elapsed(), "epoch");
     if let Err(e) = store::claim(out) {
-        return store_failed(e);
+        return store_failed(e, out);
     }
     let listed = if store::compares_stamps(out) {
         Listing::of(&config, &input.content)
@@ -131,7 +131,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     }
     let mut store = match Store::open(out, epoch) {
         Ok(s) => s,
-        Err(e) => return store_failed(e),
+        Err(e) => return store_failed(e, out),
     };
     if store.needs_listing() {
         store.list();
@@ -155,7 +155,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     if let Some(epoch) = epoch.filter(|_| read > 0 || library.count(None) != index.len())
         && let Err(e) = library.save_index(&index_file, epoch)
     {
-        return store_failed(e.into());
+        return store_failed(e.into(), out);
     }
     drop(index);
     tracing::debug!(elapsed = ?started.elapsed(), files_read = read, "index saved");
@@ -164,7 +164,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     }
     tracing::debug!(elapsed = ?started.elapsed(), "content read, article pages written");
     if let Some(e) = tally.error.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        eprintln!("error: cannot write the output: {e}");
+        eprintln!("error: {e}");
         return ExitCode::from(CONTENT_ERRORS);
     }
     let store_ref = &store;
@@ -180,7 +180,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     };
     match store.write_outputs(&built.outputs) {
         Ok(r) => report.add(&r),
-        Err(e) => return store_failed(e),
+        Err(e) => return store_failed(e, out),
     }
     let handled = std::mem::take(&mut *tally.handled.lock().unwrap_or_else(|e| e.into_inner()));
     let jobs: Vec<site::Job> = built
@@ -191,7 +191,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         .collect();
     let done = store.run_jobs(&jobs, &library.config, &input.content);
     if let Some(e) = done.write_error {
-        return store_failed(e);
+        return store_failed(e, out);
     }
     report.add(&done.report);
     let errors: Vec<String> = built
@@ -230,7 +230,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         });
     match store.finish(&site::all_files(&library, &prints), seal) {
         Ok(removed) => report.removed = removed,
-        Err(e) => return store_failed(e),
+        Err(e) => return store_failed(e, out),
     }
     println!(
         "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
@@ -268,14 +268,14 @@ fn up_to_date(out: &Path, epoch: Option<Key>, listing: &Listing) -> Option<Recor
     (listing.key()? == record.content).then_some(record)
 }
 
-fn store_failed(e: StoreError) -> ExitCode {
+fn store_failed(e: StoreError, out: &Path) -> ExitCode {
     match e {
         e @ StoreError::NotOurs(_) => {
             eprintln!("error: {e}");
             ExitCode::from(BAD_CONFIG)
         }
         e => {
-            eprintln!("error: cannot write the output: {e}");
+            eprintln!("error: {}", e.describe(out));
             ExitCode::from(CONTENT_ERRORS)
         }
     }

@@ -61,6 +61,12 @@ pub struct Live {
     watch: Option<crate::watch::Watch>,
     /// When the news sitemap served loses its oldest article.
     news_until: std::cell::Cell<Option<DateTime<FixedOffset>>>,
+    /// Whether writing to the output folder failed (a full disk, a
+    /// read-only folder): logged once, and the folder is completed by a
+    /// full pass at the next change.
+    output_failing: std::cell::Cell<bool>,
+    /// A full pass after a failure is under way: it logs only its success.
+    output_recovering: std::cell::Cell<bool>,
 }
 
 /// A sealed output folder, ready to serve if the content still lists
@@ -144,6 +150,8 @@ impl Live {
             failed: Default::default(),
             watch: None,
             news_until: Default::default(),
+            output_failing: Default::default(),
+            output_recovering: Default::default(),
         }
     }
 
@@ -341,6 +349,29 @@ impl Live {
         self.library = Some(library);
     }
 
+    /// A write to the output folder failed: logged when it starts failing
+    /// (not once per file), counted always. The site is served from
+    /// memory meanwhile.
+    fn write_failed(&self, e: &dyn std::fmt::Display) {
+        let m = &self.state.metrics;
+        m.output_write_errors.inc();
+        if !self.output_failing.replace(true) && !self.output_recovering.get() {
+            m.output_failing.set(1);
+            tracing::error!(
+                "cannot write {}: {e}; serving from memory, and writing it all again at the next change",
+                self.out.display()
+            );
+        }
+    }
+
+    /// A full pass after a failure wrote the whole folder.
+    fn write_recovered(&self) {
+        if self.output_recovering.replace(false) {
+            self.state.metrics.output_failing.set(0);
+            tracing::info!("{} is written again", self.out.display());
+        }
+    }
+
     fn unreadable(&self, e: &std::io::Error) {
         tracing::error!(
             "{}: cannot read the content folder ({e}); keeping the current site",
@@ -430,7 +461,10 @@ impl Live {
             .build_errors
             .inc_by(done.errors.len() as u64);
         if let Some(e) = &done.write_error {
-            tracing::error!("cannot write {}: {e}", self.out.display());
+            self.write_failed(e);
+            // Stopped until the next change: retrying into a full disk
+            // would only fill the log.
+            self.completion.backlog.clear();
         }
         self.completion.report.add(&done.report);
         if let Some(routes) = self.state.routes.load_full() {
@@ -444,7 +478,7 @@ impl Live {
         }
         let left = self.completion.backlog.len();
         self.state.metrics.pending_writes.set(left as i64);
-        if left == 0 {
+        if left == 0 && !self.output_failing.get() {
             self.finish_output();
         }
     }
@@ -474,9 +508,10 @@ impl Live {
                 .flatten(),
             record,
         });
+        let mut failure = None;
         match store.finish(&keep, seal) {
             Ok(removed) => self.completion.report.removed += removed,
-            Err(e) => tracing::error!("cannot write {}: {e}", self.out.display()),
+            Err(e) => failure = Some(e.to_string()),
         }
         // Saved when something was read: an index that gave every file
         // is still right (a 100,000-article index is 36 MB to write).
@@ -484,8 +519,12 @@ impl Live {
         if let Some(epoch) = self.epoch.filter(|_| stale_index)
             && let Err(e) = library.save_index(&store.path().join(crate::index::FILE), epoch)
         {
-            tracing::error!("cannot save the article index: {e}");
+            failure.get_or_insert(format!("the article index: {e}"));
         }
+        if let Some(e) = failure {
+            return self.write_failed(&e);
+        }
+        self.write_recovered();
         self.completion.dirty = false;
         let r = &self.completion.report;
         tracing::info!(
@@ -531,6 +570,13 @@ impl Live {
                     }
                 }
             }
+        }
+        if self.output_failing.get()
+            && let Some(config) = self.library.as_ref().map(|l| l.config.clone())
+        {
+            self.output_failing.set(false);
+            self.output_recovering.set(true);
+            return self.build_all(config);
         }
         let Some(library) = self.library.as_mut() else {
             return;
@@ -703,7 +749,7 @@ impl Live {
             Ok(r) => (r.written, r.removed),
             Err(e) => {
                 // Serving comes first: a failed write to the output folder is logged.
-                tracing::error!("cannot write {}: {e}", self.out.display());
+                self.write_failed(&e);
                 (0, 0)
             }
         };
@@ -778,6 +824,13 @@ impl Live {
     /// Publishes the scheduled articles whose date has come, and makes
     /// the news sitemap again when an article has left its window.
     fn publish_due(&mut self) {
+        if self.output_failing.get()
+            && let Some(config) = self.library.as_ref().map(|l| l.config.clone())
+        {
+            self.output_failing.set(false);
+            self.output_recovering.set(true);
+            return self.build_all(config);
+        }
         let Some(library) = self.library.as_mut() else {
             return;
         };

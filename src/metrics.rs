@@ -78,6 +78,10 @@ pub struct Metrics {
     pub build_errors: Counter,
     /// Article pages and archive documents not yet written to `feeds/`.
     pub pending_writes: Gauge,
+    /// Writes to `feeds/` that failed (a full disk, a read-only folder).
+    pub output_write_errors: Counter,
+    /// 1 while `feeds/` cannot be written (the site is served from memory).
+    pub output_failing: Gauge,
 }
 
 /// What became of one try of a WebSub publish ping.
@@ -184,10 +188,24 @@ impl Metrics {
             "Article pages and archive documents not yet written to the output folder",
             pending_writes.clone(),
         );
+        let output_write_errors = Counter::default();
+        registry.register(
+            "output_write_errors",
+            "Writes to the output folder that failed: a full disk or a folder that cannot be written (see the log)",
+            output_write_errors.clone(),
+        );
+        let output_failing = Gauge::default();
+        registry.register(
+            "output_failing",
+            "1 while the output folder cannot be written: the site is served from memory and the folder completed at the next change",
+            output_failing.clone(),
+        );
         Metrics {
             registry,
             build_errors,
             pending_writes,
+            output_write_errors,
+            output_failing,
             websub_pings,
             websub_deliveries,
             requests,

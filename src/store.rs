@@ -182,6 +182,33 @@ pub enum StoreError {
     Write(#[from] WriteError),
 }
 
+impl StoreError {
+    /// What to tell the user: for a full disk or a folder that cannot be
+    /// written, the folder and what to do; else the file and the error.
+    pub fn describe(&self, out: &Path) -> String {
+        use std::io::ErrorKind;
+        if let StoreError::Write(w) = self {
+            match w.source.kind() {
+                ErrorKind::StorageFull => {
+                    return format!(
+                        "{}: no space left on the device: free some space and run again (every file there is whole, and no temp file is left)",
+                        out.display()
+                    );
+                }
+                ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied => {
+                    return format!(
+                        "{}: cannot write there ({}): make the folder writable or point --out elsewhere",
+                        out.display(),
+                        w.source
+                    );
+                }
+                _ => {}
+            }
+        }
+        format!("cannot write the output: {self}")
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| {
         StoreError::Write(WriteError {
@@ -505,7 +532,10 @@ impl Store {
             let result = site::article_page(config, a, &body)
                 .and_then(|page| page.finish())
                 .map_err(|e| e.to_string())
-                .and_then(|o| self.write_output(&job, &o).map_err(|e| e.to_string()));
+                .and_then(|o| {
+                    self.write_output(&job, &o)
+                        .map_err(|e| e.describe(&self.out))
+                });
             match result {
                 Ok(r) => {
                     tally.written.fetch_add(r.written, Ordering::Relaxed);

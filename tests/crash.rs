@@ -6,13 +6,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::Site;
+use common::{Site, assert_whole, contents, gunzip};
 
 const KILLS: usize = 30;
 
@@ -43,86 +41,6 @@ fn kill(mut child: Child) {
     let _ = child.wait();
 }
 
-/// Every visible file of `dir`, relative, with its bytes.
-fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(p);
-            } else if !e.file_name().to_string_lossy().starts_with('.') {
-                out.insert(
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn gunzip(b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(b).read_to_end(&mut out).ok()?;
-    Some(out)
-}
-
-fn unbrotli(b: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    brotli::Decompressor::new(b, 4096)
-        .read_to_end(&mut out)
-        .ok()?;
-    Some(out)
-}
-
-/// Whether a document is whole: XML that reads to its end, JSON that
-/// parses, HTML that ends with `</html>`, text that is UTF-8.
-fn whole(name: &str, bytes: &[u8]) -> bool {
-    if name.ends_with(".xml") || name.ends_with(".opml") {
-        let mut reader = quick_xml::Reader::from_reader(bytes);
-        let mut buf = Vec::new();
-        let mut depth = 0i64;
-        loop {
-            match reader.read_event_into(&mut buf) {
-                Ok(quick_xml::events::Event::Start(_)) => depth += 1,
-                Ok(quick_xml::events::Event::End(_)) => depth -= 1,
-                Ok(quick_xml::events::Event::Eof) => return depth == 0,
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-            buf.clear();
-        }
-    } else if name.ends_with(".json") {
-        serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
-    } else if name.ends_with(".html") {
-        std::str::from_utf8(bytes).is_ok_and(|t| t.trim_end().ends_with("</html>"))
-    } else {
-        std::str::from_utf8(bytes).is_ok()
-    }
-}
-
-/// Every file whole, and every `.gz` and `.br` a whole stream of a whole
-/// document. Returns how many files there were.
-fn assert_whole(feeds: &Path, after: &str) -> usize {
-    if !feeds.exists() {
-        return 0;
-    }
-    let all = files(feeds);
-    for (rel, bytes) in &all {
-        let name = rel.to_string_lossy();
-        let (doc, decoded) = match (name.strip_suffix(".gz"), name.strip_suffix(".br")) {
-            (Some(doc), _) => (doc, gunzip(bytes)),
-            (_, Some(doc)) => (doc, unbrotli(bytes)),
-            _ => (name.as_ref(), Some(bytes.clone())),
-        };
-        let ok = decoded.is_some_and(|d| whole(doc, &d));
-        assert!(ok, "{after}: {name} is not whole");
-    }
-    all.len()
-}
-
 /// A finished build (with the first title) after the kills: the folder
 /// holds exactly what a clean build of the same site writes, every
 /// sibling decoding to its page, and no temp file.
@@ -132,7 +50,10 @@ fn assert_clean(site: &Site) {
     assert_eq!(last.code(), 0, "{}", last.stderr());
     let clean = site.run(&["build", "--out", "clean"]);
     assert_eq!(clean.code(), 0, "{}", clean.stderr());
-    let (got, want) = (files(&site.feeds()), files(&site.path().join("clean")));
+    let (got, want) = (
+        contents(&site.feeds()),
+        contents(&site.path().join("clean")),
+    );
     let differ: Vec<_> = want
         .keys()
         .chain(got.keys())

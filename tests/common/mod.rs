@@ -2,6 +2,8 @@
 //! the real `crier` binary run inside it.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -163,4 +165,75 @@ impl Rng {
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
     }
+}
+
+/// Every visible file of `dir`, relative, with its bytes.
+pub fn contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files(dir)
+        .into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(dir.join(&rel)).unwrap();
+            (rel, bytes)
+        })
+        .collect()
+}
+
+pub fn gunzip(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(b).read_to_end(&mut out).ok()?;
+    Some(out)
+}
+
+pub fn unbrotli(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    brotli::Decompressor::new(b, 4096)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
+}
+
+/// Whether a document is whole: XML that reads to its end, JSON that
+/// parses, HTML that ends with `</html>`, text that is UTF-8.
+pub fn whole(name: &str, bytes: &[u8]) -> bool {
+    if name.ends_with(".xml") || name.ends_with(".opml") {
+        let mut reader = quick_xml::Reader::from_reader(bytes);
+        let mut buf = Vec::new();
+        let mut depth = 0i64;
+        loop {
+            match reader.read_event_into(&mut buf) {
+                Ok(quick_xml::events::Event::Start(_)) => depth += 1,
+                Ok(quick_xml::events::Event::End(_)) => depth -= 1,
+                Ok(quick_xml::events::Event::Eof) => return depth == 0,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+            buf.clear();
+        }
+    } else if name.ends_with(".json") {
+        serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    } else if name.ends_with(".html") {
+        std::str::from_utf8(bytes).is_ok_and(|t| t.trim_end().ends_with("</html>"))
+    } else {
+        std::str::from_utf8(bytes).is_ok()
+    }
+}
+
+/// Every file whole, and every `.gz` and `.br` a whole stream of a whole
+/// document. Returns how many files there were.
+pub fn assert_whole(feeds: &Path, after: &str) -> usize {
+    if !feeds.exists() {
+        return 0;
+    }
+    let all = contents(feeds);
+    for (rel, bytes) in &all {
+        let name = rel.to_string_lossy();
+        let (doc, decoded) = match (name.strip_suffix(".gz"), name.strip_suffix(".br")) {
+            (Some(doc), _) => (doc, gunzip(bytes)),
+            (_, Some(doc)) => (doc, unbrotli(bytes)),
+            _ => (name.as_ref(), Some(bytes.clone())),
+        };
+        let ok = decoded.is_some_and(|d| whole(doc, &d));
+        assert!(ok, "{after}: {name} is not whole");
+    }
+    all.len()
 }
