@@ -291,7 +291,17 @@ pub fn plan(config: &Config, page: &[u8], date: NaiveDate) -> Result<Plan, Impor
         let end = headings.get(k + 1).copied().unwrap_or(paras.len());
         let heading = &paras[h];
         let body = repair(&paras[h + 1..end]);
-        let Some((brief_day, rest)) = brief_date(&body[0], date, paras[h + 1].line)? else {
+        // A heading right before another (a short dated line taken for one).
+        let Some(first) = body.first() else {
+            return error(
+                Some(heading.line),
+                format!(
+                    "`{}` heads no brief: the line after it is short and unpunctuated, like a heading; end the brief with 。",
+                    heading.text
+                ),
+            );
+        };
+        let Some((brief_day, rest)) = brief_date(first, date, paras[h + 1].line)? else {
             return error(
                 Some(paras[h + 1].line),
                 "a brief must start with its date, e.g. 1月10日，",

@@ -135,20 +135,30 @@ fn plain_text(markdown: &str) -> String {
 }
 
 /// Collapses runs of white space to one space and drops control characters,
-/// which XML 1.0 cannot carry.
+/// which XML 1.0 cannot carry: all but tab and line ends, which are white
+/// space, as when a file's own bytes are read (so an escaped `\u000B` in
+/// a title is dropped as a raw one is, and leaves no space behind).
 pub fn normalise_space(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
+    let kept: std::borrow::Cow<'_, str> = if s.contains(is_dropped) {
+        s.chars()
+            .filter(|c| !is_dropped(*c))
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    };
+    let mut out = String::with_capacity(kept.len());
+    for word in kept.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        if word.contains(char::is_control) {
-            out.extend(word.chars().filter(|c| !c.is_control()));
-        } else {
-            out.push_str(word);
-        }
+        out.push_str(word);
     }
     out
+}
+
+fn is_dropped(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
 
 /// Cuts `text` to at most `max` characters (never inside a character),
