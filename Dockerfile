@@ -15,7 +15,8 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --bin crier
+RUN cargo build --release --locked --bin crier \
+    && mkdir -p /out/state
 
 # distroless "nonroot" is uid/gid 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
@@ -24,14 +25,18 @@ COPY --from=builder /src/target/release/crier /usr/local/bin/crier
 COPY --chown=65532:65532 crier.toml ./crier.toml
 COPY --chown=65532:65532 content ./content
 COPY --chown=65532:65532 feeds ./feeds
+# The built-in WebSub hub's subscriptions (they hold subscribers' secrets:
+# not in feeds/). Owned by the runtime user so that a new volume is too.
+COPY --from=builder --chown=65532:65532 /out/state ./state
 USER 65532:65532
 ENV CRIER_ADDR=0.0.0.0:8080 \
     CRIER_CONFIG=/srv/crier/crier.toml \
     CRIER_CONTENT=/srv/crier/content \
     CRIER_OUT=/srv/crier/feeds \
+    CRIER_WEBSUB_STATE=/srv/crier/state/websub.json \
     RUST_LOG=info
 EXPOSE 8080
-VOLUME ["/srv/crier/content", "/srv/crier/feeds"]
+VOLUME ["/srv/crier/content", "/srv/crier/feeds", "/srv/crier/state"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["/usr/local/bin/crier", "healthcheck"]
 # Exec form: crier is PID 1 and gets SIGTERM itself.

@@ -1,10 +1,12 @@
 //! Command-line arguments. Every site setting can come from a flag or a
 //! `CRIER_*` environment variable (flag first), then `crier.toml`.
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crier::config::{HubSetting, Overrides};
 
@@ -55,6 +57,17 @@ pub enum Command {
         /// Folder to write the articles into.
         #[arg(long, env = "CRIER_CONTENT", default_value = "content")]
         content: PathBuf,
+    },
+    /// Print a shell completion script: `crier completions bash > /etc/bash_completion.d/crier`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, crier(1); with --out, write crier.1 and a crier-COMMAND.1 per command there.
+    Man {
+        /// Folder for one page per command.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -173,6 +186,53 @@ impl SiteArgs {
                 .as_ref()
                 .map(|h| HubSetting::Many(h.split(',').map(|u| u.trim().to_string()).collect())),
             ..Default::default()
+        }
+    }
+}
+
+/// `crier completions SHELL`: the script on stdout.
+pub fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut cmd = Cli::command();
+    // Into memory first: clap_complete panics when its writer fails (a
+    // closed pipe, say).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "crier", &mut script);
+    print_out(&script)
+}
+
+/// Bytes to stdout; a closed pipe or full disk is a message, not a panic.
+fn print_out(bytes: &[u8]) -> ExitCode {
+    match std::io::stdout().write_all(bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `crier man`: crier(1) on stdout; `--out DIR`: crier.1 and one
+/// crier-COMMAND.1 per command in DIR.
+pub fn man(out: Option<&Path>) -> ExitCode {
+    let cmd = Cli::command();
+    let Some(dir) = out else {
+        let mut page = Vec::new();
+        return match clap_mangen::Man::new(cmd).render(&mut page) {
+            Ok(()) => print_out(&page),
+            Err(e) => {
+                eprintln!("error: cannot render the man page: {e}");
+                ExitCode::from(1)
+            }
+        };
+    };
+    match clap_mangen::generate_to(cmd, dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the man pages into {}: {e}; create the folder or pick another",
+                dir.display()
+            );
+            ExitCode::from(1)
         }
     }
 }

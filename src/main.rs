@@ -41,6 +41,8 @@ fn main() -> ExitCode {
             config,
             content,
         } => commands::import(&page, date, &config, &content),
+        Command::Completions { shell } => args::completions(shell),
+        Command::Man { out } => args::man(out.as_deref()),
     };
     writer.flush();
     code

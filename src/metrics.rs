@@ -176,6 +176,14 @@ impl Metrics {
             "Tries of the built-in hub's deliveries to subscribers, by outcome",
             websub_deliveries.clone(),
         );
+        // Every outcome is exported from the start, at 0, so that a rule on
+        // `increase(...{outcome="failed"})` sees the first failure.
+        for outcome in [Outcome::Accepted, Outcome::Retried, Outcome::Failed] {
+            let _ = websub_pings.get_or_create(&PingLabels { outcome });
+        }
+        for outcome in ["delivered", "retried", "failed"] {
+            let _ = websub_deliveries.get_or_create(&OutcomeLabels { outcome });
+        }
         let build_errors = Counter::default();
         registry.register(
             "build_errors",

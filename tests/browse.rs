@@ -42,12 +42,12 @@ fn article_links(doc: &str) -> Vec<String> {
 fn a_crawl_from_the_index_reaches_every_article() {
     let site = Site::sample();
     let corpus = common::repo().join("bench/corpus.py");
-    let made = std::process::Command::new("python3")
+    let made = common::python(&[])
         .arg(&corpus)
         .arg("3000")
         .arg(site.path())
         .status()
-        .expect("python3 must be installed (see .ci/run)");
+        .expect("python3 runs");
     assert!(made.success());
     site.write("content/旧闻.md", article("城市旧闻", "2014-06-01"));
     site.write(
@@ -59,12 +59,12 @@ fn a_crawl_from_the_index_reaches_every_article() {
     let base = format!("http://{addr}/");
     let server = Server::start(site, &["--addr", &addr, "--base-url", &base]);
     let script = common::repo().join("tests/interop/crawl.py");
-    let out = std::process::Command::new("python3")
+    let out = common::python(&[])
         .arg(&script)
         .arg(&base)
         .arg(server.site.content())
         .output()
-        .expect("python3 must be installed (see .ci/run)");
+        .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -17,12 +17,12 @@ const KILLS: usize = 30;
 /// A site of `n` articles from `bench/corpus.py`.
 fn corpus(n: usize) -> Site {
     let site = Site::sample();
-    let made = std::process::Command::new("python3")
+    let made = common::python(&[])
         .arg(common::repo().join("bench/corpus.py"))
         .arg(n.to_string())
         .arg(site.path())
         .status()
-        .expect("python3 must be installed (see .ci/run)");
+        .expect("python3 runs");
     assert!(made.success());
     site
 }

@@ -116,7 +116,7 @@ fn the_image_command_serves_passes_its_healthcheck_and_stops_on_sigterm() {
         .expect("CRIER_ADDR");
     assert_eq!(addr, "0.0.0.0:8080");
     assert_eq!(image.expose, ["8080"]);
-    for v in ["content", "feeds"] {
+    for v in ["content", "feeds", "state"] {
         assert!(
             image.volumes.iter().any(|p| p.ends_with(v)),
             "VOLUME for {v}: {:?}",

@@ -314,12 +314,16 @@ async fn unknown_paths_and_traversal_get_404() {
     // Percent-encoding in any case reaches the same resource.
     let r = get(s.addr, "/%72ss.xml", &[]).await.unwrap();
     assert_eq!(r.status, 200);
-    // A district without its slash is redirected.
-    let r = get(s.addr, "/xiaodian", &[]).await.unwrap();
-    assert_eq!(
-        (r.status.as_u16(), r.header("location")),
-        (301, Some("/xiaodian/"))
-    );
+    // A folder without its slash is redirected to its absolute URL (the
+    // sample's base_url), cacheable like every redirect.
+    for (path, to) in [
+        ("/xiaodian", "http://127.0.0.1:8080/xiaodian/"),
+        ("/topics", "http://127.0.0.1:8080/topics/"),
+    ] {
+        let r = get(s.addr, path, &[]).await.unwrap();
+        assert_eq!((r.status.as_u16(), r.header("location")), (301, Some(to)));
+        assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
+    }
     // A query string (cache buster) is ignored.
     assert_eq!(get(s.addr, "/rss.xml?x=1", &[]).await.unwrap().status, 200);
 }
@@ -611,7 +615,7 @@ fn five_thousand_keep_alive_connections_and_a_new_client_is_served_at_once() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/hold_connections.py"
     );
-    let mut holder = std::process::Command::new("python3")
+    let mut holder = common::python(&[])
         .args([
             script,
             "127.0.0.1",
@@ -621,7 +625,7 @@ fn five_thousand_keep_alive_connections_and_a_new_client_is_served_at_once() {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("python3 must be installed (see .ci/run)");
+        .expect("python3 runs");
     let mut line = String::new();
     std::io::BufRead::read_line(
         &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
@@ -681,6 +685,7 @@ fn newsboat_subscribes_and_polls_conditionally() {
     )
     .unwrap();
     let cache = dir.path().join("cache.db");
+    common::need_command("newsboat");
     let newsboat = |cmds: &[&str]| {
         let mut c = std::process::Command::new("newsboat");
         c.arg("-u")

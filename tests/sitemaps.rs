@@ -64,13 +64,13 @@ fn a_crawl_from_robots_txt_finds_every_article_once() {
         "application/xml; charset=utf-8"
     );
     let script = common::repo().join("tests/interop/check_sitemaps.py");
-    let out = std::process::Command::new("python3")
+    let out = common::python(&["usp"])
         .arg(&script)
         .arg(&base)
         .arg(server.site.content())
         .arg("yingze/today.md")
         .output()
-        .expect("python3 must be installed (see .ci/run)");
+        .expect("python3 runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),

@@ -90,11 +90,11 @@ fn tags_make_one_topic_per_spelling_and_feedparser_reads_every_topic_feed() {
             .contains("/topics/covid/</loc>")
     );
     let script = common::repo().join("tests/interop/check_topics.py");
-    let out = std::process::Command::new("python3")
+    let out = common::python(&["feedparser"])
         .arg(&script)
         .args([site.path().join("crier.toml"), site.content(), site.feeds()])
         .output()
-        .expect("python3 must be installed (see .ci/run)");
+        .expect("python3 runs");
     assert!(
         out.status.success(),
         "{}",
@@ -114,6 +114,15 @@ fn topics_are_served_at_percent_encoded_urls_and_follow_live_edits() {
     );
     let page = block_on(get(server.addr, "/topics/%E5%8A%B3%E6%A8%A1/", &[])).unwrap();
     assert!(String::from_utf8_lossy(&page.body).contains("rel=\"alternate\""));
+    // Without its slash, to the percent-encoded absolute URL.
+    let moved = block_on(get(server.addr, "/topics/%E5%8A%B3%E6%A8%A1", &[])).unwrap();
+    assert_eq!(
+        (moved.status.as_u16(), moved.header("location")),
+        (
+            301,
+            Some("http://127.0.0.1:8080/topics/%E5%8A%B3%E6%A8%A1/")
+        )
+    );
     // A new tag makes a topic; removing its one article removes it.
     server.site.write(
         "content/yingze/new.md",

@@ -17,6 +17,7 @@ use hyper::header::HeaderValue;
 
 use super::negotiate::Coding;
 use crate::config::Config;
+use crate::content::encode_path;
 use crate::metrics::Route;
 use crate::output::{BuildError, Encoded, EntryLines, EntryTable, Kind, Output, Page};
 use crate::site::Job;
@@ -165,8 +166,9 @@ pub enum Answer<'a> {
     Moved(&'a HeaderValue),
     /// 410: a retired district.
     Gone,
-    /// 301 to the path with a slash (a district without its slash).
-    Slash,
+    /// 301 to the path with a slash (a district without its slash): this
+    /// absolute location, under `base_url`.
+    Slash(HeaderValue),
     NotFound,
 }
 
@@ -230,7 +232,11 @@ impl Routes {
                 .as_ref()
                 .is_some_and(|s| s.table.get(&dir).is_some());
             if sealed || self.map.contains_key(&dir) {
-                return Answer::Slash;
+                let base = self.source.config.base_url.as_str();
+                let to = format!("{base}{}/", encode_path(path.trim_start_matches('/')));
+                if let Ok(to) = HeaderValue::from_str(&to) {
+                    return Answer::Slash(to);
+                }
             }
         }
         Answer::NotFound
@@ -491,7 +497,10 @@ mod tests {
         };
         assert!(matches!(&r.stored, Stored::Disk(f) if **f == out.path().join("a/劳模.html")));
         assert_eq!(r.kind, Kind::Article);
-        assert!(matches!(routes.answer("/a"), Answer::Slash));
+        match routes.answer("/a") {
+            Answer::Slash(to) => assert_eq!(to, "https://n.example/a/"),
+            _ => panic!("/a is /a/ moved"),
+        }
         assert!(matches!(routes.answer("/a/none.html"), Answer::NotFound));
         // A sealed folder whose page file is missing is not served.
         std::fs::remove_file(out.path().join("a/index.html.br")).unwrap();

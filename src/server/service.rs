@@ -176,11 +176,11 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
     };
     let resource = match routes.answer(path) {
         Answer::Resource(r) => r,
-        Answer::Slash => {
+        Answer::Slash(to) => {
             let mut r = plain(StatusCode::MOVED_PERMANENTLY, "moved\n", head);
-            if let Ok(loc) = HeaderValue::from_str(&format!("{path}/")) {
-                r.headers_mut().insert(header::LOCATION, loc);
-            }
+            r.headers_mut().insert(header::LOCATION, to);
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, routes.cache_control.clone());
             return (r, Route::Redirect);
         }
         Answer::Moved(to) => {

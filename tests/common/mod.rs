@@ -237,3 +237,66 @@ pub fn assert_whole(feeds: &Path, after: &str) -> usize {
     }
     all.len()
 }
+
+/// The tools from outside Rust that tests use, and how each is installed
+/// (`./test.sh` installs them all).
+const TOOLS: &[(&str, &str)] = &[
+    ("python3", "apt-get install python3"),
+    ("newsboat", "apt-get install newsboat"),
+    ("man", "apt-get install man-db"),
+    ("promtool", "apt-get install prometheus"),
+    ("bash", "apt-get install bash"),
+    ("feedparser", "python3 -m pip install 'feedparser==6.0.*'"),
+    (
+        "feedparser_rs",
+        "python3 -m pip install 'feedparser-rs==0.7.*'",
+    ),
+    ("extruct", "python3 -m pip install 'extruct==0.18.*'"),
+    (
+        "usp",
+        "python3 -m pip install 'ultimate-sitemap-parser==1.8.*'",
+    ),
+];
+
+/// Ends the test binary with one line naming a missing tool and its
+/// install command, instead of a parser's traceback further on.
+fn missing(tool: &str) -> ! {
+    let install = TOOLS
+        .iter()
+        .find(|(t, _)| *t == tool)
+        .map_or("./test.sh", |(_, how)| how);
+    // A panic would print a backtrace under RUST_BACKTRACE; this test binary
+    // cannot pass without the tool anyway.
+    // (Written to stderr itself: the test harness captures eprintln!.)
+    let line = format!(
+        "missing test tool `{tool}`: install it with `{install}` (./test.sh installs every tool)\n"
+    );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    std::process::exit(101)
+}
+
+/// `newsboat` and other commands: present on the PATH, or the test fails
+/// with one line saying how to install it.
+pub fn need_command(tool: &str) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
+    if !found {
+        missing(tool);
+    }
+}
+
+/// `python3`, once the Python modules the script imports are known to be
+/// there (else one line saying how to install the missing one).
+pub fn python(modules: &[&str]) -> Command {
+    need_command("python3");
+    for module in modules {
+        let ok = Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !ok {
+            missing(module);
+        }
+    }
+    Command::new("python3")
+}
