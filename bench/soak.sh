@@ -50,6 +50,7 @@ trap 'exit 130' INT TERM
 rm -rf "$W" && mkdir -p "$W"
 python3 "$ROOT/bench/corpus.py" "$N" "$W/corpus"
 cd "$W/corpus"
+: >"$W/serve.log"
 # The access log is written (its cost is part of the load) but only its
 # other lines are kept: 30 minutes of access lines would be gigabytes.
 "$CRIER" serve --addr "127.0.0.1:$PORT" --debounce-ms 100 \
