@@ -14,7 +14,10 @@
 #
 # Hugo's site: HTML and RSS for the home page and the sections, HTML for
 # pages, services.rss.limit = 50, tiny layouts listing 50 headlines (as
-# crier's index pages do), no taxonomies, sitemap or robots.txt.
+# crier's index pages do), and, as crier makes topics, sitemaps and
+# robots.txt, a page and an RSS feed per tag, the sitemap and robots.txt.
+# HUGO_KINDS=basic leaves those out (the site of issue 12's figures, made
+# before crier had topics and sitemaps).
 set -euo pipefail
 
 SIZES=${1:-"1000 10000 100000"}
@@ -46,15 +49,22 @@ hugo_site() {
     rm -rf "$site"
     mkdir -p "$site/layouts/_default"
     ln -s "$content" "$site/content"
-    cat >"$site/hugo.toml" <<'EOF'
+    local disabled='["404"]'
+    [ "${HUGO_KINDS:-all}" = basic ] && disabled='["taxonomy", "term", "sitemap", "robotsTXT", "404"]'
+    cat >"$site/hugo.toml" <<EOF
 baseURL = "https://news.example.cn/"
 languageCode = "zh-CN"
 title = "太原新闻"
-disableKinds = ["taxonomy", "term", "sitemap", "robotsTXT", "404"]
+enableRobotsTXT = true
+disableKinds = $disabled
+[taxonomies]
+tag = "tags"
 [outputs]
 home = ["HTML", "RSS"]
 section = ["HTML", "RSS"]
 page = ["HTML"]
+taxonomy = ["HTML"]
+term = ["HTML", "RSS"]
 [services.rss]
 limit = 50
 EOF

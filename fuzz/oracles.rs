@@ -217,38 +217,67 @@ fn runs(url: &str) -> bool {
         .any(|s| folded.starts_with(s))
 }
 
-/// Target 3: a printed page to the import plan: no panic, and the text of every
-/// brief (a paragraph that starts with its date and ends with `。`) in
-/// exactly one article.
+/// Target 3: a printed page to the import plan: no panic, and every brief
+/// (a one-paragraph sentence that starts with its date lead, `1月10日，`
+/// or `日前，`, and ends with `。`) is a paragraph of exactly one article,
+/// as often as the page prints it.
 pub fn import(data: &[u8]) {
     let date = chrono::NaiveDate::from_ymd_opt(2023, 1, 15).expect("a date");
-    let Ok(plan) = crier::import::plan(&CONFIG, data, date) else {
+    let Ok(plan) = crier::import::plan(&CONFIG, data, date, None) else {
         return;
     };
-    let Ok(text) = std::str::from_utf8(data) else {
-        panic!("a page that is not UTF-8 was planned");
-    };
-    for para in text.split("\n\n").map(str::trim) {
-        // A brief is a sentence: a short line without its full stop is a
-        // heading, whatever it starts with.
-        if para.contains('\n') || !starts_with_date(para) || !para.ends_with('。') {
+    // The page as the importer reads it (any encoding, any line ends).
+    let (text, _) = crier::import::decode(data, None).expect("a planned page decodes");
+    let bodies: Vec<&str> = plan
+        .files
+        .iter()
+        .flat_map(|f| {
+            f.text
+                .split_once("+++\n\n")
+                .map_or("", |(_, body)| body)
+                .split("\n\n")
+        })
+        .map(str::trim_end)
+        .collect();
+    let printed = page_paragraphs(&text);
+    let all = printed.concat();
+    for para in &printed {
+        if !starts_with_date(para) || !para.ends_with('。') {
             continue;
         }
-        let holding: usize = plan
-            .files
-            .iter()
-            .map(|(_, body)| body.matches(para).count())
-            .sum();
-        // A brief printed twice is two articles; one that begins another
-        // (a cut line) is in that one too.
-        let printed: usize = text.split("\n\n").map(|p| p.matches(para).count()).sum();
-        assert_eq!(holding, printed, "brief {para:?} is in {holding} articles");
+        let times = printed.iter().filter(|p| *p == para).count();
+        // Text that column breaks could also make of other paragraphs
+        // (`日前，甲` + `乙。`) cannot be counted.
+        if all.matches(para.as_str()).count() != times {
+            continue;
+        }
+        let holding = bodies.iter().filter(|p| **p == para.as_str()).count();
+        assert_eq!(holding, times, "brief {para:?} is in {holding} articles");
     }
 }
 
-/// `1月10日` or `日前` at the start of a paragraph.
+/// Paragraphs as a reader of the page sees them: lines (trimmed) up to a
+/// blank one.
+fn page_paragraphs(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in text.lines() {
+        let line = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        match out.last_mut() {
+            _ if line.is_empty() => open = false,
+            Some(last) if open => last.push_str(line),
+            _ => {
+                out.push(line.to_string());
+                open = true;
+            }
+        }
+    }
+    out
+}
+
+/// `1月10日，` or `日前，` at the start of a paragraph.
 fn starts_with_date(s: &str) -> bool {
-    if s.starts_with("日前") {
+    if s.starts_with("日前，") {
         return true;
     }
     let digits = |t: &str| t.chars().take_while(char::is_ascii_digit).count();
@@ -257,7 +286,9 @@ fn starts_with_date(s: &str) -> bool {
         return false;
     };
     let d = digits(rest);
-    m > 0 && d > 0 && rest.get(d..).is_some_and(|r| r.starts_with('日'))
+    (1..=2).contains(&m)
+        && (1..=2).contains(&d)
+        && rest.get(d..).is_some_and(|r| r.starts_with("日，"))
 }
 
 /// Target 4: a request: method, path and headers (from the input's lines) through

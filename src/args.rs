@@ -46,11 +46,17 @@ pub enum Command {
     },
     /// Split a printed page (plain text) into article files in the content folder.
     Import {
-        /// The page, UTF-8 text.
+        /// The page: plain text in UTF-8, UTF-16 (with BOM) or GB18030, any line ends.
         page: PathBuf,
-        /// The page's date (YYYY-MM-DD): gives the year, and the date of briefs that say 日前.
+        /// The page's date (YYYY-MM-DD): gives the year, and the date of briefs that say 日前 [default: a YYYY-MM-DD in the file name, else the lead's dateline in this year].
         #[arg(long)]
-        date: chrono::NaiveDate,
+        date: Option<chrono::NaiveDate>,
+        /// Read the page in this encoding (UTF-8, UTF-16LE, UTF-16BE, GB18030, GBK...) instead of detecting it.
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Print the plan (file, district, date, title, first words) and write nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Site configuration file (its districts' names map headings to folders).
         #[arg(long, env = "CRIER_CONFIG", default_value = "crier.toml")]
         config: PathBuf,

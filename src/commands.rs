@@ -425,7 +425,14 @@ impl FormHandler for HubForm {
     }
 }
 
-pub fn import(page: &Path, date: chrono::NaiveDate, config: &Path, content: &Path) -> ExitCode {
+/// `crier import`'s choices besides the page and the folders.
+pub struct ImportOptions {
+    pub date: Option<chrono::NaiveDate>,
+    pub encoding: Option<String>,
+    pub dry_run: bool,
+}
+
+pub fn import(page: &Path, options: &ImportOptions, config: &Path, content: &Path) -> ExitCode {
     let config = match Config::load(config, &Default::default()) {
         Ok(c) => c,
         Err(e) => {
@@ -440,25 +447,47 @@ pub fn import(page: &Path, date: chrono::NaiveDate, config: &Path, content: &Pat
             return ExitCode::from(BAD_CONFIG);
         }
     };
-    let plan = match crier::import::plan(&config, &bytes, date) {
-        Ok(p) => p,
-        Err(e) => {
-            let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
-            eprintln!(
-                "{}{at}: error: {}; nothing was written",
-                page.display(),
-                e.message
-            );
-            return ExitCode::from(CONTENT_ERRORS);
-        }
+    let failed = |e: crier::import::ImportError| {
+        let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+        eprintln!(
+            "{}{at}: error: {}; nothing was written",
+            page.display(),
+            e.message
+        );
+        ExitCode::from(CONTENT_ERRORS)
     };
+    let (text, encoding) = match crier::import::decode(&bytes, options.encoding.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return failed(e),
+    };
+    let Some((date, whence)) = import_date(&config, page, &text, options.date) else {
+        eprintln!(
+            "{}: error: no date: give --date YYYY-MM-DD (the file name has none, nor the lead a dateline); nothing was written",
+            page.display()
+        );
+        return ExitCode::from(BAD_CONFIG);
+    };
+    let mut plan = match crier::import::plan_text(&config, &text, date) {
+        Ok(p) => p,
+        Err(e) => return failed(e),
+    };
+    plan.encoding = encoding;
     for (line, w) in &plan.warnings {
         eprintln!("{}:{line}: warning: {w}", page.display());
+    }
+    let read = format!("read as {encoding}, dated {date} ({whence})");
+    if options.dry_run {
+        let summary = format!(
+            "{} articles (dry run: nothing written; {read})",
+            plan.files.len()
+        );
+        print_plan(&plan, content, &summary);
+        return ExitCode::SUCCESS;
     }
     match crier::import::write(&plan, content) {
         Ok((written, unchanged)) => {
             println!(
-                "{} articles into {}: {written} written, {unchanged} unchanged",
+                "{} articles into {}: {written} written, {unchanged} unchanged ({read})",
                 plan.files.len(),
                 content.display()
             );
@@ -469,6 +498,48 @@ pub fn import(page: &Path, date: chrono::NaiveDate, config: &Path, content: &Pat
             ExitCode::from(CONTENT_ERRORS)
         }
     }
+}
+
+/// `--date`, else one from the file name or the lead's dateline.
+fn import_date(
+    config: &Config,
+    page: &Path,
+    text: &str,
+    given: Option<chrono::NaiveDate>,
+) -> Option<(chrono::NaiveDate, &'static str)> {
+    if let Some(d) = given {
+        return Some((d, "--date"));
+    }
+    let today = chrono::Utc::now()
+        .with_timezone(&config.timezone)
+        .date_naive();
+    let name = page
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    crier::import::page_date(&name, text, today)
+}
+
+/// The dry run's plan: file → district, date, title, first characters.
+/// (A closed pipe, `| head`, ends the listing quietly.)
+fn print_plan(plan: &crier::import::Plan, content: &Path, summary: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for f in &plan.files {
+        let first: String = f.first.chars().take(24).collect();
+        let line = writeln!(
+            out,
+            "{} → {}, {}, {}: {first}…",
+            content.join(&f.path).display(),
+            f.district.as_deref().unwrap_or("city-wide"),
+            f.date,
+            f.title
+        );
+        if line.is_err() {
+            return;
+        }
+    }
+    let _ = writeln!(out, "{summary}");
 }
 
 /// Asks `addr` for /healthz with plain blocking I/O: no runtime, no client

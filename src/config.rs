@@ -44,6 +44,8 @@ pub struct FileConfig {
     /// Hosts the built-in hub may call back ("*": any).
     #[serde(default)]
     pub hub_callbacks: Vec<String>,
+    /// A folder `crier serve` imports printed pages from.
+    pub import_dir: Option<std::path::PathBuf>,
 }
 
 /// `hub = "https://hub.example/"` or a list of them.
@@ -60,6 +62,9 @@ pub struct DistrictConfig {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Other names a printed page may head the district's briefs with.
+    #[serde(default)]
+    pub aliases: Vec<String>,
 }
 
 /// Values given by flag or environment variable win over the file; they
@@ -71,6 +76,8 @@ pub struct District {
     pub slug: String,
     pub name: String,
     pub description: String,
+    /// Other names of it on a printed page (`crier import`).
+    pub aliases: Vec<String>,
 }
 
 /// The merged, validated settings the rest of crier works from.
@@ -101,6 +108,8 @@ pub struct Config {
     pub builtin_hub: bool,
     /// Hosts the built-in hub may call back; `*` allows any.
     pub hub_callbacks: Vec<String>,
+    /// The folder `crier serve` imports printed pages from.
+    pub import_dir: Option<std::path::PathBuf>,
 }
 
 /// Names a district may not take: they are paths of the server itself.
@@ -248,10 +257,12 @@ impl Config {
                     "missing: give the district's display name".into(),
                 ));
             }
+            check_names(&districts, origin, &key, &d)?;
             districts.push(District {
                 slug,
-                name: d.name,
+                name: d.name.trim().to_string(),
                 description: d.description,
+                aliases: d.aliases.iter().map(|a| a.trim().to_string()).collect(),
             });
         }
 
@@ -352,7 +363,16 @@ impl Config {
             hubs,
             builtin_hub,
             hub_callbacks: file.hub_callbacks,
+            import_dir: o.import_dir.clone().or(file.import_dir),
         })
+    }
+
+    /// The district a printed page's heading names (its name or an alias).
+    pub fn district_named(&self, heading: &str) -> Option<&District> {
+        let heading = heading.trim();
+        self.districts
+            .iter()
+            .find(|d| d.name == heading || d.aliases.iter().any(|a| a == heading))
     }
 
     /// The hubs crier pings: all but its own.
@@ -385,6 +405,40 @@ impl Config {
 const RESERVED_PATHS: &[&str] = &["/healthz", "/metrics", "/websub"];
 
 /// A district slug is its folder and URL segment.
+/// A district's name and aliases: none empty, none another district's.
+fn check_names(
+    earlier: &[District],
+    origin: &str,
+    key: &str,
+    d: &DistrictConfig,
+) -> Result<(), ConfigError> {
+    let err = |message: String| {
+        Err(ConfigError {
+            origin: format!("{origin}: key `{key}.aliases`"),
+            message,
+        })
+    };
+    for alias in &d.aliases {
+        if alias.trim().is_empty() {
+            return err("an alias is empty: remove it".into());
+        }
+    }
+    let names = std::iter::once(&d.name).chain(&d.aliases);
+    for name in names {
+        let name = name.trim();
+        if let Some(other) = earlier
+            .iter()
+            .find(|o| o.name == name || o.aliases.iter().any(|a| a == name))
+        {
+            return err(format!(
+                "`{name}` is also a name of district `{}`: a page's heading must name one district",
+                other.slug
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn slug_ok(slug: &str) -> bool {
     slug.chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')

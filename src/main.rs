@@ -38,9 +38,20 @@ fn main() -> ExitCode {
         Command::Import {
             page,
             date,
+            encoding,
+            dry_run,
             config,
             content,
-        } => commands::import(&page, date, &config, &content),
+        } => commands::import(
+            &page,
+            &commands::ImportOptions {
+                date,
+                encoding,
+                dry_run,
+            },
+            &config,
+            &content,
+        ),
         Command::Completions { shell } => args::completions(shell),
         Command::Man { out } => args::man(out.as_deref()),
     };

@@ -136,9 +136,10 @@ fn a_page_with_only_a_lead_article() {
 #[test]
 fn malformed_pages_write_nothing() {
     let seed = seed_text();
-    let gbk: Vec<u8> = {
-        let mut b = "标题\n\n".as_bytes().to_vec();
-        b.extend([0xB1, 0xEA, 0xCC, 0xE2]);
+    // 0xFF is neither UTF-8 nor GB18030.
+    let undecodable: Vec<u8> = {
+        let mut b = "标题\n\n正文".as_bytes().to_vec();
+        b.extend([0xFF, b'\n']);
         b
     };
     let no_headline = "本报讯（记者 某某）1月14日，正文。\n\n第二段。\n".to_string();
@@ -146,7 +147,11 @@ fn malformed_pages_write_nothing() {
     let lead_without_date = "标题\n\n副题\n\n本报讯（记者 某某）正文没有日期。\n".to_string();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", b"\n\n  \n".to_vec(), "the page is empty"),
-        ("not utf-8", gbk, ":3: error: not UTF-8"),
+        (
+            "no encoding",
+            undecodable,
+            ":3: error: neither UTF-8 nor GB18030",
+        ),
         (
             "no headline",
             no_headline.into_bytes(),
@@ -182,4 +187,222 @@ fn malformed_pages_write_nothing() {
     let site = empty();
     let run = site.run(&["import", "page.txt", "--date", "2023-13-01"]);
     assert_eq!(run.code(), 2, "a bad --date is a usage error");
+}
+
+/// Another day's page, written the way the desk writes: several briefs
+/// under one heading, every date lead, full-width digits, an alias, a
+/// brief without final punctuation right before a heading, bylines with
+/// roles, a column break in the lead.
+fn another_day() -> PathBuf {
+    repo().join("tests/data/page-2023-03-05.txt")
+}
+
+/// `(file, title, date, author)` of every article in `content/`.
+fn articles(site: &Site) -> Vec<(String, String, String, String)> {
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_default()
+    };
+    files(&site.content())
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(site.content().join(&f)).unwrap();
+            (
+                f.display().to_string(),
+                field(&text, "title"),
+                field(&text, "date"),
+                field(&text, "author"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn another_days_page_files_every_brief_under_its_district() {
+    let site = empty();
+    let page = another_day();
+    // No --date: the file name has it.
+    let run = site.run(&["import", page.to_str().unwrap()]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(!run.stderr().contains("warning"), "{}", run.stderr());
+    assert!(
+        run.stdout()
+            .contains("10 articles into content: 10 written, 0 unchanged (read as UTF-8, dated 2023-03-05 (from the file name))"),
+        "{}",
+        run.stdout()
+    );
+    let want = [
+        (
+            "2023-03-04.md",
+            "太原市召开全市优化营商环境推进会",
+            "2023-03-04",
+            "张华",
+        ),
+        (
+            "gujiao/2023-03-01.md",
+            "古交市开展春季植树造林专项行动",
+            "2023-03-01",
+            "司勇",
+        ),
+        (
+            "jiancaoping/2023-03-05.md",
+            "尖草坪区启动老旧小区改造工程",
+            "2023-03-05",
+            "司勇",
+        ),
+        (
+            "jinyuan/2023-03-05-2.md",
+            "晋源区组织开展安全生产大检查",
+            "2023-03-05",
+            "司勇",
+        ),
+        (
+            "jinyuan/2023-03-05.md",
+            "晋源区召开文物保护工作会议",
+            "2023-03-05",
+            "李明",
+        ),
+        (
+            "loufan/2023-03-02.md",
+            "娄烦县举办第三届乡村振兴产业发展论坛",
+            "2023-03-02",
+            "司勇",
+        ),
+        (
+            "xiaodian/2023-03-02.md",
+            "小店区召开重点项目建设推进会",
+            "2023-03-02",
+            "司勇",
+        ),
+        (
+            "xiaodian/2023-03-03.md",
+            "小店区开展“学雷锋”志愿服务活动",
+            "2023-03-03",
+            "司勇",
+        ),
+        (
+            "yingze/2023-03-02.md",
+            "迎泽区举办春季招聘会",
+            "2023-03-02",
+            "司勇",
+        ),
+        (
+            "zonggai/2023-03-05.md",
+            "山西转型综合改革示范区新签约项目12个",
+            "2023-03-05",
+            "司勇",
+        ),
+    ];
+    let got = articles(&site);
+    let got: Vec<(&str, &str, &str, &str)> = got
+        .iter()
+        .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(got, want);
+    // The column break in the lead is joined; the brief without a full
+    // stop is not glued to the next heading.
+    let lead = site.read("content/2023-03-04.md");
+    assert!(lead.contains("以更大力度推进营商环境建设，"), "{lead}");
+    let gujiao = site.read("content/gujiao/2023-03-01.md");
+    assert!(gujiao.trim_end().ends_with("百分之六十"), "{gujiao}");
+    assert!(!gujiao.contains("娄烦"), "{gujiao}");
+    assert!(
+        site.read("content/xiaodian/2023-03-02.md")
+            .contains("tags = [\"区县动态\"]")
+    );
+    // And it builds without a warning.
+    let run = site.run(&["check"]);
+    assert!(run.stdout().contains("10 articles"), "{}", run.stdout());
+    assert!(
+        run.stdout().contains("0 errors, 0 warnings"),
+        "{}",
+        run.stdout()
+    );
+}
+
+/// GB18030, UTF-16 with a BOM and CRLF line ends give the same files.
+#[test]
+fn every_encoding_and_line_end_gives_the_same_articles() {
+    let reference = empty();
+    let page = another_day();
+    assert_eq!(reference.run(&["import", page.to_str().unwrap()]).code(), 0);
+    let want = common::contents(&reference.content());
+    for (file, read_as) in [
+        ("page-2023-03-05.gb18030.txt", "read as gb18030"),
+        ("page-2023-03-05.utf16.txt", "read as UTF-16LE"),
+        ("page-2023-03-05.crlf.txt", "read as UTF-8"),
+    ] {
+        let site = empty();
+        let page = repo().join("tests/data").join(file);
+        let run = site.run(&["import", page.to_str().unwrap()]);
+        assert_eq!(run.code(), 0, "{file}: {}", run.stderr());
+        assert!(run.stdout().contains(read_as), "{file}: {}", run.stdout());
+        assert_eq!(common::contents(&site.content()), want, "{file}");
+    }
+    // --encoding forces one: the right one reads, a wrong one is refused.
+    let gb = repo().join("tests/data/page-2023-03-05.gb18030.txt");
+    let site = empty();
+    let run = site.run(&["import", gb.to_str().unwrap(), "--encoding", "GBK"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(common::contents(&site.content()), want);
+    let run = site.run(&["import", gb.to_str().unwrap(), "--encoding", "UTF-8"]);
+    assert_eq!(run.code(), 1);
+    assert!(run.stderr().contains("not valid UTF-8"), "{}", run.stderr());
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_and_writes_nothing() {
+    let site = empty();
+    let page = another_day();
+    let run = site.run(&["import", "--dry-run", page.to_str().unwrap()]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(!site.content().exists(), "nothing written");
+    let out = run.stdout();
+    assert!(
+        out.contains("content/zonggai/2023-03-05.md → zonggai, 2023-03-05, 山西转型综合改革示范区新签约项目12个: 3月上旬，"),
+        "{out}"
+    );
+    assert!(
+        out.contains("content/2023-03-04.md → city-wide, 2023-03-04,"),
+        "{out}"
+    );
+    assert!(
+        out.contains("10 articles (dry run: nothing written; read as UTF-8"),
+        "{out}"
+    );
+}
+
+/// A paragraph without final punctuation joins the next (a column break),
+/// but a district's name at the join is a warning naming both lines; a
+/// brief with no date lead is dated --date, with a warning.
+#[test]
+fn doubtful_joins_and_undated_briefs_are_warned_about() {
+    let site = empty();
+    site.write(
+        "page.txt",
+        "会议标题\n\n本报讯（记者 王五）3月4日，会议召开。\n\n区县动态\n\n小店区\n\n\
+         3月2日，小店区的项目正在建设，预计年底完工，位于\n\n尖草坪区的项目也已开工。\n\n\
+         迎泽区\n\n迎泽区开展志愿服务活动。\n",
+    );
+    let run = site.run(&["import", "page.txt", "--date", "2023-03-05"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let err = run.stderr();
+    assert!(
+        err.contains("page.txt:11: warning: joined to line 9 as a column break, and the district name `尖草坪区` is at the join"),
+        "{err}"
+    );
+    assert!(
+        err.contains("page.txt:15: warning: the brief under `迎泽区` starts with no date lead (e.g. 1月10日，or 近日，): dated 2023-03-05"),
+        "{err}"
+    );
+    assert!(
+        site.read("content/xiaodian/2023-03-02.md")
+            .contains("位于尖草坪区的项目也已开工。")
+    );
+    assert!(
+        site.read("content/yingze/2023-03-05.md")
+            .contains("迎泽区开展志愿服务活动。")
+    );
 }
