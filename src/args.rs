@@ -119,6 +119,9 @@ pub struct ServeArgs {
     /// restarts (it holds subscribers' secrets: keep it out of feeds/).
     #[arg(long, env = "CRIER_WEBSUB_STATE", default_value = ".crier-websub.json")]
     pub websub_state: PathBuf,
+    /// Import printed pages dropped into this folder, once each (moved to done/ or failed/) [crier.toml: import_dir].
+    #[arg(long, env = "CRIER_IMPORT_DIR")]
+    pub import_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

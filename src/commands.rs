@@ -381,6 +381,13 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     // first build's reads would be an event to sort out and drop.
     // Whatever changed before the watch began is found by the rescan
     // that follows it (see `Live::watching`).
+    if let Some(dir) = args
+        .import_dir
+        .clone()
+        .or_else(|| config.import_dir.clone())
+    {
+        start_intake(args, dir, debounce);
+    }
     let content_shown = args.input.content.display().to_string();
     let _ = std::thread::Builder::new()
         .name("live".into())
@@ -406,6 +413,24 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     running.stop();
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// The drop folder's own thread: pages are few and imports quick.
+fn start_intake(args: &ServeArgs, dir: std::path::PathBuf, debounce: Duration) {
+    let intake = crier::intake::Intake {
+        dir,
+        content: args.input.content.clone(),
+        config: args.input.config.clone(),
+        overrides: args.input.site.overrides(),
+        // Long enough that a slow copy is not read half-way.
+        settle: (debounce * 3).max(Duration::from_millis(300)),
+    };
+    let started = std::thread::Builder::new()
+        .name("intake".into())
+        .spawn(move || intake.run());
+    if let Err(e) = started {
+        tracing::error!("cannot start importing the drop folder: {e}");
+    }
 }
 
 /// The built-in hub as the server's handler of `POST /websub`.

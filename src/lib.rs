@@ -1,7 +1,7 @@
 //! crier: turns a folder of article files into RSS, Atom and JSON feeds.
 //!
 //! Layers, each importing only those below it (see docs/architecture.md):
-//! app (`live`, `watch`, the commands) → `server` / `store` / `hub` and
+//! app (`live`, `watch`, `intake`, the commands) → `server` / `store` / `hub` and
 //! `websub` → build (`site`, `render`, `output`, `compress`) → core
 //! (`config`, `content`, `library`, `index`, `import`) → leaves (`metrics`,
 //! `atomic`, `fingerprint`, `logging`).
@@ -15,6 +15,7 @@ pub mod fingerprint;
 pub mod hub;
 pub mod import;
 pub mod index;
+pub mod intake;
 pub mod library;
 pub mod live;
 pub mod logging;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// The layers, top down. A module may use its own layer and those below.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("app", &["live", "watch"]),
+    ("app", &["live", "watch", "intake"]),
     (
         "serve, store, notify",
         &["server", "store", "hub", "websub"],

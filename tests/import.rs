@@ -406,3 +406,99 @@ fn doubtful_joins_and_undated_briefs_are_warned_about() {
             .contains("迎泽区开展志愿服务活动。")
     );
 }
+
+/// Waits until `check` holds (at most 10 s); how long it took.
+fn within(what: &str, check: impl Fn() -> bool) -> std::time::Duration {
+    let t = std::time::Instant::now();
+    while !check() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    t.elapsed()
+}
+
+/// `serve --import-dir`: a page dropped (slowly) is imported once, its
+/// briefs served, the page kept in done/; a broken page lands in failed/
+/// with its reason; a page dropped while the server is down is imported
+/// at the restart, and nothing is imported twice.
+#[test]
+fn the_drop_folder_imports_each_page_once_and_keeps_every_page() {
+    use common::http::{Server, block_on, get};
+    let site = Site::sample();
+    let drop = site.path().join("drop");
+    std::fs::create_dir(&drop).unwrap();
+    let args = [
+        "--import-dir",
+        drop.to_str().unwrap(),
+        "--debounce-ms",
+        "50",
+    ];
+    let server = Server::start(site, &args);
+    let feed = |addr, path: &str| {
+        let r = block_on(get(addr, path, &[])).unwrap();
+        String::from_utf8_lossy(&r.body).into_owned()
+    };
+
+    // Written slowly, in three parts: read only once it stands still.
+    let page = std::fs::read(another_day()).unwrap();
+    let target = drop.join("page-2023-03-05.txt");
+    let t = std::time::Instant::now();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&target).unwrap();
+        for part in page.chunks(page.len() / 3 + 1) {
+            f.write_all(part).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(120));
+        }
+    }
+    let addr = server.addr;
+    within("the dropped page's brief is served", || {
+        feed(addr, "/zonggai/rss.xml").contains("山西转型综合改革示范区新签约项目12个")
+    });
+    let served = t.elapsed();
+    eprintln!("dropped page served {served:?} after its first byte");
+    assert!(drop.join("done/page-2023-03-05.txt").exists());
+    assert!(!target.exists());
+    assert!(feed(addr, "/xiaodian/rss.xml").contains("小店区开展“学雷锋”志愿服务活动"));
+    let log = server.wait_for_log("imported (read as UTF-8, dated 2023-03-05 from the file name)");
+    assert!(log.contains("articles=10"), "{log}");
+
+    // A broken page: failed/, with an .err naming the line.
+    std::fs::write(drop.join(".broken.tmp"), "本报讯（记者 某某）正文。\n").unwrap();
+    std::fs::rename(drop.join(".broken.tmp"), drop.join("broken.txt")).unwrap();
+    within("the broken page moves to failed/", || {
+        drop.join("failed/broken.txt.err").exists()
+    });
+    let err = std::fs::read_to_string(drop.join("failed/broken.txt.err")).unwrap();
+    assert!(err.starts_with("line 1: no headline"), "{err}");
+    assert!(drop.join("failed/broken.txt").exists());
+
+    // Down, a page dropped, up again: imported then; the first page is
+    // not imported again (its articles keep their files untouched).
+    let site = server.stop();
+    let kept = std::fs::metadata(site.content().join("zonggai/2023-03-05.md"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let seed = std::fs::read_to_string(seed())
+        .unwrap()
+        .replace("1月9日，晋源区", "1月8日，晋源区");
+    std::fs::write(drop.join("2023-01-15-corrected.txt"), seed).unwrap();
+    let server = Server::start(site, &args);
+    let addr = server.addr;
+    within("the page dropped while down is imported", || {
+        drop.join("done/2023-01-15-corrected.txt").exists()
+    });
+    within("its brief is served", || {
+        feed(addr, "/jinyuan/rss.xml").contains("2023-01-08")
+    });
+    assert!(server.site.content().join("jinyuan/2023-01-08.md").exists());
+    let again = std::fs::metadata(server.site.content().join("zonggai/2023-03-05.md"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(kept, again, "a page in done/ is never imported again");
+    let done = std::fs::read_dir(drop.join("done")).unwrap().count();
+    assert_eq!(done, 2, "every page kept");
+}
