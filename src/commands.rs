@@ -535,14 +535,7 @@ fn import_date(
     if let Some(d) = given {
         return Some((d, "--date"));
     }
-    let today = chrono::Utc::now()
-        .with_timezone(&config.timezone)
-        .date_naive();
-    let name = page
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    crier::import::page_date(&name, text, today)
+    crier::intake::page_date(config, page, text)
 }
 
 /// The dry run's plan: file → district, date, title, first characters.

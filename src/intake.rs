@@ -187,15 +187,9 @@ fn import(config: &Config, page: &Path, content: &Path) -> Result<Imported, Fail
         Failure::Page(format!("{at}{}", e.message))
     };
     let (text, encoding) = crate::import::decode(&bytes, None).map_err(located)?;
-    let today = chrono::Utc::now()
-        .with_timezone(&config.timezone)
-        .date_naive();
-    let name = page
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
     let mut warnings = Vec::new();
-    let (date, whence) = crate::import::page_date(&name, &text, today).unwrap_or_else(|| {
+    let today = today(config);
+    let (date, whence) = page_date(config, page, &text).unwrap_or_else(|| {
         warnings.push((
             1,
             "no date in the file name (YYYY-MM-DD) nor in the lead's dateline: dated today".into(),
@@ -238,4 +232,25 @@ fn move_into(page: &Path, folder: &Path) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// Today in the site's time zone.
+fn today(config: &Config) -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&config.timezone)
+        .date_naive()
+}
+
+/// A page's date when none is given: from its file name, else its
+/// dateline in this year (`import::page_date`).
+pub fn page_date(
+    config: &Config,
+    page: &Path,
+    text: &str,
+) -> Option<(chrono::NaiveDate, &'static str)> {
+    let name = page
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    crate::import::page_date(&name, text, today(config))
 }

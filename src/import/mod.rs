@@ -257,8 +257,11 @@ fn closing_line(paras: &[Para]) -> (&[Para], Option<String>) {
     }
 }
 
+/// Whether `text` starts a brief: a date lead, or one naming a day that
+/// does not exist (a typo the brief's import reports, never a column
+/// break to join silently).
 fn starts_with_lead(text: &str, page: NaiveDate) -> bool {
-    leads::date_lead(text, page).is_ok_and(|l| l.is_some())
+    !matches!(leads::date_lead(text, page), Ok(None))
 }
 
 /// Headings: a line that is a district's name or alias, whatever follows
