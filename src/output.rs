@@ -40,6 +40,9 @@ pub enum Kind {
     NewsSitemap,
     /// `/robots.txt`.
     Robots,
+    /// `/logo.svg`: the site's logo, built in (JSON-LD's publisher logo,
+    /// the pages' icon).
+    Logo,
     /// A topic's feed: `/topics/劳模/rss.xml`. Hundreds of topics: served
     /// from its file, not from memory.
     TopicFeed(FeedKind),
@@ -71,6 +74,7 @@ impl Kind {
                 "application/xml; charset=utf-8"
             }
             Kind::Robots => "text/plain; charset=utf-8",
+            Kind::Logo => "image/svg+xml",
         }
     }
 
@@ -139,6 +143,7 @@ impl Kind {
             | Kind::Article
             | Kind::TopicPage
             | Kind::Topics
+            | Kind::Logo
             | Kind::ArchivePage { .. } => Route::Page,
             Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap | Kind::Robots => Route::Sitemap,
         }
@@ -146,7 +151,7 @@ impl Kind {
 }
 
 /// Every kind, for naming them in saved files.
-const KINDS: [(Kind, &str); 24] = [
+const KINDS: [(Kind, &str); 25] = [
     (Kind::Feed(FeedKind::Rss), "feed-rss"),
     (Kind::Feed(FeedKind::Atom), "feed-atom"),
     (Kind::Feed(FeedKind::Json), "feed-json"),
@@ -207,6 +212,7 @@ const KINDS: [(Kind, &str); 24] = [
     (Kind::TopicFeed(FeedKind::Json), "topic-json"),
     (Kind::TopicPage, "topic-page"),
     (Kind::Topics, "topics"),
+    (Kind::Logo, "logo"),
 ];
 
 impl Kind {

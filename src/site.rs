@@ -822,7 +822,7 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
         pages.push(Ok(sitemaps::news_sitemap(library, now)));
     }
     if change.full {
-        pages.push(Ok(sitemaps::robots(config)));
+        pages.extend([Ok(sitemaps::robots(config)), Ok(logo())]);
     }
     built.removed.extend(
         change
@@ -849,6 +849,17 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
     built
 }
 
+/// `/logo.svg`, the built-in logo: the same bytes in every build.
+fn logo() -> Page {
+    Page {
+        path: format!("/{}", render::html::LOGO_FILE),
+        file: render::html::LOGO_FILE.into(),
+        kind: Kind::Logo,
+        body: render::html::LOGO.to_vec(),
+        last_modified: DateTime::UNIX_EPOCH.fixed_offset(),
+    }
+}
+
 /// Renders jobs now (a live update has few), in parallel.
 pub fn render_jobs(
     jobs: &[Job],
@@ -873,6 +884,7 @@ pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSe
             sitemaps::PAGES_FILE,
             "news-sitemap.xml",
             "robots.txt",
+            render::html::LOGO_FILE,
         ]
         .map(String::from),
     );

@@ -235,7 +235,7 @@ fn two_replicas_give_identical_bytes_etags_and_dates() {
             compared += 1;
         }
     }
-    // Feeds and pages, the OPML and index, the sitemaps and robots.txt,
-    // the topic's feeds and page, /topics/ and its OPML.
-    assert_eq!(compared, 3 * (66 + 2 + 5 + 6));
+    // Feeds and pages, the OPML and index, the sitemaps, robots.txt and
+    // the logo, the topic's feeds and page, /topics/ and its OPML.
+    assert_eq!(compared, 3 * (66 + 2 + 6 + 6));
 }

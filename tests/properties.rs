@@ -1,9 +1,11 @@
 //! Properties for what fuzzing cannot judge: for arbitrary titles,
-//! authors, tags and bodies (control characters, `]]>`, `</script>`, bidi
-//! marks, astral characters, 20,000-character lines) every output is
-//! well-formed and the title reads back unchanged through the rss,
-//! atom_syndication and serde_json parsers; equal bytes get equal ETags
-//! and different bytes different ones.
+//! summaries, authors, tags and bodies (markup, references, control
+//! characters, `]]>`, `</script>`, bidi marks, astral characters,
+//! 20,000-character lines) every output is well-formed and each text
+//! reads back exactly through the rss, atom_syndication and serde_json
+//! parsers, as a reader shows it (a value the format or the reader takes
+//! as HTML: the text that HTML renders to, with no element in it); equal
+//! bytes get equal ETags and different bytes different ones.
 
 #[path = "../fuzz/oracles.rs"]
 mod oracles;
@@ -29,6 +31,10 @@ fn nasty() -> impl Strategy<Value = String> {
         Just(" \t ".to_string()),
         Just("\u{1}\u{8}\u{1b}\u{7f}\u{85}".to_string()),
         Just("太原".to_string()),
+        Just("a<b R&D <b>粗体</b>".to_string()),
+        Just("<img src=x onerror=alert(1)>".to_string()),
+        Just("&copy &nbsp; &#x26; & <".to_string()),
+        Just("<!-- x --><?php".to_string()),
         "[a-z ]{0,8}",
         any::<char>().prop_map(String::from),
     ];
@@ -57,6 +63,46 @@ fn as_shown(s: &str) -> String {
     kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A text construct as a reader shows it: HTML as the text it renders to.
+fn atom_text(t: &atom_syndication::Text) -> String {
+    match t.r#type {
+        atom_syndication::TextType::Html => {
+            let (text, tags) = oracles::html_text(&t.value);
+            assert_eq!(tags, 0, "markup in {:?}", t.value);
+            text
+        }
+        _ => t.value.clone(),
+    }
+}
+
+/// What every format must show of the other fields.
+struct Want {
+    summary: String,
+    author: Option<String>,
+    /// The tags and the district's name, each once, sorted.
+    tags: Vec<String>,
+}
+
+impl Want {
+    fn of(summary: &str, author: &str, tags: &[String], from_body: &str) -> Want {
+        let summary = Some(as_shown(summary)).filter(|s| !s.is_empty());
+        let author = Some(as_shown(author)).filter(|s| !s.is_empty());
+        let mut tags: Vec<String> = tags
+            .iter()
+            .map(|t| as_shown(t))
+            .filter(|t| !t.is_empty())
+            .collect();
+        tags.push("小店区".into());
+        tags.sort();
+        tags.dedup();
+        Want {
+            summary: summary.unwrap_or_else(|| from_body.to_string()),
+            author,
+            tags,
+        }
+    }
+}
+
 fn config() -> Config {
     let text = "title = \"t\"\nbase_url = \"https://news.example.cn/\"\nid_authority = \"news.example.cn\"\n[districts.xiaodian]\nname = \"小店区\"\n";
     Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap()
@@ -66,8 +112,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_title_author_tags_and_body_give_well_formed_feeds_with_the_title(
+    fn any_text_in_any_field_reads_back_exactly_in_every_format(
         title in nasty(),
+        summary in nasty(),
         author in nasty(),
         tags in proptest::collection::vec(nasty(), 0..4),
         body in body(),
@@ -77,8 +124,9 @@ proptest! {
         let mut front = toml::Table::new();
         front.insert("title".into(), title.clone().into());
         front.insert("date".into(), "2023-01-10T08:00:00+08:00".into());
-        front.insert("author".into(), author.into());
-        front.insert("tags".into(), tags.into());
+        front.insert("summary".into(), summary.clone().into());
+        front.insert("author".into(), author.clone().into());
+        front.insert("tags".into(), tags.clone().into());
         let file = format!("+++\n{}+++\n\n{body}\n", toml::to_string(&front).unwrap());
         let config = config();
         let c = Candidate {
@@ -93,19 +141,48 @@ proptest! {
         scope.articles = vec![&a];
         scope.bodies = vec![body.clone()];
         scope.total = 1;
+        let want = Want::of(&summary, &author, &tags, &body.summary);
 
         let rss = render::rss::render(&scope).unwrap();
         oracles::well_formed_xml("RSS", &rss);
         let channel = rss::Channel::read_from(&rss[..]).unwrap();
-        prop_assert_eq!(channel.items[0].title.as_deref(), Some(shown.as_str()));
+        let item = &channel.items[0];
+        let rss_title = item.title.as_deref().unwrap_or_default();
+        // A reader that guesses (feedparser) and one that takes it as HTML.
+        prop_assert_eq!(oracles::guessed_text(rss_title), shown.as_str());
+        prop_assert_eq!(oracles::html_text(rss_title), (shown.clone(), 0));
+        // The description is HTML to every reader.
+        let description = item.description.as_deref().unwrap_or_default();
+        prop_assert_eq!(oracles::html_text(description), (want.summary.clone(), 0));
+        let dc = item.dublin_core_ext.clone().unwrap_or_default();
+        prop_assert_eq!(dc.creators.clone(), want.author.iter().cloned().collect::<Vec<_>>());
+        let mut rss_tags: Vec<String> = item.categories.iter().map(|c| c.name.clone()).chain(dc.subjects.clone()).collect();
+        rss_tags.sort();
+        prop_assert_eq!(&rss_tags, &want.tags);
 
         let atom = render::atom::render(&scope).unwrap();
         oracles::well_formed_xml("Atom", &atom);
         let feed = atom_syndication::Feed::read_from(&atom[..]).unwrap();
-        prop_assert_eq!(feed.entries[0].title.value.as_str(), shown.as_str());
+        let entry = &feed.entries[0];
+        prop_assert_eq!(atom_text(&entry.title), shown.as_str());
+        prop_assert_eq!(entry.summary.as_ref().map(atom_text), Some(want.summary.clone()));
+        let names: Vec<String> = entry.authors.iter().map(|p| p.name.clone()).chain(
+            entry.extensions.get("dc").and_then(|dc| dc.get("creator")).into_iter().flatten().filter_map(|e| e.value.clone()),
+        ).collect();
+        prop_assert_eq!(names, want.author.iter().cloned().collect::<Vec<_>>());
+        let mut atom_tags: Vec<String> = entry.categories.iter().map(|c| c.term.clone()).collect();
+        atom_tags.sort();
+        prop_assert_eq!(&atom_tags, &want.tags);
 
         let json: serde_json::Value = serde_json::from_slice(&render::json::render(&scope).unwrap()).unwrap();
-        prop_assert_eq!(json["items"][0]["title"].as_str(), Some(shown.as_str()));
+        let item = &json["items"][0];
+        prop_assert_eq!(item["title"].as_str(), Some(shown.as_str()));
+        prop_assert_eq!(item["summary"].as_str(), Some(want.summary.as_str()));
+        let authors: Vec<&str> = item["authors"].as_array().into_iter().flatten().filter_map(|a| a["name"].as_str()).collect();
+        prop_assert_eq!(authors, want.author.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut json_tags: Vec<String> = item["tags"].as_array().into_iter().flatten().filter_map(|t| t.as_str().map(String::from)).collect();
+        json_tags.sort();
+        prop_assert_eq!(&json_tags, &want.tags);
 
         let page = String::from_utf8(render::html::article(&scope, &a, &body).unwrap()).unwrap();
         prop_assert!(page.trim_end().ends_with("</html>"));

@@ -2,7 +2,7 @@
 //! absolute; and the plain text a summary is cut from.
 
 use ammonia::{Builder, UrlRelative};
-use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd, html};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 use url::Url;
 
 fn options() -> Options {
@@ -16,7 +16,8 @@ fn options() -> Options {
 /// with the start of the body's plain text (at least `text_chars`
 /// characters of it, if it has that many), from one parse.
 pub fn render(markdown: &str, base: Option<&Url>, text_chars: usize) -> (String, String) {
-    let events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
+    let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
+    nest_headings(&mut events);
     let mut text = PlainText::new(text_chars);
     let mut collecting = text_chars > 0;
     let mut plain = true;
@@ -44,6 +45,26 @@ pub fn render(markdown: &str, base: Option<&Url>, text_chars: usize) -> (String,
             .to_string()
     };
     (html, text.finish())
+}
+
+/// Puts the body's headings under the page's own `<h1>` (the title), in
+/// order, as screen readers navigate them: the first is an `<h2>`, and
+/// none is more than one level below the one before.
+fn nest_headings(events: &mut [Event<'_>]) {
+    let mut previous = 1;
+    let mut open = HeadingLevel::H2;
+    for event in events {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                let want = (*level as usize).clamp(2, previous + 1);
+                open = HeadingLevel::try_from(want).unwrap_or(HeadingLevel::H6);
+                *level = open;
+                previous = want;
+            }
+            Event::End(TagEnd::Heading(level)) => *level = open,
+            _ => {}
+        }
+    }
 }
 
 /// The start of a body's plain text, collected event by event: only a
@@ -231,7 +252,7 @@ mod tests {
 
     #[test]
     fn markdown_without_markup_skips_the_sanitiser_and_stays_the_same() {
-        let md = "# 标题\n\n段落 *强调* **粗体** ~~删除~~ `代码` 1 < 2 & 3\n\n> 引用\n\n- 一\n- 二\n\n3. 三\n\n    缩进代码\n\n---\n";
+        let md = "## 标题\n\n段落 *强调* **粗体** ~~删除~~ `代码` 1 < 2 & 3\n\n> 引用\n\n- 一\n- 二\n\n3. 三\n\n    缩进代码\n\n---\n";
         let mut raw = String::new();
         html::push_html(&mut raw, Parser::new_ext(md, options()));
         let cleaned = Builder::default().clean(&raw).to_string();
@@ -272,6 +293,18 @@ mod tests {
         let s = cut_summary("一二三四五六七八九十", 4);
         assert_eq!(s, "一二三四…");
         assert_eq!(cut_summary("短句。", 10), "短句。");
+    }
+
+    #[test]
+    fn body_headings_come_under_the_title_in_order() {
+        let base = Url::parse("https://n.example/").unwrap();
+        let html = to_html("# 一\n\n#### 二\n\n### 三\n\n###### 四\n\n## 五\n", &base);
+        let levels: Vec<&str> = html
+            .match_indices("<h")
+            .map(|(i, _)| &html[i..i + 3])
+            .collect();
+        assert_eq!(levels, ["<h2", "<h3", "<h3", "<h4", "<h2"], "{html}");
+        assert!(html.contains("<h3>二</h3>"), "{html}");
     }
 
     #[test]

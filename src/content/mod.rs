@@ -815,13 +815,7 @@ fn parse_article(
         .as_deref()
         .map(body::normalise_space)
         .filter(|a| !a.is_empty());
-    let tags: Vec<String> = fm
-        .tags
-        .0
-        .iter()
-        .map(|t| body::normalise_space(t))
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tags = clean_tags(&fm.tags.0);
     if config.topics {
         for t in &tags {
             if let Err(why) = topic::key(t) {
@@ -858,6 +852,18 @@ fn parse_article(
         summary,
     };
     Ok(Some((article, pending)))
+}
+
+/// Tags as text: white space normalised, empty ones dropped, and a tag
+/// written twice one tag.
+fn clean_tags(written: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::with_capacity(written.len());
+    for t in written.iter().map(|t| body::normalise_space(t)) {
+        if !t.is_empty() && !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    tags
 }
 
 #[cfg(test)]

@@ -8,7 +8,36 @@ use std::collections::BTreeMap;
 
 use atom_syndication::extension::Extension;
 
-use super::{Doc, FeedKind, RenderError, Scope};
+use super::text::{has_end_tag, hex_references, looks_like_markup};
+use super::{Doc, FeedKind, RenderError, Scope, Text as ItemText, escape};
+
+const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
+
+/// A text construct: plain text as it is, or, when a validator or a
+/// reader would take it for markup, `type="html"` with the text escaped.
+fn text_construct(s: &str) -> Text {
+    if looks_like_markup(s) {
+        Text::html(escape(s))
+    } else {
+        Text::plain(s)
+    }
+}
+
+/// An author's name is text with no way to say so: one that holds an
+/// end tag goes in `dc:creator` (text by definition) instead of
+/// `<author>`, where validators would call it HTML; the feed's author
+/// stands for the entry's.
+fn dc_creator(name: &str) -> BTreeMap<String, BTreeMap<String, Vec<Extension>>> {
+    let creator = Extension {
+        name: "dc:creator".into(),
+        value: Some(name.into()),
+        ..Default::default()
+    };
+    BTreeMap::from([(
+        "dc".to_string(),
+        BTreeMap::from([("creator".to_string(), vec![creator])]),
+    )])
+}
 
 fn link(href: String, rel: &str, mime: &str) -> Link {
     Link {
@@ -23,54 +52,64 @@ pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
     render_doc(scope, Doc::Current)
 }
 
+/// An article's entry, with what the document shows of its text.
+fn entry(scope: &Scope<'_>, text: &ItemText<'_, '_>) -> Entry {
+    let a = text.article;
+    let mut links = vec![link(a.link(scope.config), "alternate", "text/html")];
+    if let Some(img) = &a.image {
+        links.push(link(img.clone(), "enclosure", super::image_type(img)));
+    }
+    let odd_author = a.author.as_deref().filter(|n| has_end_tag(n));
+    Entry {
+        title: text_construct(&a.title),
+        id: a.id.to_string(),
+        updated: a.updated,
+        published: Some(a.date),
+        authors: a
+            .author
+            .iter()
+            .filter(|_| odd_author.is_none())
+            .map(|n| Person {
+                name: n.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        categories: scope
+            .categories(a)
+            .into_iter()
+            .map(|term| Category {
+                term,
+                ..Default::default()
+            })
+            .collect(),
+        links,
+        summary: text.summary.map(text_construct),
+        content: text.html.map(|html| Content {
+            value: Some(html.to_string()),
+            content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        extensions: odd_author.map(dc_creator).unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
 /// The feed, or one of its archive documents (RFC 5005), whose entries
 /// have their summary and no content: their `alternate` link is the
 /// article.
 pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
-    let entries = scope
-        .items_maybe()
-        .map(|text| {
-            let a = text.article;
-            let mut links = vec![link(a.link(config), "alternate", "text/html")];
-            if let Some(img) = &a.image {
-                links.push(link(img.clone(), "enclosure", super::image_type(img)));
-            }
-            Entry {
-                title: Text::plain(a.title.clone()),
-                id: a.id.to_string(),
-                updated: a.updated,
-                published: Some(a.date),
-                authors: a
-                    .author
-                    .iter()
-                    .map(|n| Person {
-                        name: n.clone(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                categories: scope
-                    .categories(a)
-                    .into_iter()
-                    .map(|term| Category {
-                        term,
-                        ..Default::default()
-                    })
-                    .collect(),
-                links,
-                summary: text.summary.map(Text::plain),
-                content: text.html.map(|html| Content {
-                    value: Some(html.to_string()),
-                    content_type: Some("html".into()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }
-        })
-        .collect();
+    let entries: Vec<Entry> = scope.items_maybe().map(|t| entry(scope, &t)).collect();
+    let mut namespaces = BTreeMap::new();
+    if let Doc::Archive { .. } = doc {
+        namespaces.insert("fh".to_string(), super::HISTORY_NS.to_string());
+    }
+    if entries.iter().any(|e| e.extensions.contains_key("dc")) {
+        namespaces.insert("dc".to_string(), DC_NS.to_string());
+    }
 
     let feed = Feed {
-        title: Text::plain(scope.title()),
+        title: text_construct(&scope.title()),
         // The feed's own URL: feed ids matter far less to readers than entry
         // ids, which never depend on base_url.
         id: scope.doc_url(FeedKind::Atom, doc),
@@ -105,15 +144,10 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
             ..Default::default()
         }))
         .collect(),
-        subtitle: Some(Text::plain(scope.description())),
+        subtitle: Some(text_construct(&scope.description())),
         lang: Some(config.language.clone()),
         entries,
-        namespaces: match doc {
-            Doc::Current => Default::default(),
-            Doc::Archive { .. } => {
-                BTreeMap::from([("fh".to_string(), super::HISTORY_NS.to_string())])
-            }
-        },
+        namespaces,
         extensions: match doc {
             Doc::Current => Default::default(),
             Doc::Archive { .. } => BTreeMap::from([(
@@ -130,18 +164,19 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
         },
         ..Default::default()
     };
-    let mut out = feed
-        .write_with_config(
-            Vec::new(),
-            WriteConfig {
-                write_document_declaration: true,
-                indent_size: Some(2),
-            },
-        )
-        .map_err(|e| RenderError {
-            format: "Atom",
-            message: e.to_string(),
-        })?;
+    let written = feed.write_with_config(
+        Vec::new(),
+        WriteConfig {
+            write_document_declaration: true,
+            indent_size: Some(2),
+        },
+    );
+    // `&` and `<` as the RSS Best Practices Profile spells them, which
+    // validators take as plain text written with care (see `text`).
+    let mut out = hex_references(written.map_err(|e| RenderError {
+        format: "Atom",
+        message: e.to_string(),
+    })?);
     out.push(b'\n');
     Ok(out)
 }

@@ -42,11 +42,46 @@ fn feed_links(scope: &Scope<'_>) -> String {
         .join(" ")
 }
 
-fn layout(config: &Config, title: &str, head: &str, body: &str) -> Vec<u8> {
+/// The built-in logo: the publisher's logo in JSON-LD and the pages'
+/// icon, at `/logo.svg`.
+pub const LOGO: &[u8] = include_bytes!("logo.svg");
+pub const LOGO_FILE: &str = "logo.svg";
+/// The logo's size in pixels (its `width` and `height`).
+pub const LOGO_SIZE: u32 = 512;
+
+/// What a page says besides its main content.
+struct Frame<'a> {
+    /// The `<title>`.
+    title: &'a str,
+    /// Its own URL, for `rel="canonical"`.
+    canonical: &'a str,
+    /// More of `<head>`: discovery links, metadata.
+    head: &'a str,
+    /// Where it stands under the index, as (URL, name) links; the index
+    /// alone has none.
+    trail: &'a [(String, &'a str)],
+}
+
+/// A whole page: a banner with the site's name and where the page
+/// stands (`<header>`, `<nav>`), the content (`<main>`), the footer.
+/// Every part in a landmark, for screen readers' navigation.
+fn layout(config: &Config, frame: &Frame<'_>, main: &str) -> Vec<u8> {
+    let home = config.url("");
+    let mut nav = format!(
+        "<a href=\"{}\">{}</a>",
+        escape(&home),
+        escape(&config.title)
+    );
+    for (url, name) in frame.trail {
+        nav += &format!(" › <a href=\"{}\">{}</a>", escape(url), escape(name));
+    }
     format!(
-        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n{head}<style>{STYLE}</style>\n</head>\n<body>\n{body}<footer>{site} · <a href=\"{opml}\">OPML</a></footer>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<link rel=\"canonical\" href=\"{canonical}\">\n<link rel=\"icon\" type=\"image/svg+xml\" href=\"{logo}\">\n{head}<style>{STYLE}</style>\n</head>\n<body>\n<header><nav aria-label=\"位置\">{nav}</nav></header>\n<main>\n{main}</main>\n<footer><p>{site} · <a href=\"{opml}\">OPML</a></p></footer>\n</body>\n</html>\n",
         lang = escape(&config.language),
-        title = escape(title),
+        title = escape(frame.title),
+        canonical = escape(frame.canonical),
+        logo = escape(&config.url(LOGO_FILE)),
+        head = frame.head,
         site = escape(&config.title),
         opml = escape(&config.url("feeds.opml")),
     )
@@ -71,7 +106,7 @@ fn headline(config: &Config, a: &Article, district: Option<&str>) -> String {
 pub fn index(city: &Scope<'_>, districts: &[Scope<'_>], topics: usize) -> Vec<u8> {
     let config = city.config;
     let mut body = format!(
-        "<header><h1>{}</h1><p>{}</p></header>\n<section><h2>订阅</h2>\n<ul class=\"feeds\">\n<li><strong>{}</strong>（全部） {}</li>\n",
+        "<h1>{}</h1>\n<p>{}</p>\n<section aria-labelledby=\"subscribe\"><h2 id=\"subscribe\">订阅</h2>\n<ul class=\"feeds\">\n<li><strong>{}</strong>（全部） {}</li>\n",
         escape(&config.title),
         escape(&city.description()),
         escape(&config.title),
@@ -97,31 +132,40 @@ pub fn index(city: &Scope<'_>, districts: &[Scope<'_>], topics: usize) -> Vec<u8
             escape(&config.url("topics/"))
         );
     }
-    body += "</section>\n<section><h2>最新</h2>\n<ul>\n";
+    body += "</section>\n<section aria-labelledby=\"latest\"><h2 id=\"latest\">最新</h2>\n<ul>\n";
     for a in &city.articles {
         body += &headline(config, a, city.district_name(a));
     }
     if city.articles.is_empty() {
         body += "<li>暂无文章</li>\n";
     }
-    body += "</ul>";
-    let older = older_link(city);
-    if !older.is_empty() {
-        body += "\n";
-        body += &older;
-    }
+    body += "</ul>\n";
+    body += &older_link(city);
     body += "</section>\n";
-    layout(config, &config.title, &discovery(city), &body)
+    let frame = Frame {
+        title: &config.title,
+        canonical: &city.page_url(),
+        head: &discovery(city),
+        trail: &[],
+    };
+    layout(config, &frame, &body)
 }
 
-/// `/<district>/`: the district's latest articles and its feeds.
+/// Where a scope's pages stand: a topic under `/topics/`, a district
+/// under the index.
+fn trail<'a>(scope: &Scope<'a>) -> Vec<(String, &'a str)> {
+    match scope.topic {
+        Some(_) => vec![(scope.config.url("topics/"), "话题")],
+        None => Vec::new(),
+    }
+}
+
+/// `/<district>/` and `/topics/<tag>/`: the latest articles and the feeds.
 pub fn district(scope: &Scope<'_>) -> Vec<u8> {
     let config = scope.config;
     let name = scope.name().unwrap_or_default();
     let mut body = format!(
-        "<nav><a href=\"{}\">{}</a></nav>\n<header><h1>{}</h1><p>{}</p><p class=\"feeds\">订阅：{}</p></header>\n<ul>\n",
-        escape(&config.url("")),
-        escape(&config.title),
+        "<h1>{}</h1>\n<p>{}</p>\n<p class=\"feeds\">订阅：{}</p>\n<ul>\n",
         escape(name),
         escape(&scope.description()),
         feed_links(scope)
@@ -134,7 +178,13 @@ pub fn district(scope: &Scope<'_>) -> Vec<u8> {
     }
     body += "</ul>\n";
     body += &older_link(scope);
-    layout(config, &scope.title(), &discovery(scope), &body)
+    let frame = Frame {
+        title: &scope.title(),
+        canonical: &scope.page_url(),
+        head: &discovery(scope),
+        trail: &trail(scope),
+    };
+    layout(config, &frame, &body)
 }
 
 /// The link from a scope's page to its newest archive page, if any.
@@ -160,23 +210,8 @@ pub fn archive(scope: &Scope<'_>, number: usize, of: usize) -> Vec<u8> {
     } else {
         scope.page_url()
     };
-    let mut nav = format!(
-        "<a href=\"{}\">{}</a>",
-        escape(&config.url("")),
-        escape(&config.title)
-    );
-    if let Some(name) = scope.name() {
-        nav += &format!(
-            " › <a href=\"{}\">{}</a>",
-            escape(&scope.page_url()),
-            escape(name)
-        );
-    }
     let title = format!("{} · 往期第 {number} 页", scope.title());
-    let mut body = format!(
-        "<nav>{nav}</nav>\n<header><h1>{}</h1></header>\n<ul>\n",
-        escape(&title)
-    );
+    let mut body = format!("<h1>{}</h1>\n<ul>\n", escape(&title));
     // The city's pages name each article's district, as the index does.
     let city = scope.district.is_none() && scope.topic.is_none();
     for a in &scope.articles {
@@ -184,10 +219,7 @@ pub fn archive(scope: &Scope<'_>, number: usize, of: usize) -> Vec<u8> {
         body += &headline(config, a, place);
     }
     body += "</ul>\n<p class=\"pages\">";
-    let mut head = format!(
-        "<link rel=\"canonical\" href=\"{}\">\n",
-        escape(&scope.archive_page_url(number))
-    );
+    let mut head = String::new();
     if let Some(older) = &older {
         head += &format!("<link rel=\"prev\" href=\"{}\">\n", escape(older));
         body += &format!("<a rel=\"prev\" href=\"{}\">← 更早</a> · ", escape(older));
@@ -198,15 +230,23 @@ pub fn archive(scope: &Scope<'_>, number: usize, of: usize) -> Vec<u8> {
         escape(&newer)
     );
     head += &discovery(scope);
-    layout(config, &title, &head, &body)
+    let mut trail = trail(scope);
+    if let Some(name) = scope.name() {
+        trail.push((scope.page_url(), name));
+    }
+    let frame = Frame {
+        title: &title,
+        canonical: &scope.archive_page_url(number),
+        head: &head,
+        trail: &trail,
+    };
+    layout(config, &frame, &body)
 }
 
 /// `/topics/`: every topic, with its article count and its feeds.
 pub fn topics(config: &Config, topics: &[Scope<'_>]) -> Vec<u8> {
     let mut body = format!(
-        "<nav><a href=\"{}\">{}</a></nav>\n<header><h1>话题</h1><p>{} 个话题 · 在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部话题。</p></header>\n<ul class=\"feeds\">\n",
-        escape(&config.url("")),
-        escape(&config.title),
+        "<h1>话题</h1>\n<p>{} 个话题 · 在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部话题。</p>\n<ul class=\"feeds\">\n",
         topics.len(),
         escape(&config.url("topics.opml"))
     );
@@ -220,24 +260,18 @@ pub fn topics(config: &Config, topics: &[Scope<'_>]) -> Vec<u8> {
         );
     }
     body += "</ul>\n";
-    layout(config, &format!("{} · 话题", config.title), "", &body)
+    let frame = Frame {
+        title: &format!("{} · 话题", config.title),
+        canonical: &config.url("topics/"),
+        head: "",
+        trail: &[],
+    };
+    layout(config, &frame, &body)
 }
 
 /// `/<district>/<slug>.html`: the article itself.
 pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
-    let mut nav = format!(
-        "<a href=\"{}\">{}</a>",
-        escape(&config.url("")),
-        escape(&config.title)
-    );
-    if let Some(d) = scope.district {
-        nav += &format!(
-            " › <a href=\"{}\">{}</a>",
-            escape(&scope.page_url()),
-            escape(&d.name)
-        );
-    }
     // A date written without a time shows no time.
     let shown = if a.date.time() == chrono::NaiveTime::MIN {
         "%Y-%m-%d"
@@ -270,144 +304,27 @@ pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Result<Vec<u8>
         None => String::new(),
     };
     let body = format!(
-        "<nav>{nav}</nav>\n<article>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n{}\n{source}</article>\n<p class=\"feeds\">订阅：{}</p>\n",
+        "<article>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n{}\n{source}</article>\n<p class=\"feeds\">订阅：{}</p>\n",
         escape(&a.title),
         content.html,
         feed_links(scope)
     );
+    let url = a.url(config);
     let head = format!(
-        "<link rel=\"canonical\" href=\"{}\">\n{}{}",
-        escape(&a.url(config)),
-        article_meta(scope, a, &content.summary)?,
+        "{}{}",
+        super::meta::article(scope, a, &content.summary)?,
         discovery(scope)
     );
-    Ok(layout(
-        config,
-        &format!("{} - {}", a.title, scope.title()),
-        &head,
-        &body,
-    ))
-}
-
-/// What search engines and social apps read from an article page: the
-/// description, OpenGraph properties and one JSON-LD `NewsArticle`.
-fn article_meta(scope: &Scope<'_>, a: &Article, summary: &str) -> Result<String, RenderError> {
-    let config = scope.config;
-    let url = a.url(config);
-    let mut props: Vec<(&str, &str)> = vec![
-        ("og:type", "article"),
-        ("og:title", &a.title),
-        ("og:description", summary),
-        ("og:url", &url),
-        ("og:site_name", &config.title),
-    ];
-    let locale = config.language.replace('-', "_");
-    props.push(("og:locale", &locale));
-    if let Some(image) = &a.image {
-        props.push(("og:image", image));
-    }
-    let (published, modified) = (a.date.to_rfc3339(), a.updated.to_rfc3339());
-    props.push(("article:published_time", &published));
-    props.push(("article:modified_time", &modified));
-    if let Some(d) = scope.district {
-        props.push(("article:section", &d.name));
-    }
-    props.extend(a.tags.iter().map(|t| ("article:tag", t.as_str())));
-    let mut head = format!(
-        "<meta name=\"description\" content=\"{}\">\n",
-        escape(summary)
-    );
-    for (property, content) in props {
-        head += &format!(
-            "<meta property=\"{property}\" content=\"{}\">\n",
-            escape(content)
-        );
-    }
-    head += &format!(
-        "<script type=\"application/ld+json\">{}</script>\n",
-        json_ld(scope, a, &url)?
-    );
-    Ok(head)
-}
-
-/// schema.org's `NewsArticle`, as the page's JSON-LD: a struct, not a
-/// `serde_json::Value`, since every article page of a build makes one.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NewsArticle<'a> {
-    #[serde(rename = "@context")]
-    context: &'static str,
-    #[serde(rename = "@type")]
-    kind: &'static str,
-    headline: &'a str,
-    date_published: String,
-    date_modified: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    author: Option<Named<'a>>,
-    publisher: Named<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<[&'a str; 1]>,
-    main_entity_of_page: WebPage<'a>,
-    in_language: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    article_section: Option<&'a str>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    keywords: &'a [String],
-}
-
-#[derive(serde::Serialize)]
-struct Named<'a> {
-    #[serde(rename = "@type")]
-    kind: &'static str,
-    name: &'a str,
-}
-
-#[derive(serde::Serialize)]
-struct WebPage<'a> {
-    #[serde(rename = "@type")]
-    kind: &'static str,
-    #[serde(rename = "@id")]
-    id: &'a str,
-}
-
-/// The page's `NewsArticle` as JSON that is safe inside a `<script>`
-/// element: `<`, `>` and `&` only ever occur inside JSON strings, where
-/// their `\u` escapes mean the same, so no title can close the element
-/// or open a comment.
-fn json_ld(scope: &Scope<'_>, a: &Article, url: &str) -> Result<String, RenderError> {
-    let config = scope.config;
-    let doc = NewsArticle {
-        context: "https://schema.org",
-        kind: "NewsArticle",
-        headline: &a.title,
-        date_published: a.date.to_rfc3339(),
-        date_modified: a.updated.to_rfc3339(),
-        author: a.author.as_deref().map(|name| Named {
-            kind: "Person",
-            name,
-        }),
-        publisher: Named {
-            kind: "Organization",
-            name: &config.title,
-        },
-        image: a.image.as_deref().map(|i| [i]),
-        main_entity_of_page: WebPage {
-            kind: "WebPage",
-            id: url,
-        },
-        in_language: &config.language,
-        article_section: scope.district.map(|d| d.name.as_str()),
-        keywords: &a.tags,
+    let trail: Vec<(String, &str)> = scope
+        .district
+        .map(|d| (scope.page_url(), d.name.as_str()))
+        .into_iter()
+        .collect();
+    let frame = Frame {
+        title: &format!("{} - {}", a.title, scope.title()),
+        canonical: &url,
+        head: &head,
+        trail: &trail,
     };
-    let text = serde_json::to_string(&doc).map_err(|e| RenderError {
-        format: "JSON-LD",
-        message: e.to_string(),
-    })?;
-    if !text.contains(['<', '>', '&']) {
-        return Ok(text);
-    }
-    Ok(text
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026"))
+    Ok(layout(config, &frame, &body))
 }

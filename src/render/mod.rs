@@ -5,9 +5,11 @@
 pub mod atom;
 pub mod html;
 pub mod json;
+pub mod meta;
 pub mod opml;
 pub mod rss;
 pub mod sitemap;
+pub mod text;
 
 use std::sync::Arc;
 

@@ -7,48 +7,59 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Enclosure, Guid, Item};
 
-use super::{Doc, FeedKind, RenderError, Scope};
+use super::text::{as_html, has_end_tag, hex_references};
+use super::{Doc, FeedKind, RenderError, Scope, Text, escape};
 
 pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
     render_doc(scope, Doc::Current)
+}
+
+/// An article's item, with what the document shows of its text.
+fn item(scope: &Scope<'_>, text: &Text<'_, '_>) -> Item {
+    let a = text.article;
+    // A category is text with no way to say so: one that holds an end
+    // tag would be HTML to validators, so such an item's tags are all
+    // written as dc:subject, which is text.
+    let tags = scope.categories(a);
+    let (categories, subjects) = if tags.iter().any(|t| has_end_tag(t)) {
+        (Vec::new(), tags)
+    } else {
+        let c = tags.into_iter().map(|name| Category { name, domain: None });
+        (c.collect(), Vec::new())
+    };
+    Item {
+        title: Some(as_html(&a.title).into_owned()),
+        link: Some(a.link(scope.config)),
+        // Readers take the description as HTML: the summary is text.
+        description: text.summary.map(escape),
+        categories,
+        guid: Some(Guid {
+            value: a.id.to_string(),
+            permalink: false,
+        }),
+        pub_date: Some(a.date.to_rfc2822()),
+        content: text.html.map(String::from),
+        enclosure: a.image.as_ref().map(|url| Enclosure {
+            url: url.clone(),
+            length: "0".into(),
+            mime_type: super::image_type(url).into(),
+        }),
+        dublin_core_ext: (a.author.is_some() || !subjects.is_empty()).then(|| {
+            DublinCoreExtension {
+                creators: a.author.iter().cloned().collect(),
+                subjects,
+                ..Default::default()
+            }
+        }),
+        ..Default::default()
+    }
 }
 
 /// The feed, or one of its archive documents (RFC 5005), which list
 /// their items with the summary alone.
 pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
-    let items = scope
-        .items_maybe()
-        .map(|text| {
-            let a = text.article;
-            Item {
-                title: Some(a.title.clone()),
-                link: Some(a.link(config)),
-                description: text.summary.map(String::from),
-                categories: scope
-                    .categories(a)
-                    .into_iter()
-                    .map(|name| Category { name, domain: None })
-                    .collect(),
-                guid: Some(Guid {
-                    value: a.id.to_string(),
-                    permalink: false,
-                }),
-                pub_date: Some(a.date.to_rfc2822()),
-                content: text.html.map(String::from),
-                enclosure: a.image.as_ref().map(|url| Enclosure {
-                    url: url.clone(),
-                    length: "0".into(),
-                    mime_type: super::image_type(url).into(),
-                }),
-                dublin_core_ext: a.author.as_ref().map(|name| DublinCoreExtension {
-                    creators: vec![name.clone()],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }
-        })
-        .collect();
+    let items = scope.items_maybe().map(|text| item(scope, &text)).collect();
 
     let self_link = Link {
         href: scope.doc_url(FeedKind::Rss, doc),
@@ -79,9 +90,9 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
         );
     }
     let channel = Channel {
-        title: scope.title(),
+        title: as_html(&scope.title()).into_owned(),
         link: scope.page_url(),
-        description: scope.description(),
+        description: as_html(&scope.description()).into_owned(),
         language: Some(config.language.clone()),
         last_build_date: (!scope.articles.is_empty()).then(|| scope.updated().to_rfc2822()),
         generator: Some("crier".into()),
@@ -103,12 +114,15 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
         extensions,
         ..Default::default()
     };
-    let mut out = channel
-        .pretty_write_to(Vec::new(), b' ', 2)
-        .map_err(|e| RenderError {
-            format: "RSS",
-            message: e.to_string(),
-        })?;
+    let mut out =
+        hex_references(
+            channel
+                .pretty_write_to(Vec::new(), b' ', 2)
+                .map_err(|e| RenderError {
+                    format: "RSS",
+                    message: e.to_string(),
+                })?,
+        );
     out.push(b'\n');
     Ok(out)
 }

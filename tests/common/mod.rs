@@ -84,7 +84,72 @@ impl Site {
         }
         site
     }
+
+    /// [`Site::archived`] where every text an editor or an operator
+    /// writes looks like markup: the site's and a district's names, and
+    /// the titles, summaries, authors and tags of five Xiaodian articles
+    /// (one a topic of its own), some of them archived.
+    pub fn hostile() -> Site {
+        let site = Site::archived();
+        let toml = site
+            .read("crier.toml")
+            .replace(
+                "title = \"太原新闻\"",
+                "title = \"太原 <新闻> & R&D \\\"日报\\\" &amp;\"",
+            )
+            .replace("name = \"小店区\"", "name = \"小店 <b>区</b> & 县\"");
+        site.write("crier.toml", toml);
+        for (i, (title, summary, author, tags)) in HOSTILE.iter().enumerate() {
+            let quote = |s: &str| toml::Value::from(s).to_string();
+            let tags: Vec<String> = tags.iter().map(|t| quote(t)).collect();
+            site.write(
+                &format!("content/xiaodian/hostile-{i}.md"),
+                format!(
+                    "+++\ntitle = {}\ndate = 2022-12-1{i}T08:30:00+08:00\nsummary = {}\nauthor = {}\ntags = [{}]\n+++\n\n正文{i}。\n",
+                    quote(title),
+                    quote(summary),
+                    quote(author),
+                    tags.join(", ")
+                ),
+            );
+        }
+        site
+    }
 }
+
+/// (title, summary, author, tags) of the hostile corpus.
+pub const HOSTILE: [(&str, &str, &str, &[&str]); 5] = [
+    (
+        "价格 a<b 且 R&D <b>粗体</b> 部门",
+        "第二篇 <tag> 与 &amp; 已转义",
+        "记者 <王> & 李",
+        &["R&D", "<b>标签</b>", "民生"],
+    ),
+    (
+        "</script><script>alert(1)</script> \"q\" 'a' ]]> &nbsp; &#x26;",
+        "<img src=x onerror=alert(1)> ]]> </script> &lt;",
+        "A </script> B",
+        &["x\"y", "</script>", "&amp;"],
+    ),
+    (
+        "\u{202e}反向\u{202c} 𝕏🦀𠀀 \u{1}控制\u{7f}字符 <!-- 注释 --> &copy 2023",
+        "R&D 与 <新闻> & 中文&中 x > y",
+        "&lt;王&gt;",
+        &["<新闻>"],
+    ),
+    (
+        "<新闻> & 要闻",
+        "\"引号\" '单引号' <![CDATA[ x ]]>",
+        "记者",
+        &["R & D"],
+    ),
+    (
+        "长标题很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长 <end>",
+        "一句。",
+        "",
+        &[],
+    ),
+];
 
 pub struct Run(pub Output);
 
@@ -246,6 +311,10 @@ const TOOLS: &[(&str, &str)] = &[
     ("man", "apt-get install man-db"),
     ("promtool", "apt-get install prometheus"),
     ("bash", "apt-get install bash"),
+    ("chromium", "apt-get install chromium"),
+    ("node", "apt-get install nodejs npm"),
+    ("axe-core", "npm ci --prefix tests/a11y"),
+    ("html5lib", "python3 -m pip install 'html5lib==1.1'"),
     ("feedparser", "python3 -m pip install 'feedparser==6.0.*'"),
     (
         "feedparser_rs",
@@ -283,6 +352,18 @@ pub fn need_command(tool: &str) {
     if !found {
         missing(tool);
     }
+}
+
+/// `node`, once the packages of tests/a11y are installed (else one line
+/// saying how to install what is missing).
+pub fn node() -> Command {
+    need_command("node");
+    if !repo().join("tests/a11y/node_modules/axe-core").is_dir() {
+        missing("axe-core");
+    }
+    let mut c = Command::new("node");
+    c.current_dir(repo().join("tests/a11y"));
+    c
 }
 
 /// `python3`, once the Python modules the script imports are known to be

@@ -28,6 +28,35 @@ def front_matter(path):
     return tomllib.loads(text.split("+++\n")[1])
 
 
+def published(content):
+    """(path, path relative to content/, district or None, front matter)
+    of every article that is not a draft."""
+    for path in sorted(pathlib.Path(content).rglob("*.md")):
+        fm = front_matter(path)
+        if fm.get("draft"):
+            continue
+        rel = path.relative_to(content)
+        yield path, rel, (rel.parts[0] if len(rel.parts) == 2 else None), fm
+
+
+def shown(s):
+    """A text as crier shows it (body::normalise_space): control
+    characters dropped, white space runs one space, ends trimmed."""
+    kept = "".join(c for c in s if c in "\t\n\r" or not (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F))
+    return " ".join(kept.split())
+
+
+def text_of(detail, where, problems):
+    """What a reader shows of a feedparser value: one it took for HTML
+    (it guesses so in RSS when a value holds a reference or an end tag)
+    as the text it renders to, which must hold no element."""
+    if detail.type == "text/html":
+        if "<" in detail.value:
+            problems.append(f"{where}: markup in a text value: {detail.value!r}")
+        return html.unescape(detail.value)
+    return detail.value
+
+
 def to_datetime(value, tz):
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=tz)
@@ -36,23 +65,27 @@ def to_datetime(value, tz):
     raise AssertionError(f"unexpected date {value!r}")
 
 
+def expected_id(config, rel, fm):
+    """The tag URI of the article at `rel` (relative to content/)."""
+    if fm.get("id"):
+        return fm["id"]
+    tz = zoneinfo.ZoneInfo(config.get("timezone", "Asia/Shanghai"))
+    date = to_datetime(fm["date"], tz)
+    local = f"{rel.parts[0]}/" if len(rel.parts) == 2 else ""
+    return "tag:{},{}:{}{}".format(
+        config["id_authority"], date.strftime("%Y-%m-%d"), local, urllib.parse.quote(rel.stem, safe="-._~")
+    )
+
+
 def expected(config_path, content):
     config = tomllib.loads(pathlib.Path(config_path).read_text("utf-8"))
     tz = zoneinfo.ZoneInfo(config.get("timezone", "Asia/Shanghai"))
     scopes = {"": []}
     scopes.update({slug: [] for slug in config["districts"]})
-    for path in sorted(pathlib.Path(content).rglob("*.md")):
-        fm = front_matter(path)
-        if fm.get("draft"):
-            continue
-        rel = path.relative_to(content)
-        district = rel.parts[0] if len(rel.parts) == 2 else ""
+    for _, rel, district, fm in published(content):
         date = to_datetime(fm["date"], tz)
-        local = f"{district}/" if district else ""
-        ident = fm.get("id") or "tag:{},{}:{}{}".format(
-            config["id_authority"], date.strftime("%Y-%m-%d"), local, urllib.parse.quote(path.stem, safe="-._~")
-        )
-        item = {"id": ident, "title": fm["title"], "date": date}
+        ident = expected_id(config, rel, fm)
+        item = {"id": ident, "title": shown(fm["title"]), "date": date}
         scopes[""].append(item)
         if district:
             scopes[district].append(item)
@@ -93,8 +126,12 @@ def check(config_path, content, feeds):
                     assert selfs == [base + prefix + name], f"{where}: self link {selfs}"
                 # feedparser-rs escapes `&` in titles; undo that, and check the
                 # exact JSON titles with the json module below.
-                fix = html.unescape if parse is feedparser_rs.parse else str
-                got = [(e.id, fix(e.title), entry_date(e)) for e in d.entries]
+                problems = []
+                if parse is feedparser_rs.parse:
+                    got = [(e.id, html.unescape(e.title), entry_date(e)) for e in d.entries]
+                else:
+                    got = [(e.id, text_of(e.title_detail, where, problems), entry_date(e)) for e in d.entries]
+                assert not problems, problems
                 want = [(i["id"], i["title"], i["date"].astimezone(dt.timezone.utc)) for i in items]
                 assert len(got) == len(want), f"{where}: {len(got)} items, expected {len(want)}"
                 for g, w in zip(got, want):

@@ -14,7 +14,7 @@ import zoneinfo
 
 import extruct
 
-from check_feeds import front_matter, to_datetime
+from check_feeds import published, shown, to_datetime
 
 
 def og_props(page):
@@ -30,12 +30,7 @@ def check(config_path, content, feeds):
     language = config.get("language", "zh-CN")
     base = config["base_url"].rstrip("/") + "/"
     checked = 0
-    for path in sorted(pathlib.Path(content).rglob("*.md")):
-        fm = front_matter(path)
-        if fm.get("draft"):
-            continue
-        rel = path.relative_to(content)
-        district = rel.parts[0] if len(rel.parts) == 2 else None
+    for _, rel, district, fm in published(content):
         page_file = pathlib.Path(feeds, rel.with_suffix(".html"))
         page = page_file.read_text("utf-8")
         where = str(page_file)
@@ -48,7 +43,8 @@ def check(config_path, content, feeds):
         for key, value in props:
             one.setdefault(key, value)
         assert one["og:type"] == "article", where
-        assert one["og:title"] == fm["title"], (where, one["og:title"])
+        title = shown(fm["title"])
+        assert one["og:title"] == title, (where, one["og:title"])
         assert one["og:url"] == url, (where, one["og:url"], url)
         assert one["og:site_name"] == config["title"], where
         assert one["og:locale"] == language.replace("-", "_"), where
@@ -56,7 +52,7 @@ def check(config_path, content, feeds):
         assert dt.datetime.fromisoformat(one["article:published_time"]) == date, where
         assert dt.datetime.fromisoformat(one["article:modified_time"]) == updated, where
         tags = [v for k, v in props if k == "article:tag"]
-        assert tags == fm.get("tags", []), (where, tags)
+        assert tags == list(dict.fromkeys(shown(t) for t in fm.get("tags", []))), (where, tags)
         if district:
             assert one["article:section"] == config["districts"][district]["name"], where
         else:
@@ -68,20 +64,27 @@ def check(config_path, content, feeds):
         assert len(lds) == 1, f"{where}: one JSON-LD object expected, got {len(lds)}"
         ld = lds[0]
         assert ld["@context"] == "https://schema.org" and ld["@type"] == "NewsArticle", where
-        assert ld["headline"] == fm["title"], (where, ld["headline"])
+        # Search engines cut a headline at 110 characters: crier does, with "…".
+        headline = title if len(title) <= 110 else title[:109] + "…"
+        assert ld["headline"] == headline, (where, ld["headline"])
         assert "description" not in ld, f"{where}: the summary is in the meta tags already"
         assert dt.datetime.fromisoformat(ld["datePublished"]) == date, where
         assert dt.datetime.fromisoformat(ld["dateModified"]) == updated, where
-        assert ld["publisher"] == {"@type": "Organization", "name": config["title"]}, where
+        logo = {"@type": "ImageObject", "url": base + "logo.svg", "width": 512, "height": 512}
+        publisher = {"@type": "Organization", "name": config["title"], "url": base, "logo": logo}
+        assert ld["publisher"] == publisher, (where, ld["publisher"])
         assert ld["mainEntityOfPage"]["@id"] == url, where
         assert ld["inLanguage"] == language, where
-        if "author" in fm:
-            assert ld["author"] == {"@type": "Person", "name": fm["author"]}, (where, ld["author"])
+        if shown(fm.get("author", "")):
+            assert ld["author"] == {"@type": "Person", "name": shown(fm["author"])}, (where, ld["author"])
         else:
-            assert "author" not in ld, where
+            # The desk: the district's, or the site's.
+            desk = config["title"] + (f" · {config['districts'][district]['name']}" if district else "")
+            desk_url = base + (f"{district}/" if district else "")
+            assert ld["author"] == {"@type": "Organization", "name": desk, "url": desk_url}, (where, ld["author"])
         if district:
             assert ld["articleSection"] == config["districts"][district]["name"], where
-        assert ld.get("keywords", []) == fm.get("tags", []), where
+        assert ld.get("keywords", []) == tags, where
         if "image" in fm:
             assert ld["image"] == [one["og:image"]], where
         checked += 1

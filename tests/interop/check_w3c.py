@@ -10,14 +10,21 @@ usage: check_w3c.py CONFIG CONTENT_DIR FEEDS_DIR
 Prints "N documents clean (R RSS, A Atom, O OPML, S sitemaps)".
 """
 import email.utils
+import html.entities
+import io
 import pathlib
 import re
 import sys
 import tomllib
 import urllib.parse
 import xml.etree.ElementTree as ET
+import xml.sax
 
-ATOM = "{http://www.w3.org/2005/Atom}"
+import html5lib
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ATOM = "{" + ATOM_NS + "}"
+DC = "{http://purl.org/dc/elements/1.1/}"
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -46,8 +53,114 @@ class Doc:
     def plain(self, text, what):
         if text is None or not text.strip():
             self.bad(f"empty {what}")
-        elif re.search(r"<[a-zA-Z/!]", text):
-            self.bad(f"{what} `{text}` contains HTML")
+
+
+# The validator's rules for text (feedvalidator's validators.nonhtml,
+# safeHtml and content.textConstruct), by element: (parent, name) with
+# the namespace of each, "" for none.
+CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+RSS_TEXT = {(("", p), ("", n)) for p, n in [("channel", "title"), ("channel", "description"),
+                                            ("item", "title"), ("item", "category"),
+                                            ("channel", "category"), ("image", "title")]}
+RSS_HTML = {(("", "item"), ("", "description")), (("", "item"), (CONTENT_NS, "encoded"))}
+ATOM_CONSTRUCTS = {"title", "subtitle", "summary", "rights"}
+ATOM_NAMES = {(ATOM_NS, "author"), (ATOM_NS, "contributor")}
+DANGEROUS = {"script", "iframe", "object", "embed", "form", "style", "meta", "link", "base",
+             "applet", "frame", "frameset", "noscript"}
+END_TAG = re.compile(r"</(\w+)>")
+ENTITY = re.compile(r"&(#?\w+)")
+HREF = re.compile(r"""<(?:a\s+href|img\s+[^>]*src)=(?:"(.*?)"|'(.*?)'|([\w-]+))[\s>]""", re.I)
+
+
+def not_html(value, careful):
+    """What the validator says of a plain-text value, or None. `careful`:
+    the value's lines spell a reference as `&#x`, which the validator
+    takes for plain text written after the RSS Best Practices Profile."""
+    if END_TAG.search(value):
+        return f"`{value}` should not contain HTML (an end tag)"
+    for ref in ENTITY.findall(value):
+        if (ref in html.entities.name2codepoint or ref == "apos" or not ref.isalpha()) and not careful:
+            return f"`{value}` should not contain HTML (a reference `&{ref}`)"
+    return None
+
+
+def safe_html(value):
+    """What the validator says of an HTML value, or None."""
+    try:
+        fragment = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parseFragment(value)
+    except html5lib.html5parser.ParseError as e:
+        return f"Invalid HTML `{value[:80]}`: {e}"
+    for el in fragment.iter():
+        if not isinstance(el.tag, str) or el.tag == "DOCUMENT_FRAGMENT":
+            continue
+        if el.tag.lower() in DANGEROUS:
+            return f"should not contain {el.tag} tag"
+        for name in el.attrib:
+            if name.lower().startswith("on"):
+                return f"should not contain {name} attribute"
+    for ref in HREF.findall(value):
+        ref = html.unescape(next(r for r in ref if r)).strip()
+        if not re.match(r"\w+:", ref):
+            return f"should not contain relative URL references (`{ref}`)"
+    return None
+
+
+class TextRules(xml.sax.ContentHandler):
+    """Applies the text rules to each element of an RSS, Atom or OPML
+    document, with the lines it spans in the raw bytes."""
+
+    def __init__(self, doc, lines, rss2):
+        super().__init__()
+        self.doc, self.lines, self.rss2 = doc, lines, rss2
+        self.stack = []  # (name, attrs, first line, text)
+
+    def setDocumentLocator(self, locator):
+        self.locator = locator
+
+    def startElementNS(self, name, qname, attrs):
+        name = (name[0] or "", name[1])
+        attrs = {k[1]: v for k, v in attrs.items() if k[0] is None}
+        self.stack.append((name, attrs, self.locator.getLineNumber(), []))
+        if name == ("", "outline") or (name == ("", "title") and self.parent() == ("", "head")):
+            for key in ("text", "title", "description"):
+                if key in attrs:
+                    self.html(f"outline {key}", attrs[key])
+
+    def characters(self, content):
+        self.stack[-1][3].append(content)
+
+    def parent(self):
+        return self.stack[-2][0] if len(self.stack) > 1 else None
+
+    def endElementNS(self, _name, qname):
+        parent = self.parent()
+        name, attrs, first, parts = self.stack.pop()
+        value = "".join(parts)
+        careful = any("&#x" in line for line in self.lines[first - 1:self.locator.getLineNumber()])
+        where = name[1]
+        if (parent, name) in RSS_TEXT or (parent in ATOM_NAMES and name == (ATOM_NS, "name")) or (
+                name[0] == ATOM_NS and name[1] in ATOM_CONSTRUCTS and attrs.get("type", "text") == "text"):
+            said = not_html(value, careful)
+            if said is None and self.rss2 and not careful and re.search(r"&#[x0-9]|<[/a-zA-Z]", value):
+                said = f"`{value}`: Encode \"&\" and \"<\" in plain text using hexadecimal character references"
+            if said:
+                self.doc.bad(f"{where}: {said}")
+        elif (parent, name) in RSS_HTML or (name == ("", "title") and parent == ("", "head")) or (
+                name[0] == ATOM_NS and name[1] in ATOM_CONSTRUCTS | {"content"} and attrs.get("type") == "html"):
+            self.html(where, value)
+
+    def html(self, where, value):
+        said = safe_html(value)
+        if said:
+            self.doc.bad(f"{where}: {said}")
+
+
+def check_text(doc, raw, rss2):
+    handler = TextRules(doc, raw.decode("utf-8").split("\n"), rss2)
+    parser = xml.sax.make_parser()
+    parser.setFeature(xml.sax.handler.feature_namespaces, True)
+    parser.setContentHandler(handler)
+    parser.parse(io.BytesIO(raw))
 
 
 def check_bytes(doc, raw):
@@ -85,6 +198,8 @@ def check_rss(doc, root):
             doc.bad("item without title or description")
         if title is not None:
             doc.plain(title, "item title")
+        if item.find("category") is not None and item.find(f"{DC}subject") is not None:
+            doc.bad("An item should not include both category and dc:subject")
         guid = item.find("guid")
         if guid is None:
             doc.bad("item without guid")
@@ -213,12 +328,15 @@ def main(config, content, feeds):
         if root.tag == "rss":
             counts["rss"] += 1
             check_rss(doc, root)
+            check_text(doc, raw, rss2=True)
         elif root.tag == f"{ATOM}feed":
             counts["atom"] += 1
             check_atom(doc, root)
+            check_text(doc, raw, rss2=False)
         elif root.tag == "opml":
             counts["opml"] += 1
             check_opml(doc, root)
+            check_text(doc, raw, rss2=False)
         elif root.tag in (f"{SM}urlset", f"{SM}sitemapindex"):
             counts["sitemap"] += 1
             check_sitemap(doc, root, base, len(raw))
