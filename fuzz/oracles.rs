@@ -117,6 +117,16 @@ pub fn well_formed_xml(what: &str, xml: &[u8]) {
         buf.clear();
     }
     assert_eq!(depth, 0, "{what}: elements left open");
+    // XML 1.0's Char: no control but tab and line ends, no U+FFFE/U+FFFF
+    // (quick-xml does not check; expat, in feedparser and browsers, does).
+    let text = String::from_utf8_lossy(xml);
+    let bad = text.chars().find(|c| {
+        matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}')
+    });
+    assert!(
+        bad.is_none(),
+        "{what} holds {bad:?}, which XML cannot carry"
+    );
     assert_eq!(roots, 1, "{what}: not one root element");
 }
 

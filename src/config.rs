@@ -147,7 +147,39 @@ impl Config {
                 },
             }
         })?;
-        Self::merge(file, overrides, origin)
+        let config = Self::merge(file, overrides, origin)?;
+        config.check_text(origin)?;
+        Ok(config)
+    }
+
+    /// The site's and the districts' names and descriptions go into
+    /// every feed as text: one with a character XML cannot carry (a
+    /// control character, U+FFFE, U+FFFF) would break them all.
+    fn check_text(&self, origin: &str) -> Result<(), ConfigError> {
+        let mut texts = vec![
+            ("title".to_string(), &self.title),
+            ("description".to_string(), &self.description),
+        ];
+        for d in &self.districts {
+            texts.push((format!("districts.{}.name", d.slug), &d.name));
+            texts.push((format!("districts.{}.description", d.slug), &d.description));
+        }
+        let bad = |c: char| {
+            (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+        };
+        for (key, text) in texts {
+            if let Some(c) = text.chars().find(|c| bad(*c)) {
+                return Err(ConfigError {
+                    origin: format!("{origin}: key `{key}`"),
+                    message: format!(
+                        "holds U+{:04X}, a character feeds cannot carry: remove it",
+                        u32::from(c)
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn merge(file: FileConfig, o: &Overrides, origin: &str) -> Result<Config, ConfigError> {
@@ -483,6 +515,27 @@ mod tests {
         };
         let c = Config::from_toml(MIN, "crier.toml", &o).unwrap();
         assert_eq!(c.base_url.as_str(), "http://127.0.0.1:9/");
+    }
+
+    #[test]
+    fn names_feeds_cannot_carry_are_refused() {
+        for (toml, key) in [
+            ("title = \"a\\u0001b\"\n", "`title`"),
+            (
+                "title = \"t\"\ndescription = \"x\\uFFFF\"\n",
+                "`description`",
+            ),
+            (
+                "title = \"t\"\n[districts.a]\nname = \"a\\u001b\"\n",
+                "`districts.a.name`",
+            ),
+        ] {
+            let text =
+                format!("base_url = \"https://n.example/\"\nid_authority = \"n.example\"\n{toml}");
+            let e = Config::from_toml(&text, "crier.toml", &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+            assert!(e.message.contains("cannot carry"), "{e}");
+        }
     }
 
     #[test]

@@ -44,6 +44,16 @@ pub fn render(markdown: &str, base: Option<&Url>, text_chars: usize) -> (String,
             .clean(&raw)
             .to_string()
     };
+    // A reference (`&#1;`, `&#xFFFF;`) makes a character XML cannot
+    // carry, and a noncharacter may be in the file itself: dropped, or
+    // every feed that carries the body would be malformed.
+    let suspect =
+        markdown.contains("&#") || markdown.contains('\u{FFFE}') || markdown.contains('\u{FFFF}');
+    let html = if suspect && html.contains(is_dropped) {
+        html.chars().filter(|c| !is_dropped(*c)).collect()
+    } else {
+        html
+    };
     (html, text.finish())
 }
 
@@ -155,10 +165,11 @@ fn plain_text(markdown: &str) -> String {
     .1
 }
 
-/// Collapses runs of white space to one space and drops control characters,
-/// which XML 1.0 cannot carry: all but tab and line ends, which are white
-/// space, as when a file's own bytes are read (so an escaped `\u000B` in
-/// a title is dropped as a raw one is, and leaves no space behind).
+/// Collapses runs of white space to one space and drops what XML 1.0
+/// cannot carry: control characters (all but tab and line ends, which are
+/// white space, as when a file's own bytes are read, so an escaped
+/// `\u000B` in a title is dropped as a raw one is, and leaves no space
+/// behind) and the noncharacters U+FFFE and U+FFFF.
 pub fn normalise_space(s: &str) -> String {
     let kept: std::borrow::Cow<'_, str> = if s.contains(is_dropped) {
         s.chars()
@@ -179,7 +190,7 @@ pub fn normalise_space(s: &str) -> String {
 }
 
 fn is_dropped(c: char) -> bool {
-    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// Cuts `text` to at most `max` characters (never inside a character),
@@ -293,6 +304,20 @@ mod tests {
         let s = cut_summary("一二三四五六七八九十", 4);
         assert_eq!(s, "一二三四…");
         assert_eq!(cut_summary("短句。", 10), "短句。");
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_dropped_from_bodies_and_texts() {
+        let base = Url::parse("https://n.example/").unwrap();
+        for md in [
+            "x &#x1; y &#xFFFF; z \u{FFFE}",
+            "<p>x &#1; y</p>",
+            "`&#x1;` \u{FFFF}",
+        ] {
+            let html = to_html(md, &base);
+            assert!(!html.contains(is_dropped), "{md}: {html:?}");
+        }
+        assert_eq!(normalise_space("a\u{FFFF}b \u{1}c\u{FFFE}"), "ab c");
     }
 
     #[test]

@@ -153,16 +153,19 @@ impl<'a> Scope<'a> {
     }
 
     /// The articles with what the scope has of their text: (article,
-    /// HTML, summary). An archive document has summaries only.
+    /// HTML, summary). An archive document has summaries only. An
+    /// article with no text at all has its title for a summary: an
+    /// archive's entry must have some (Atom's "textual content").
     pub fn items_maybe(&self) -> impl Iterator<Item = Text<'a, '_>> {
         self.articles.iter().copied().enumerate().map(|(i, a)| {
             let body = self.bodies.get(i);
+            let summary = body
+                .map(|b| b.summary.as_str())
+                .or(self.summaries.get(i).map(|s| &**s));
             Text {
                 article: a,
                 html: body.map(|b| b.html.as_str()),
-                summary: body
-                    .map(|b| b.summary.as_str())
-                    .or(self.summaries.get(i).map(|s| &**s)),
+                summary: summary.map(|s| if s.is_empty() { a.title.as_str() } else { s }),
             }
         })
     }

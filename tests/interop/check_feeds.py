@@ -41,8 +41,10 @@ def published(content):
 
 def shown(s):
     """A text as crier shows it (body::normalise_space): control
-    characters dropped, white space runs one space, ends trimmed."""
-    kept = "".join(c for c in s if c in "\t\n\r" or not (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F))
+    characters and U+FFFE/U+FFFF dropped, white space runs one space,
+    ends trimmed."""
+    kept = "".join(c for c in s if c in "\t\n\r" or not (
+        ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\ufffe\uffff"))
     return " ".join(kept.split())
 
 

@@ -119,19 +119,30 @@ class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.tags, self.attrs, self.meta, self.links = [], set(), {}, []
-        self.h1, self.title, self.ld = [], [], []
+        self.h1, self.title, self.ld, self.canonical = [], [], [], []
         self.open = []  # (tag, attrs) of open text-collecting elements
+        # An article's body (after its line of date, author and tags) is
+        # Markdown's, sanitised: its elements are not made of a text.
+        self.in_article, self.in_body = False, False
 
     def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.attrs.update(name for name, _ in attrs)
         a = dict(attrs)
+        self.in_article |= tag == "article"
+        if not self.in_body:
+            self.tags.append(tag)
+            self.attrs.update(name for name, _ in attrs)
+        if tag == "link" and a.get("rel") == "canonical":
+            self.canonical.append(a.get("href"))
         if tag == "meta" and ("property" in a or "name" in a):
             self.meta.setdefault(a.get("property") or a.get("name"), []).append(a.get("content"))
         if tag in ("h1", "title", "a", "script"):
             self.open.append((tag, a, []))
 
     def handle_endtag(self, tag):
+        if tag == "p" and self.in_article and not self.in_body:
+            self.in_body = True
+        if tag == "article":
+            self.in_article = self.in_body = False
         if self.open and self.open[-1][0] == tag:
             tag, a, text = self.open.pop()
             text = "".join(text)
@@ -157,6 +168,13 @@ def check_page(doc, path, site, names, articles, problems):
     strange = {a for a in page.attrs if a not in PAGE_ATTRS}
     if strange:
         problems.append(f"{doc}: attributes made of text: {sorted(strange)}")
+    # Landmarks (one banner, navigation, main content, footer) and the
+    # page's own URL as canonical.
+    for landmark in ("header", "nav", "main", "footer"):
+        if page.tags.count(landmark) != 1:
+            problems.append(f"{doc}: {page.tags.count(landmark)} <{landmark}> elements")
+    own = doc_url(doc.removesuffix("index.html"), articles)
+    problems.same(doc, "rel=canonical", page.canonical, [own])
     if page.tags.count("script") > 1:
         problems.append(f"{doc}: {page.tags.count('script')} script elements")
     by_url = {a["url"]: a for a in articles.values()}
