@@ -247,29 +247,31 @@ fn tokenize<S: TokenSink>(sink: S, html: &str) -> S {
     tokenizer.sink
 }
 
-/// What feedparser shows of an RSS value that may be text or HTML: it
-/// takes it for HTML when it holds an end tag or a character reference
-/// (its `lookslikehtml`), and a reader then shows the HTML's text.
-pub fn guessed_text(value: &str) -> String {
+/// Whether feedparser takes an RSS value for HTML (its `lookslikehtml`,
+/// loosened: any end tag, any reference ending in `;`).
+pub fn looks_like_html(value: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
     let end_tag = value.match_indices("</").any(|(i, _)| {
-        let name = value[i + 2..]
-            .bytes()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            .count();
-        name > 0 && value.as_bytes().get(i + 2 + name) == Some(&b'>')
+        let rest = &value[i + 2..];
+        let name = rest.chars().take_while(|c| word(*c)).count();
+        name > 0 && rest.chars().nth(name) == Some('>')
     });
-    let reference = value.match_indices('&').any(|(i, _)| {
-        let rest = value[i + 1..].strip_prefix('#').unwrap_or(&value[i + 1..]);
-        let name = rest
-            .bytes()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
-            .count();
-        name > 0 && rest.as_bytes().get(name) == Some(&b';')
-    });
-    if end_tag || reference {
-        html_text(value).0
+    end_tag
+        || value.match_indices('&').any(|(i, _)| {
+            let rest = value[i + 1..].strip_prefix('#').unwrap_or(&value[i + 1..]);
+            let name = rest.chars().take_while(|c| word(*c)).count();
+            name > 0 && rest.chars().nth(name) == Some(';')
+        })
+}
+
+/// What feedparser shows of an RSS value that may be text or HTML: the
+/// value, or, when it looks like HTML, the text that HTML shows; and how
+/// many tags that HTML holds.
+pub fn guessed_text(value: &str) -> (String, usize) {
+    if looks_like_html(value) {
+        html_text(value)
     } else {
-        value.to_string()
+        (value.to_string(), 0)
     }
 }
 

@@ -156,9 +156,12 @@ proptest! {
         let channel = rss::Channel::read_from(&rss[..]).unwrap();
         let item = &channel.items[0];
         let rss_title = item.title.as_deref().unwrap_or_default();
-        // A reader that guesses (feedparser) and one that takes it as HTML.
-        prop_assert_eq!(oracles::guessed_text(rss_title), shown.as_str());
-        prop_assert_eq!(oracles::html_text(rss_title), (shown.clone(), 0));
+        // A reader that takes it as text (newsboat), and one that guesses
+        // (feedparser): the same text, and no tag in it.
+        prop_assert_eq!(oracles::guessed_text(rss_title), (shown.clone(), 0));
+        if !oracles::looks_like_html(&shown) {
+            prop_assert_eq!(rss_title, shown.as_str());
+        }
         // The description is HTML to every reader.
         let description = item.description.as_deref().unwrap_or_default();
         prop_assert_eq!(oracles::html_text(description), (feed_summary.clone(), 0));

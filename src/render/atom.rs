@@ -8,15 +8,16 @@ use std::collections::BTreeMap;
 
 use atom_syndication::extension::Extension;
 
-use super::text::{has_end_tag, hex_references, looks_like_markup};
+use super::text::{has_end_tag, hex_references};
 use super::{Doc, FeedKind, RenderError, Scope, Text as ItemText, escape};
 
 const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
 
-/// A text construct: plain text as it is, or, when a validator or a
-/// reader would take it for markup, `type="html"` with the text escaped.
+/// A text construct: plain text as it is (Atom readers honour
+/// `type="text"`), or, when it holds an end tag, which validators call
+/// undeclared HTML, `type="html"` with the text escaped.
 fn text_construct(s: &str) -> Text {
-    if looks_like_markup(s) {
+    if has_end_tag(s) {
         Text::html(escape(s))
     } else {
         Text::plain(s)

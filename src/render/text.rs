@@ -1,9 +1,10 @@
 //! Plain text in feeds: titles, summaries, names and tags are text that
 //! an editor wrote, never markup, and every reader must show them as
-//! written. RSS has no way to say "this is text": readers and the W3C
-//! validator guess, and they guess HTML when the text looks like it. So
-//! text that looks like markup is written as the HTML that shows it,
-//! and the XML spells `&` and `<` as hexadecimal references, which the
+//! written. RSS has no way to say "this is text". Most readers take an
+//! RSS title as text (newsboat, the `reader` library, rss-parser), but
+//! feedparser, and the W3C validator, take one for HTML when it looks
+//! like HTML: then, and only then, it is written as the HTML that shows
+//! it. The XML spells `&` and `<` as hexadecimal references, which the
 //! validator (after the RSS Best Practices Profile) takes as "plain text,
 //! written with care". docs/output.md gives the rules per format.
 
@@ -11,56 +12,41 @@ use std::borrow::Cow;
 
 use super::escape;
 
-/// Whether a reader that takes the text as HTML could read anything
-/// but text in `s`: it holds a `<` that opens a tag, an end tag, a
-/// comment or a declaration (`<` then an ASCII letter, `/`, `!` or `?`),
-/// or an `&` that starts a character reference as HTML5 reads one
-/// (`&#…`, `&amp;`, and `&copy` even without its `;`). Text without
-/// either (`R&D`, `x < 5`, `太原 <新闻>`) is the same whether a reader
-/// takes it as text or as HTML.
-pub fn looks_like_markup(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| match c {
-        b'<' => matches!(b.get(i + 1), Some(n) if n.is_ascii_alphabetic() || b"/!?".contains(n)),
-        b'&' => starts_reference(&s[i + 1..]),
-        _ => false,
+/// Whether a reader that guesses (feedparser's `lookslikehtml`) or the
+/// validator would take `s` for HTML: it holds an end tag (`</b>`) or a
+/// character reference (`&amp;`, `&#38;`). Anything else (`a<b`, `R&D`,
+/// `&copy 2023`, `太原 <新闻>`) they take as text, as it is.
+pub fn looks_like_html(s: &str) -> bool {
+    has_end_tag(s) || has_reference(s)
+}
+
+/// `&`, maybe `#`, a word, `;`.
+fn has_reference(s: &str) -> bool {
+    s.match_indices('&').any(|(i, _)| {
+        let rest = &s[i + 1..];
+        let rest = rest.strip_prefix('#').unwrap_or(rest);
+        let name = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .count();
+        name > 0 && rest.chars().nth(name) == Some(';')
     })
 }
 
-/// Whether the text after an `&` starts a character reference: `#`, or
-/// a name HTML5 knows (its table holds every prefix of each name too,
-/// marked `(0, 0)`).
-fn starts_reference(rest: &str) -> bool {
-    if rest.starts_with('#') {
-        return true;
-    }
-    let name = rest
-        .bytes()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .count();
-    let with_semicolon = name + usize::from(rest[name..].starts_with(';'));
-    (1..=with_semicolon).any(|n| {
-        markup5ever::data::NAMED_ENTITIES
-            .get(&rest[..n])
-            .is_some_and(|&found| found != (0, 0))
-    })
-}
-
-/// What goes into an element that readers take as HTML when it looks
-/// like HTML (an RSS title) or always (an OPML outline's text): the text
-/// itself, or, when it looks like markup, the HTML that shows it.
+/// What goes into an element that readers may take as HTML when it looks
+/// like HTML (an RSS title): the text itself, or, when it looks like
+/// HTML, the HTML that shows it.
 pub fn as_html(s: &str) -> Cow<'_, str> {
-    if looks_like_markup(s) {
+    if looks_like_html(s) {
         Cow::Owned(escape(s))
     } else {
         Cow::Borrowed(s)
     }
 }
 
-/// Whether a text has an HTML end tag (`</b>`) in it: where a format
-/// has no way to mark a value as text (an RSS category, an Atom name),
-/// validators warn that it holds HTML, and it goes in the Dublin Core
-/// element, which is text by definition.
+/// Whether a text has an HTML end tag (`</b>`) in it: validators call it
+/// HTML wherever a format cannot mark it as text (an RSS category, an
+/// Atom name) and in Atom's `type="text"`.
 pub fn has_end_tag(s: &str) -> bool {
     s.match_indices("</").any(|(i, _)| {
         let rest = &s[i + 2..];
@@ -110,42 +96,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markup_is_what_an_html_parser_reads_as_markup() {
-        let markup = [
-            "a<b",
+    fn html_is_what_a_guessing_reader_takes_for_html() {
+        let html = [
             "</x>",
-            "<!-- c",
-            "<?x",
+            "a<b R&D <b>粗体</b>",
             "&amp;",
             "&#x26;",
-            "&#",
-            "&copy 2023",
-            "&notit;",
-            "x&lt",
+            "&#38;",
+            "&nbsp;",
+            "&zz;",
+            "&中文;",
         ];
-        for s in markup {
-            assert!(looks_like_markup(s), "{s}");
+        for s in html {
+            assert!(looks_like_html(s), "{s}");
         }
         let text = [
+            "a<b",
+            "<b>粗体",
             "R&D",
             "AT&T",
+            "&copy 2023",
             "&",
-            "R & D",
-            "&-",
-            "a &",
-            "&zz;",
+            "&#;",
+            "& b;",
             "a>b",
             "x < 5",
             "太原 <新闻>",
-            "<",
             "\"q\" 'a'",
             "",
         ];
         for s in text {
-            assert!(!looks_like_markup(s), "{s}");
+            assert!(!looks_like_html(s), "{s}");
         }
-        assert_eq!(as_html("R&D"), "R&D");
-        assert_eq!(as_html("a<b & c"), "a&lt;b &amp; c");
+        assert_eq!(as_html("a<b R&D"), "a<b R&D");
+        assert_eq!(as_html("a<b & c</b>"), "a&lt;b &amp; c&lt;/b&gt;");
     }
 
     #[test]
