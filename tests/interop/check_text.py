@@ -194,7 +194,7 @@ def check_page(doc, path, site, names, articles, problems):
             problems.same(doc, f"link to {a['file']}", text, a["title"])
     a = by_url.get(doc_url(doc, articles))
     if a is not None:
-        check_article_page(doc, page, a, problems)
+        check_article_page(doc, page, a, site, problems)
     elif doc.split("/")[0] in names and doc.endswith("/index.html"):
         problems.same(doc, "h1", page.h1, [names[doc.split("/")[0]]])
     elif doc == "index.html":
@@ -207,8 +207,10 @@ def doc_url(doc, articles):
     return base + urllib.parse.quote(doc, safe="/-._~")
 
 
-def check_article_page(doc, page, a, problems):
+def check_article_page(doc, page, a, site, problems):
     problems.same(doc, "h1", page.h1, [a["title"]])
+    desk = f"{site} · {a['district']}" if a["district"] else site
+    problems.same(doc, "<title>", page.title, [f"{a['title']} - {desk}"])
     problems.same(doc, "og:title", page.meta.get("og:title"), [a["title"]])
     if a["summary"]:
         problems.same(doc, "description", page.meta.get("description"), [a["summary"]])
