@@ -389,7 +389,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         start_intake(args, dir, debounce);
     }
     let content_shown = args.input.content.display().to_string();
-    let _ = std::thread::Builder::new()
+    let started = std::thread::Builder::new()
         .name("live".into())
         .spawn(move || {
             let mut live = live;
@@ -408,6 +408,12 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             live.watching(watcher);
             live.run(rx);
         });
+    if let Err(e) = started {
+        // Nothing would ever be built: /healthz would say 503 for good.
+        tracing::error!("cannot start the build thread: {e}");
+        running.stop();
+        return ExitCode::from(CONTENT_ERRORS);
+    }
     runtime.block_on(shutdown_signal());
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop();

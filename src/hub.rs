@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::metrics::{Metrics, OutcomeLabels};
-use crate::websub::HttpClient;
+use crate::websub::{Attempt, HttpClient, Retry};
 
 /// Largest subscription request body read.
 pub const MAX_BODY: usize = 8 * 1024;
@@ -29,8 +29,6 @@ pub const MAX_SUBSCRIPTIONS: usize = 10_000;
 pub const MIN_LEASE: u64 = 60;
 pub const MAX_LEASE: u64 = 30 * 24 * 3600;
 pub const DEFAULT_LEASE: u64 = 10 * 24 * 3600;
-/// Deliveries are tried this many times, the wait doubling from 1 s.
-const TRIES: u32 = 5;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -337,53 +335,43 @@ impl Hub {
                 crate::fingerprint::hex(&mac.finalize().into_bytes())
             ))
         });
-        let mut wait = Duration::from_secs(1);
-        for attempt in 1..=TRIES {
+        let request = || {
             let mut request = Request::post(&sub.callback)
                 .header(CONTENT_TYPE, content_type)
                 .header(LINK, link.as_str());
             if let Some(sig) = &signature {
                 request = request.header("x-hub-signature", sig.as_str());
             }
-            let Ok(request) = request.body(Full::new(body.clone())) else {
-                return;
-            };
-            let ok = matches!(
-                tokio::time::timeout(TIMEOUT, self.client.request(request)).await,
-                Ok(Ok(r)) if r.status().is_success()
-            );
-            let outcome = if ok {
-                "delivered"
-            } else if attempt < TRIES {
-                "retried"
-            } else {
-                "failed"
-            };
-            self.metrics
-                .websub_deliveries
-                .get_or_create(&OutcomeLabels { outcome })
-                .inc();
-            match outcome {
-                "delivered" => return,
-                "failed" => {
-                    tracing::error!(
+            request.body(Full::new(body.clone()))
+        };
+        let retry = Retry::DELIVERY;
+        retry
+            .post(&self.client, request, |attempt, wait| {
+                let outcome = match attempt {
+                    Attempt::Made => "delivered",
+                    Attempt::Again(_) => "retried",
+                    Attempt::GaveUp(_) => "failed",
+                };
+                self.metrics
+                    .websub_deliveries
+                    .get_or_create(&OutcomeLabels { outcome })
+                    .inc();
+                match attempt {
+                    Attempt::Made => {}
+                    Attempt::Again(p) => tracing::warn!(
+                        callback = sub.callback,
+                        "WebSub delivery {p}; trying again in {}s",
+                        wait.as_secs()
+                    ),
+                    Attempt::GaveUp(p) => tracing::error!(
                         callback = sub.callback,
                         topic = sub.topic,
-                        "WebSub delivery failed {TRIES} times: given up"
-                    );
-                    return;
+                        "WebSub delivery {p}; failed {} times: given up",
+                        retry.tries
+                    ),
                 }
-                _ => {
-                    tracing::warn!(
-                        callback = sub.callback,
-                        "WebSub delivery failed; trying again in {}s",
-                        wait.as_secs()
-                    );
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-            }
-        }
+            })
+            .await;
     }
 }
 

@@ -157,12 +157,7 @@ fn is_page(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    !(name.starts_with('.')
-        || name.ends_with('~')
-        || name.ends_with(".err")
-        || [".tmp", ".part", ".swp", ".crdownload"]
-            .iter()
-            .any(|s| name.ends_with(s)))
+    !(crate::content::is_ignored(name) || name.ends_with(".err"))
 }
 
 /// What an import did, for the log.

@@ -324,7 +324,7 @@ impl Live {
         // After a start or a new config every feed may have changed.
         self.announce(&config, &feed_urls(&config, &built), &[]);
         let written = match &self.store {
-            Some(s) => s.write_outputs(&built.outputs).map_err(|e| e.to_string()),
+            Some(s) => s.write_outputs(&built.outputs).map_err(|e| e.for_log()),
             None => Ok(Report::default()),
         };
         self.completion = Completion {
@@ -511,7 +511,7 @@ impl Live {
         let mut failure = None;
         match store.finish(&keep, seal) {
             Ok(removed) => self.completion.report.removed += removed,
-            Err(e) => failure = Some(e.to_string()),
+            Err(e) => failure = Some(e.for_log()),
         }
         // Saved when something was read: an index that gave every file
         // is still right (a 100,000-article index is 36 MB to write).
@@ -702,7 +702,7 @@ impl Live {
         made: &[(Job, Output)],
         routes: &mut Routes,
     ) -> Result<Report, String> {
-        let failed = |e: store::StoreError| e.to_string();
+        let failed = |e: store::StoreError| e.for_log();
         let (memory, pages): (Vec<&Output>, Vec<&Output>) =
             built.outputs.iter().partition(|o| o.kind.in_memory());
         let memory: Vec<Output> = memory.into_iter().cloned().collect();

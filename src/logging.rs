@@ -50,7 +50,7 @@ impl LogWriter {
     /// Flushes every 200 ms, so a quiet server's last lines still appear.
     pub fn spawn_flusher(&self) {
         let me = self.clone();
-        let _ = std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("log-flush".into())
             .spawn(move || {
                 loop {
@@ -58,6 +58,10 @@ impl LogWriter {
                     me.flush();
                 }
             });
+        if let Err(e) = started {
+            // The log still reaches stderr, a buffer at a time.
+            eprintln!("warning: cannot start the log flusher ({e}): log lines may come late");
+        }
     }
 }
 

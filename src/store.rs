@@ -183,29 +183,38 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// What to tell the user: for a full disk or a folder that cannot be
-    /// written, the folder and what to do; else the file and the error.
+    /// What to tell the user of `crier build`: for a full disk or a
+    /// folder that cannot be written, the folder and what to do; else the
+    /// file and the error.
     pub fn describe(&self, out: &Path) -> String {
-        use std::io::ErrorKind;
-        if let StoreError::Write(w) = self {
-            match w.source.kind() {
-                ErrorKind::StorageFull => {
-                    return format!(
-                        "{}: no space left on the device: free some space and run again (every file there is whole, and no temp file is left)",
-                        out.display()
-                    );
-                }
-                ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied => {
-                    return format!(
-                        "{}: cannot write there ({}): make the folder writable or point --out elsewhere",
-                        out.display(),
-                        w.source
-                    );
-                }
-                _ => {}
-            }
+        match self.cause() {
+            Some(cause) => format!("{}: {cause}", out.display()),
+            None => format!("cannot write the output: {self}"),
         }
-        format!("cannot write the output: {self}")
+    }
+
+    /// For a full disk or a folder that cannot be written, what it is and
+    /// what to do, for any command; `None` for a file's own error.
+    pub fn cause(&self) -> Option<String> {
+        use std::io::ErrorKind;
+        let StoreError::Write(w) = self else {
+            return None;
+        };
+        match w.source.kind() {
+            ErrorKind::StorageFull => Some(
+                "no space left on the device: free some space and run again (every file there is whole, and no temp file is left)".into(),
+            ),
+            ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied => Some(format!(
+                "cannot write there ({}): make the folder writable or point --out elsewhere",
+                w.source
+            )),
+            _ => None,
+        }
+    }
+
+    /// What `crier serve` logs: the folder's problem, or the file's.
+    pub fn for_log(&self) -> String {
+        self.cause().unwrap_or_else(|| self.to_string())
     }
 }
 

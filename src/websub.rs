@@ -17,9 +17,6 @@ use crate::metrics::{Metrics, Outcome, PingLabels};
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
-/// Tries per ping; the wait between tries doubles from `FIRST_WAIT`.
-const TRIES: u32 = 6;
-const FIRST_WAIT: Duration = Duration::from_secs(1);
 /// A hub that takes longer than this for one ping is retried.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,60 +67,108 @@ impl Publisher {
             .append_pair("hub.mode", "publish")
             .append_pair("hub.url", feed)
             .finish();
-        let mut wait = FIRST_WAIT;
-        for attempt in 1..=TRIES {
-            let request = Request::post(hub)
+        let request = || {
+            Request::post(hub)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(USER_AGENT, concat!("crier/", env!("CARGO_PKG_VERSION")))
-                .body(Full::new(Bytes::from(body.clone())));
-            let request = match request {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(hub, "cannot make a WebSub ping to this hub: {e}");
-                    return;
-                }
-            };
-            let answer = tokio::time::timeout(TIMEOUT, self.client.request(request)).await;
-            let problem = match answer {
-                Ok(Ok(r)) if r.status().is_success() => None,
-                Ok(Ok(r)) => Some(format!("answered {}", r.status())),
-                Ok(Err(e)) => Some(format!("unreachable: {e}")),
-                Err(_) => Some(format!("no answer in {}s", TIMEOUT.as_secs())),
-            };
-            let outcome = match &problem {
-                None => Outcome::Accepted,
-                Some(_) if attempt < TRIES => Outcome::Retried,
-                Some(_) => Outcome::Failed,
-            };
-            self.metrics
-                .websub_pings
-                .get_or_create(&PingLabels { outcome })
-                .inc();
-            match (outcome, problem) {
-                (Outcome::Accepted, _) => {
-                    tracing::debug!(hub, feed, "hub told of a change");
-                    return;
-                }
-                (Outcome::Retried, Some(p)) => {
-                    tracing::warn!(
+                .body(Full::new(Bytes::from(body.clone())))
+        };
+        let retry = Retry::PING;
+        retry
+            .post(&self.client, request, |attempt, wait| {
+                let outcome = match attempt {
+                    Attempt::Made => Outcome::Accepted,
+                    Attempt::Again(_) => Outcome::Retried,
+                    Attempt::GaveUp(_) => Outcome::Failed,
+                };
+                self.metrics
+                    .websub_pings
+                    .get_or_create(&PingLabels { outcome })
+                    .inc();
+                match attempt {
+                    Attempt::Made => tracing::debug!(hub, feed, "hub told of a change"),
+                    Attempt::Again(p) => tracing::warn!(
                         hub,
                         feed,
                         "WebSub hub {p}; trying again in {}s",
                         wait.as_secs()
-                    );
-                }
-                (_, p) => {
-                    tracing::error!(
+                    ),
+                    Attempt::GaveUp(p) => tracing::error!(
                         hub,
                         feed,
-                        "WebSub hub {}; gave up after {TRIES} tries: its subscribers learn of this change at their next poll",
-                        p.unwrap_or_default()
-                    );
-                    return;
+                        "WebSub hub {p}; gave up after {} tries: its subscribers learn of this change at their next poll",
+                        retry.tries
+                    ),
+                }
+            })
+            .await;
+    }
+}
+
+/// How one try of a POST to a hub or a subscriber went.
+pub enum Attempt {
+    /// Answered 2xx.
+    Made,
+    /// Refused or unreachable (why); tried again after the wait.
+    Again(String),
+    /// Refused or unreachable on the last try, or not even made: given up.
+    GaveUp(String),
+}
+
+/// The one retry loop of WebSub, for publish pings and hub deliveries:
+/// up to `tries` tries, the wait between them doubling from `first_wait`,
+/// each given `TIMEOUT`.
+pub struct Retry {
+    pub tries: u32,
+    pub first_wait: Duration,
+}
+
+impl Retry {
+    /// Publish pings to a hub: 6 tries over about half a minute.
+    pub const PING: Retry = Retry {
+        tries: 6,
+        first_wait: Duration::from_secs(1),
+    };
+    /// The built-in hub's deliveries to a subscriber: 5 tries.
+    pub const DELIVERY: Retry = Retry {
+        tries: 5,
+        first_wait: Duration::from_secs(1),
+    };
+
+    /// POSTs what `request` makes until a try is answered 2xx or `tries`
+    /// are used; `seen` hears of each try (with the wait before the next).
+    pub async fn post(
+        &self,
+        client: &HttpClient,
+        request: impl Fn() -> Result<Request<Full<Bytes>>, hyper::http::Error>,
+        mut seen: impl FnMut(&Attempt, Duration),
+    ) -> bool {
+        let mut wait = self.first_wait;
+        for attempt in 1..=self.tries {
+            let problem = match request() {
+                Err(e) => Some(format!("cannot be asked: {e}")),
+                Ok(r) => match tokio::time::timeout(TIMEOUT, client.request(r)).await {
+                    Ok(Ok(r)) if r.status().is_success() => None,
+                    Ok(Ok(r)) => Some(format!("answered {}", r.status())),
+                    Ok(Err(e)) => Some(format!("unreachable: {e}")),
+                    Err(_) => Some(format!("no answer in {}s", TIMEOUT.as_secs())),
+                },
+            };
+            let outcome = match problem {
+                None => Attempt::Made,
+                Some(p) if attempt < self.tries => Attempt::Again(p),
+                Some(p) => Attempt::GaveUp(p),
+            };
+            seen(&outcome, wait);
+            match outcome {
+                Attempt::Made => return true,
+                Attempt::GaveUp(_) => return false,
+                Attempt::Again(_) => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
                 }
             }
-            tokio::time::sleep(wait).await;
-            wait *= 2;
         }
+        false
     }
 }

@@ -98,8 +98,8 @@ impl Article {
 /// page of an unchanged file not at all.
 #[derive(Debug)]
 pub struct Pending {
-    /// The whole file, checked to be UTF-8.
-    text: Vec<u8>,
+    /// The whole file.
+    text: String,
     body_start: usize,
     /// Parsed only when a page is rendered: most reads render nothing.
     page_url: String,
@@ -110,7 +110,7 @@ pub struct Pending {
 impl Pending {
     /// The file as read, for keys that tell whether it changed.
     pub fn bytes(&self) -> &[u8] {
-        &self.text
+        self.text.as_bytes()
     }
 
     /// The summary alone, as [`Pending::render`] gives it, parsing no
@@ -119,17 +119,14 @@ impl Pending {
         if let Some(s) = &self.summary {
             return s.clone();
         }
-        let text = simdutf8::basic::from_utf8(&self.text).unwrap_or_default();
         body::summary(
-            text.get(self.body_start..).unwrap_or_default(),
+            self.text.get(self.body_start..).unwrap_or_default(),
             SUMMARY_CHARS,
         )
     }
 
     pub fn render(&self) -> Body {
-        // Checked when read; checking again is cheap next to rendering.
-        let text = simdutf8::basic::from_utf8(&self.text).unwrap_or_default();
-        let markdown = text.get(self.body_start..).unwrap_or_default();
+        let markdown = self.text.get(self.body_start..).unwrap_or_default();
         let text_chars = if self.summary.is_some() {
             0
         } else {
@@ -316,13 +313,17 @@ pub struct FileRead {
     pub read_at: i64,
 }
 
-/// Files crier never reads: hidden files, editor temporaries, non-Markdown.
+/// Files crier never reads, in `content/` and in the drop folder of
+/// printed pages alike: hidden files and what editors, downloads and
+/// copies leave while they work (vim's swap files and `4913` probe,
+/// emacs's `#x#` and `.#x`, `x~` backups, `.tmp`, `.bak`, `.part`,
+/// `.crdownload`).
 pub fn is_ignored(name: &str) -> bool {
     name.starts_with('.')
         || name.starts_with('#')
         || name.ends_with('~')
         || name == "4913"
-        || [".swp", ".swx", ".tmp", ".bak"]
+        || [".swp", ".swx", ".tmp", ".bak", ".part", ".crdownload"]
             .iter()
             .any(|s| name.ends_with(s))
 }
@@ -638,43 +639,41 @@ pub fn parse(config: &Config, c: &Candidate, bytes: Vec<u8>) -> FileRead {
     }
 }
 
-fn parse_article(
-    config: &Config,
-    c: &Candidate,
+/// An article file's bytes as text: not empty, UTF-8 (else an error
+/// naming the line and column), and without the control characters XML
+/// cannot carry (removed, with a warning).
+fn checked_text(
     bytes: Vec<u8>,
+    file: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Result<Option<(Article, Pending)>, Diagnostic> {
-    let display = c.path.to_string_lossy();
-    let file: &str = &display;
-    let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
+) -> Result<String, Diagnostic> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(err(
+        return Err(Diagnostic::error(
+            file,
             None,
-            "file is empty: add front matter with a title and a date, or delete the file".into(),
+            String::from(
+                "file is empty: add front matter with a title and a date, or delete the file",
+            ),
         ));
     }
-    // The vectorised check first; std's finds where the bad byte is.
-    let text = match simdutf8::basic::from_utf8(&bytes) {
-        Ok(t) => t,
-        Err(_) => {
-            let at = std::str::from_utf8(&bytes)
-                .err()
-                .map_or(0, |e| e.valid_up_to());
-            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-            let col = at
-                - bytes[..at]
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map_or(0, |p| p + 1)
-                + 1;
-            return Err(err(
-                Some(line),
-                format!(
-                    "not UTF-8 (bad byte at column {col}): save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
-                ),
-            ));
-        }
-    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        let col = at
+            - bytes[..at]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1)
+            + 1;
+        Diagnostic::error(
+            file,
+            Some(line),
+            format!(
+                "not UTF-8 (bad byte at column {col}): save the file as UTF-8 (e.g. iconv -f GBK -t UTF-8)"
+            ),
+        )
+    })?;
     // C0 controls and DEL are single bytes; C1 controls start with 0xC2.
     // Without an early exit per byte, the scan is vectorised.
     let suspect = text.as_bytes().chunks(256).any(|chunk| {
@@ -685,27 +684,34 @@ fn parse_article(
                 | (b == 0xc2)
         })
     });
+    let dropped = |ch: &char| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t');
     let controls = if suspect {
-        text.chars()
-            .filter(|ch| ch.is_control() && !matches!(ch, '\n' | '\r' | '\t'))
-            .count()
+        text.chars().filter(dropped).count()
     } else {
         0
     };
-    let bytes = if controls > 0 {
-        diags.push(Diagnostic::warning(
-            file,
-            None,
-            format!("removed {controls} control character(s) that XML cannot carry"),
-        ));
-        text.chars()
-            .filter(|ch| !ch.is_control() || matches!(ch, '\n' | '\r' | '\t'))
-            .collect::<String>()
-            .into_bytes()
-    } else {
-        bytes
-    };
-    let text = simdutf8::basic::from_utf8(&bytes).unwrap_or_default();
+    if controls == 0 {
+        return Ok(text);
+    }
+    diags.push(Diagnostic::warning(
+        file,
+        None,
+        format!("removed {controls} control character(s) that XML cannot carry"),
+    ));
+    Ok(text.chars().filter(|ch| !dropped(ch)).collect())
+}
+
+fn parse_article(
+    config: &Config,
+    c: &Candidate,
+    bytes: Vec<u8>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Option<(Article, Pending)>, Diagnostic> {
+    let display = c.path.to_string_lossy();
+    let file: &str = &display;
+    let err = |line: Option<usize>, msg: String| Diagnostic::error(file, line, msg);
+    let owned = checked_text(bytes, file, diags)?;
+    let text = owned.as_str();
 
     let split = front::split(text).map_err(|e| err(Some(e.line), e.message))?;
     let (fm, unknown) = front::parse(&split).map_err(|e| err(Some(e.line), e.message))?;
@@ -843,10 +849,10 @@ fn parse_article(
         image,
         date,
         updated,
-        source_key: crate::fingerprint::key_of(&bytes),
+        source_key: crate::fingerprint::key_of(text.as_bytes()),
     };
     let pending = Pending {
-        text: bytes,
+        text: owned,
         body_start,
         page_url,
         summary,
@@ -887,6 +893,8 @@ mod tests {
             "#a.md#",
             ".#a.md",
             "x.tmp",
+            "page.txt.part",
+            "page.txt.crdownload",
         ] {
             assert!(is_ignored(name), "{name}");
         }
