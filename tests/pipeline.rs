@@ -251,3 +251,88 @@ fn an_archive_edit_rerenders_only_from_the_first_changed_position() {
         ]
     );
 }
+
+/// The files a full build makes: its outputs' and its jobs'.
+fn made_files(built: &site::Built) -> std::collections::BTreeSet<String> {
+    built
+        .outputs
+        .iter()
+        .map(|o| o.file.to_string_lossy().into_owned())
+        .chain(
+            built
+                .jobs
+                .iter()
+                .map(|j| j.file().to_string_lossy().into_owned()),
+        )
+        .collect()
+}
+
+/// The keep-set (`site::all_files`, by which a full write removes stale
+/// files) is exactly what the pipeline makes: an output made and not
+/// kept would be deleted as stale, a file kept and not made would never
+/// leave. Checked with archives, topics, monthly sitemaps and city-wide
+/// articles, as articles go one by one; each one gone leaves both sets,
+/// and the live update that sees it go removes its page.
+#[test]
+fn the_keep_set_is_exactly_what_the_pipeline_makes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("content");
+    for d in ["a", "b"] {
+        std::fs::create_dir_all(content.join(d)).unwrap();
+    }
+    let mut names = Vec::new();
+    for i in 0..12u32 {
+        let folder = ["a", "b", ""][i as usize % 3];
+        let path = content.join(folder).join(format!("k{i:02}.md"));
+        let tags = ["劳模", "Tag One", "民生"][i as usize % 3];
+        let text = format!(
+            "+++\ntitle = \"文{i}\"\ndate = 2023-0{}-{:02}T08:00:00+08:00\ntags = [\"{tags}\"]\n+++\n正文\n",
+            1 + i % 3,
+            1 + i
+        );
+        std::fs::write(&path, text).unwrap();
+        names.push(path);
+    }
+    let mut library = Library::load(config(3), &content).unwrap();
+    let mut prints = Prints::default();
+    site::build(&library, &Change::everything(), &mut prints, None);
+    for path in &names {
+        let mut fresh = Prints::default();
+        let whole = Library::load(config(3), &content).unwrap();
+        let built = site::build(&whole, &Change::everything(), &mut fresh, None);
+        let kept: std::collections::BTreeSet<String> =
+            site::all_files(&whole, &fresh).into_iter().collect();
+        assert_eq!(made_files(&built), kept, "made and kept differ");
+
+        let page = path
+            .strip_prefix(&content)
+            .unwrap()
+            .with_extension("html")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            kept.contains(&page),
+            "{page} kept while its article is there"
+        );
+        std::fs::remove_file(path).unwrap();
+        let mut change = Change::default();
+        library
+            .refresh(std::slice::from_ref(path), &mut change)
+            .unwrap();
+        let live = site::build(&library, &change, &mut prints, None);
+        assert!(
+            live.removed
+                .iter()
+                .any(|(_, f)| f.to_string_lossy() == page),
+            "{page} not removed: {:?}",
+            live.removed
+        );
+        let after = Library::load(config(3), &content).unwrap();
+        let mut fresh = Prints::default();
+        site::build(&after, &Change::everything(), &mut fresh, None);
+        assert!(
+            !site::all_files(&after, &fresh).contains(&page),
+            "{page} still kept"
+        );
+    }
+}
