@@ -10,6 +10,7 @@
 //! second write within the file system's timestamp granularity leaves the
 //! same stamp).
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::content::{Article, Stamp};
 use crate::fingerprint::{self, Key};
+use crate::table;
 
 /// The index's file name, in the output folder.
 pub const FILE: &str = ".crier-index";
@@ -105,132 +107,61 @@ pub fn save<'a>(
     epoch: Key,
     entries: impl Iterator<Item = (&'a Stamp, i64, &'a Article)>,
 ) -> Result<usize, crate::atomic::WriteError> {
-    // Written in pieces: an archive's index is tens of MB, which the
+    // Written as it is made: an archive's index is tens of MB, which the
     // server should not hold twice.
-    let mut text = format!("{MAGIC}\t{}\n", fingerprint::hex(&epoch));
-    let mut sum = Checksum::default();
-    sum.add(text.as_bytes());
     let mut count = 0;
     crate::atomic::write_with(path, crate::atomic::Access::Public, |out| {
+        let out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let mut table = table::Writer::new(out, MAGIC, &[&fingerprint::hex(&epoch)])?;
         for (stamp, read_at, a) in entries {
             if stamp.mtime.max(stamp.ctime) >= read_at.saturating_sub(RACY) {
                 continue;
             }
-            let start = text.len();
-            line(&mut text, stamp, a);
-            sum.add(&text.as_bytes()[start..]);
-            count += 1;
-            if text.len() > 1 << 16 {
-                out.write_all(text.as_bytes())?;
-                text.clear();
-            }
+            table.row(row(stamp, a).iter().map(|f| f.as_ref()))?;
         }
-        text.push_str(&format!("end\t{count}\t{:016x}\n", sum.finish()));
-        out.write_all(text.as_bytes())
+        count = table.finish()?;
+        Ok(())
     })?;
     Ok(count)
 }
 
-/// A checksum of the index's lines, fed one line at a time.
-#[derive(Default)]
-struct Checksum(u64);
-
-impl Checksum {
-    fn add(&mut self, line: &[u8]) {
-        self.0 = self.0.rotate_left(5) ^ fingerprint::checksum(line);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Fields of a line, in order.
-fn line(text: &mut String, s: &Stamp, a: &Article) {
-    let fields: [&str; 8] = [
-        &a.source.to_string_lossy(),
-        a.district.as_deref().unwrap_or(""),
-        &a.path,
-        &a.id,
-        &a.title,
-        a.author.as_deref().unwrap_or(""),
-        a.link.as_deref().unwrap_or(""),
-        a.image.as_deref().unwrap_or(""),
-    ];
-    for f in fields {
-        escape(text, f);
-        text.push('\t');
-    }
-    escape(text, &a.tags.join("\u{1f}"));
-    text.push_str(&format!(
-        "\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-        s.size,
-        s.mtime,
-        s.ctime,
-        s.inode,
-        a.date.to_rfc3339(),
-        a.updated.to_rfc3339(),
-        fingerprint::hex(&a.source_key),
-    ));
-}
-
-/// Tabs, line ends and backslashes escaped; everything else as is.
-fn escape(out: &mut String, s: &str) {
-    if !s.contains(['\\', '\t', '\n', '\r']) {
-        out.push_str(s);
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
+/// Fields of a row, in order.
+fn row<'a>(s: &Stamp, a: &'a Article) -> [Cow<'a, str>; 16] {
+    [
+        a.source.to_string_lossy(),
+        Cow::Borrowed(a.district.as_deref().unwrap_or("")),
+        Cow::Borrowed(&a.path),
+        Cow::Borrowed(&a.id),
+        Cow::Borrowed(&a.title),
+        Cow::Borrowed(a.author.as_deref().unwrap_or("")),
+        Cow::Borrowed(a.link.as_deref().unwrap_or("")),
+        Cow::Borrowed(a.image.as_deref().unwrap_or("")),
+        Cow::Owned(a.tags.join("\u{1f}")),
+        Cow::Owned(s.size.to_string()),
+        Cow::Owned(s.mtime.to_string()),
+        Cow::Owned(s.ctime.to_string()),
+        Cow::Owned(s.inode.to_string()),
+        Cow::Owned(a.date.to_rfc3339()),
+        Cow::Owned(a.updated.to_rfc3339()),
+        Cow::Owned(fingerprint::hex(&a.source_key)),
+    ]
 }
 
 fn unescape(s: &str) -> Option<String> {
-    if !s.contains('\\') {
-        return Some(s.to_string());
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next()? {
-            '\\' => '\\',
-            't' => '\t',
-            'n' => '\n',
-            'r' => '\r',
-            _ => return None,
-        });
-    }
-    Some(out)
+    table::unescape(s).map(Cow::into_owned)
 }
 
 fn parse(bytes: &[u8], epoch: Key) -> Option<Index> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
-    let (body, trailer) = text.split_at(body_end);
-    let mut t = trailer.trim_end_matches('\n').split('\t');
-    let (end, count, sum) = (t.next()?, t.next()?, t.next()?);
-    let mut lines_sum = Checksum::default();
-    body.split_inclusive('\n')
-        .for_each(|l| lines_sum.add(l.as_bytes()));
-    if end != "end" || u64::from_str_radix(sum, 16).ok()? != lines_sum.finish() {
+    let checked = table::check(text, MAGIC)?;
+    let [made_in] = checked.header.as_slice() else {
         return None;
-    }
-    let mut lines = body.lines();
-    let (magic, made_in) = lines.next()?.split_once('\t')?;
-    if magic != MAGIC || fingerprint::parse_key(made_in)? != epoch {
+    };
+    if fingerprint::parse_key(made_in)? != epoch {
         return None;
     }
     // In parallel: an archive's index is tens of MB.
-    let lines: Vec<&str> = lines.collect();
+    let lines: Vec<&str> = checked.lines(text).collect();
     let parsed: Option<Vec<Entry>> = lines
         .par_chunks(4096)
         .map(|c| c.iter().map(|l| entry(l)).collect::<Option<Vec<Entry>>>())
@@ -241,7 +172,7 @@ fn parse(bytes: &[u8], epoch: Key) -> Option<Index> {
     for e in parsed? {
         entries.insert(e.article.source.clone(), e);
     }
-    (entries.len() == count.parse::<usize>().ok()?).then_some(Index { entries })
+    (entries.len() == checked.count).then_some(Index { entries })
 }
 
 fn entry(l: &str) -> Option<Entry> {

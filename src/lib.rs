@@ -4,7 +4,7 @@
 //! app (`live`, `watch`, `intake`, the commands) → `server` / `store` / `hub` and
 //! `websub` → build (`site`, `render`, `output`, `compress`) → core
 //! (`config`, `content`, `library`, `index`, `import`) → leaves (`metrics`,
-//! `atomic`, `fingerprint`, `logging`).
+//! `atomic`, `fingerprint`, `logging`, `table`).
 #![forbid(unsafe_code)]
 
 pub mod atomic;
@@ -26,5 +26,6 @@ pub mod server;
 pub mod site;
 pub mod sitemaps;
 pub mod store;
+pub mod table;
 pub mod watch;
 pub mod websub;

@@ -283,10 +283,11 @@ pub struct EntryLines {
 }
 
 impl EntryLines {
-    /// Adds an entry: a path with a tab or line end, or a file other than
-    /// [`file_of`] its path, cannot be one, and spoils the table.
+    /// Adds an entry: a path that a table would escape (a tab, a line
+    /// end, a `\`), or a file other than [`file_of`] its path, cannot be
+    /// one (the table is read in place), and spoils the table.
     pub fn push(&mut self, path: &str, file: &Path, kind: Kind, last_modified: i64) {
-        if path.contains(['\t', '\n']) || file_of(path) != file {
+        if !crate::table::plain(path) || file_of(path) != file {
             self.bad = true;
             return;
         }

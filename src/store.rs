@@ -22,6 +22,7 @@ use crate::content::{Article, Pending};
 use crate::fingerprint::{self, Key};
 use crate::output::{self, BuildError, EntryLines, EntryTable, Output, Page};
 use crate::site::{self, Job};
+use crate::table;
 
 /// Marks a folder as crier's output, so crier never deletes files in a
 /// folder it did not create.
@@ -41,7 +42,7 @@ pub const WRITING: &str = ".crier-writing";
 /// content it lists makes (see [`Record`]).
 pub const RECORD: &str = ".crier-built";
 
-const RECORD_MAGIC: &str = "crier-built 2";
+const RECORD_MAGIC: &str = "crier-built 3";
 
 /// The [`compress::identity`] of the encoders that made every `.gz` and
 /// `.br` in the folder: written when a run finishes, so a run killed
@@ -74,22 +75,12 @@ impl Record {
             return None;
         }
         let text = std::fs::read_to_string(out.join(RECORD)).ok()?;
-        let line = text.strip_suffix('\n')?;
-        let f: Vec<&str> = line.split('\t').collect();
-        let [
-            magic,
-            made_in,
-            content,
-            articles,
-            drafts,
-            outputs,
-            files,
-            until,
-        ] = f.as_slice()
+        let checked = table::check(&text, RECORD_MAGIC)?;
+        let [made_in, content, articles, drafts, outputs, files, until] = checked.header.as_slice()
         else {
             return None;
         };
-        if *magic != RECORD_MAGIC || fingerprint::parse_key(made_in)? != epoch {
+        if fingerprint::parse_key(made_in)? != epoch {
             return None;
         }
         let until: i64 = until.parse().ok()?;
@@ -106,24 +97,30 @@ impl Record {
         })
     }
 
-    fn text(&self, epoch: Key) -> String {
-        format!(
-            "{RECORD_MAGIC}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+    /// Writes the record (a table of its header alone).
+    fn write(&self, path: &Path, epoch: Key) -> Result<(), WriteError> {
+        let header = [
             fingerprint::hex(&epoch),
             fingerprint::hex(&self.content),
-            self.articles,
-            self.drafts,
-            self.outputs,
-            self.files,
-            self.until
-        )
+            self.articles.to_string(),
+            self.drafts.to_string(),
+            self.outputs.to_string(),
+            self.files.to_string(),
+            self.until.to_string(),
+        ];
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        atomic::write_with(path, atomic::Access::Public, |out| {
+            table::Writer::new(out, RECORD_MAGIC, &header)?
+                .finish()
+                .map(drop)
+        })
     }
 }
 
 /// The list of what the sealed site serves (see [`Seal`]).
 pub const ROUTES: &str = ".crier-routes";
 
-const ROUTES_MAGIC: &str = "crier-routes 1";
+const ROUTES_MAGIC: &str = "crier-routes 2";
 
 /// What a settled build seals the folder with: its record and every
 /// output it serves, so that a restart over the same content serves the
@@ -140,36 +137,30 @@ pub struct Seal {
 /// Writes the entry lines of `content`; `false` (and nothing written)
 /// if there are none.
 fn save_entries(path: &Path, content: Key, lines: Option<EntryLines>) -> Result<bool, WriteError> {
-    let Some((lines, count)) = lines.and_then(EntryLines::finish) else {
+    let Some((lines, _)) = lines.and_then(EntryLines::finish) else {
         return Ok(false);
     };
-    let mut text = format!("{ROUTES_MAGIC}\t{}\n", fingerprint::hex(&content));
-    text.push_str(&lines);
-    drop(lines);
-    let sum = fingerprint::checksum(text.as_bytes());
-    text.push_str(&format!("end\t{count}\t{sum:016x}\n"));
-    atomic::write(path, text.as_bytes(), atomic::Access::Public)?;
+    atomic::write_with(path, atomic::Access::Public, |out| {
+        let out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let mut table = table::Writer::new(out, ROUTES_MAGIC, &[&fingerprint::hex(&content)])?;
+        for line in lines.lines() {
+            table.row(line.split('\t'))?;
+        }
+        table.finish().map(drop)
+    })?;
     Ok(true)
 }
 
 /// The entries `record` was sealed with, if their list is whole.
 pub fn load_entries(out: &Path, record: &Record) -> Option<EntryTable> {
     let text = std::fs::read_to_string(out.join(ROUTES)).ok()?;
-    let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
-    let (body, trailer) = text.split_at(body_end);
-    let mut t = trailer.trim_end_matches('\n').split('\t');
-    let (end, count, sum) = (t.next()?, t.next()?, t.next()?);
-    if end != "end" || u64::from_str_radix(sum, 16).ok()? != fingerprint::checksum(body.as_bytes())
-    {
+    let checked = table::check(&text, ROUTES_MAGIC)?;
+    if checked.header.len() != 1 || fingerprint::parse_key(&checked.header[0])? != record.content {
         return None;
     }
-    let head = body.find('\n')? + 1;
-    let (magic, content) = body[..head - 1].split_once('\t')?;
-    if magic != ROUTES_MAGIC || fingerprint::parse_key(content)? != record.content {
-        return None;
-    }
-    let count: usize = count.parse().ok()?;
-    EntryTable::parse(text, head, body_end).filter(|t| t.len() == count)
+    let (rows, count) = (checked.rows.clone(), checked.count);
+    drop(checked);
+    EntryTable::parse(text, rows.start, rows.end).filter(|t| t.len() == count)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -629,8 +620,7 @@ impl Store {
                 if !save_entries(&routes, s.record.content, s.entries)? {
                     remove_if_there(&routes)?;
                 }
-                let text = s.record.text(epoch);
-                atomic::write(&sealed, text.as_bytes(), atomic::Access::Public)?
+                s.record.write(&sealed, epoch)?
             }
             (Some(_), Some(_)) => {}
             _ => remove_if_there(&sealed)?,
@@ -752,33 +742,36 @@ pub fn claim(out: &Path) -> Result<(), StoreError> {
     .map_err(io(&marker))
 }
 
-/// Writes a manifest: the epoch, then a key and a file per line.
+const MANIFEST_MAGIC: &str = "crier-manifest 2";
+
+/// Writes a manifest: a row (key, file) per output made in `epoch`.
 fn write_manifest(path: &Path, epoch: Key, made: &[(&String, &Key)]) -> Result<(), WriteError> {
-    let mut text = fingerprint::hex(&epoch);
-    text.push('\n');
-    for (file, key) in made {
-        text.push_str(&fingerprint::hex(*key));
-        text.push('\t');
-        text.push_str(file);
-        text.push('\n');
-    }
-    text.push_str("end\n");
-    atomic::write(path, text.as_bytes(), atomic::Access::Public)
+    atomic::write_with(path, atomic::Access::Public, |out| {
+        let out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let mut table = table::Writer::new(out, MANIFEST_MAGIC, &[&fingerprint::hex(&epoch)])?;
+        for (file, key) in made {
+            table.row([fingerprint::hex(*key).as_str(), file.as_str()])?;
+        }
+        table.finish().map(drop)
+    })
 }
 
 /// A manifest's entries, if it is whole and was made in `epoch`; `None`
 /// if it is missing, garbled, cut short or from another epoch.
 fn read_manifest(path: &Path, epoch: Key) -> Option<HashMap<String, Key>> {
     let text = std::fs::read_to_string(path).ok()?;
-    let body = text.strip_suffix("end\n")?;
-    let mut lines = body.lines();
-    if lines.next().and_then(fingerprint::parse_key) != Some(epoch) {
+    let checked = table::check(&text, MANIFEST_MAGIC)?;
+    if checked.header.len() != 1 || fingerprint::parse_key(&checked.header[0]) != Some(epoch) {
         return None;
     }
-    lines
+    checked
+        .lines(&text)
         .map(|l| {
             let (k, file) = l.split_once('\t')?;
-            Some((file.to_string(), fingerprint::parse_key(k)?))
+            Some((
+                table::unescape(file)?.into_owned(),
+                fingerprint::parse_key(k)?,
+            ))
         })
         .collect()
 }

@@ -17,7 +17,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["site", "sitemaps", "render", "output", "compress"],
     ),
     ("core", &["library", "index", "content", "config", "import"]),
-    ("leaves", &["metrics", "atomic", "fingerprint", "logging"]),
+    (
+        "leaves",
+        &["metrics", "atomic", "fingerprint", "logging", "table"],
+    ),
 ];
 
 fn layer(module: &str) -> usize {
