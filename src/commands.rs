@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 use crier::config::Config;
 use crier::content::Listing;
 use crier::fingerprint::Key;
+use crier::full;
 use crier::hub::Hub;
-use crier::index::Index;
 use crier::library::{Change, Library};
 use crier::live::Live;
 use crier::output::{EntryLines, Output};
 use crier::server::service::{FormHandler, State};
 use crier::server::{self, Limits};
 use crier::site::{self, Prints};
-use crier::store::{self, Record, Report, Seal, Store, StoreError, Tally};
+use crier::store::{self, Record, Report, Store, StoreError, Tally};
 use crier::watch;
 
 use crate::args::{Input, ServeArgs};
@@ -102,16 +102,10 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         Err(code) => return code,
     };
     let epoch = store::epoch(&config);
-    tracing::debug!(elapsed = ?started.elapsed(), "epoch");
     if let Err(e) = store::claim(out) {
         return store_failed(e, out);
     }
-    let listed = if store::compares_stamps(out) {
-        Listing::of(&config, &input.content)
-    } else {
-        Listing::unstamped(&config, &input.content)
-    };
-    let listing = match listed {
+    let listing = match full::list(&config, &input.content, out) {
         Ok(l) => l,
         Err(e) => return content_unreadable(&input.content, &e),
     };
@@ -137,40 +131,60 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         store.list();
         tracing::debug!(elapsed = ?started.elapsed(), "output folder listed");
     }
-    // Article pages are rendered and written as their files are read, so
-    // each file is read once and the build holds no more than a page per
-    // thread.
+    match read_content(config, &input.content, out, epoch, listing, &store) {
+        Ok((library, tally)) => write_site(&mut store, library, tally, &input.content, started),
+        Err(code) => code,
+    }
+}
+
+/// Reads the library for `crier build`, rendering and writing article
+/// pages as their files are read (so each file is read once and the
+/// build holds no more than a page per thread), and saves the index.
+fn read_content(
+    config: Config,
+    content: &Path,
+    out: &Path,
+    epoch: Option<Key>,
+    listing: Listing,
+    store: &Store,
+) -> Result<(Library, Tally), ExitCode> {
     let page_config = config.clone();
-    let mut tally = Tally::default();
+    let tally = Tally::default();
     let sink = store.page_sink(&page_config, &tally);
-    let index_file = out.join(crier::index::FILE);
-    let index = Index::load(&index_file, epoch);
-    tracing::debug!(elapsed = ?started.elapsed(), entries = index.len(), "index loaded");
-    let library = match Library::open_listed(config, &input.content, &index, &sink, Some(listing)) {
-        Ok(l) => l,
-        Err(e) => return content_unreadable(&input.content, &e),
-    };
+    let (library, indexed) = full::read(config, content, out, epoch, listing, &sink)
+        .map_err(|e| content_unreadable(content, &e))?;
     drop(sink);
     let (read, _) = library.opened();
-    if let Some(epoch) = epoch.filter(|_| read > 0 || library.count(None) != index.len())
-        && let Err(e) = library.save_index(&index_file, epoch)
+    if let Some(epoch) = epoch.filter(|_| read > 0 || library.count(None) != indexed)
+        && let Err(e) = library.save_index(&out.join(crier::index::FILE), epoch)
     {
-        return store_failed(e.into(), out);
+        return Err(store_failed(e.into(), out));
     }
-    drop(index);
-    tracing::debug!(elapsed = ?started.elapsed(), files_read = read, "index saved");
+    tracing::debug!(
+        files_read = read,
+        "content read, article pages written, index saved"
+    );
     for d in library.diagnostics() {
         eprintln!("{d}");
     }
-    tracing::debug!(elapsed = ?started.elapsed(), "content read, article pages written");
     if let Some(e) = tally.error.lock().unwrap_or_else(|e| e.into_inner()).take() {
         eprintln!("error: {e}");
-        return ExitCode::from(CONTENT_ERRORS);
+        return Err(ExitCode::from(CONTENT_ERRORS));
     }
-    let store_ref = &store;
-    let prior = |p: &crier::output::Page| store_ref.prior(p);
-    let mut prints = Prints::default();
-    let built = site::build(&library, &Change::everything(), &mut prints, Some(&prior));
+    Ok((library, tally))
+}
+
+/// Renders and writes the rest of the site for `crier build`, then
+/// finishes the folder and prints the summary line.
+fn write_site(
+    store: &mut Store,
+    library: Library,
+    mut tally: Tally,
+    content: &Path,
+    started: Instant,
+) -> ExitCode {
+    let out = store.path().to_path_buf();
+    let (built, prints) = full::render(&library, Some(store));
     site::offer_summaries(&built.jobs, std::mem::take(&mut tally.summaries));
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and index pages rendered");
     let mut report = Report {
@@ -180,7 +194,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     };
     match store.write_outputs(&built.outputs) {
         Ok(r) => report.add(&r),
-        Err(e) => return store_failed(e, out),
+        Err(e) => return store_failed(e, &out),
     }
     let handled = std::mem::take(&mut *tally.handled.lock().unwrap_or_else(|e| e.into_inner()));
     let jobs: Vec<site::Job> = built
@@ -189,9 +203,9 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         .filter(|j| !handled.contains(&j.file()))
         .cloned()
         .collect();
-    let done = store.run_jobs(&jobs, &library.config, &input.content);
+    let done = store.run_jobs(&jobs, &library.config, content);
     if let Some(e) = done.write_error {
-        return store_failed(e, out);
+        return store_failed(e, &out);
     }
     report.add(&done.report);
     let errors: Vec<String> = built
@@ -204,38 +218,27 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         eprintln!("error: {e}");
     }
     tracing::debug!(elapsed = ?started.elapsed(), "feeds and pages written");
-    let outputs = built.outputs.len() + built.jobs.len();
-    let seal = library
-        .settled()
-        .filter(|_| errors.is_empty())
-        .map(|content| Seal {
-            record: Record {
-                content,
-                articles: library.count(None),
-                drafts: library.drafts(),
-                outputs,
-                files: report.written + report.unchanged,
-                until: stale_at(&library),
-            },
-            entries: {
-                let mut lines = EntryLines::default();
-                for e in built.outputs.iter().map(Output::entry) {
-                    lines.push_entry(&e);
-                }
-                for e in built.jobs.iter().map(site::Job::entry) {
-                    lines.push_entry(&e);
-                }
-                Some(lines)
-            },
-        });
-    match store.finish(&site::all_files(&library, &prints), seal) {
+    let entries = || {
+        let mut lines = EntryLines::default();
+        for e in built.outputs.iter().map(Output::entry) {
+            lines.push_entry(&e);
+        }
+        for e in built.jobs.iter().map(site::Job::entry) {
+            lines.push_entry(&e);
+        }
+        Some(lines)
+    };
+    let now = chrono::Utc::now().fixed_offset();
+    let until = full::until(crier::sitemaps::news_expiry(&library, now));
+    let clean = errors.is_empty();
+    match full::finish(store, &library, &prints, clean, until, entries) {
         Ok(removed) => report.removed = removed,
-        Err(e) => return store_failed(e, out),
+        Err(e) => return store_failed(e, &out),
     }
     println!(
         "{}; {} pages and feeds (with .gz and .br: {} files) in {}: {} written, {} unchanged, {} removed, in {:.3}s",
         summary(&library),
-        outputs,
+        built.outputs.len() + built.jobs.len(),
         report.written + report.unchanged,
         out.display(),
         report.written,
@@ -243,7 +246,7 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
         report.removed,
         started.elapsed().as_secs_f64()
     );
-    let code = if errors.is_empty() {
+    let code = if clean {
         exit_for(&library)
     } else {
         ExitCode::from(CONTENT_ERRORS)
@@ -252,13 +255,6 @@ pub fn build(input: &Input, out: &Path) -> ExitCode {
     // cost time at archive scale.
     std::mem::forget(library);
     code
-}
-
-/// When the site built now goes stale with no file changing: when an
-/// article leaves the news sitemap (0: never).
-fn stale_at(library: &Library) -> i64 {
-    crier::sitemaps::news_expiry(library, chrono::Utc::now().fixed_offset())
-        .map_or(0, |t| t.timestamp() + 1)
 }
 
 /// The record of the last build, if the output folder is sealed with
@@ -367,20 +363,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     )
     .with_publisher(publisher)
     .with_hub(hub);
-    let (tx, rx) = std::sync::mpsc::channel();
     let debounce = Duration::from_millis(args.debounce_ms.max(1));
-    let poll = args
-        .poll
-        .then(|| Duration::from_millis(args.poll_ms.max(10)));
-    let (content, config_file) = (
-        live.content_abs().to_path_buf(),
-        live.config_abs().to_path_buf(),
-    );
-    // The first build starts at once. The watcher starts after it has
-    // read the content: notify watches for opens too, and each of the
-    // first build's reads would be an event to sort out and drop.
-    // Whatever changed before the watch began is found by the rescan
-    // that follows it (see `Live::watching`).
     if let Some(dir) = args
         .import_dir
         .clone()
@@ -388,11 +371,44 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     {
         start_intake(args, dir, debounce);
     }
+    let started = start_live(args, live, config, debounce);
+    if let Err(e) = started {
+        // Nothing would ever be built: /healthz would say 503 for good.
+        tracing::error!("cannot start the build thread: {e}");
+        running.stop();
+        return ExitCode::from(CONTENT_ERRORS);
+    }
+    runtime.block_on(shutdown_signal());
+    tracing::info!("shutting down: finishing in-flight requests");
+    running.stop();
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// The thread that builds the site, then watches `content/` and
+/// `crier.toml` and applies each batch of changes. The watcher starts
+/// after the first build has read the content: notify watches for opens
+/// too, and each of the first build's reads would be an event to sort out
+/// and drop. Whatever changed before the watch began is found by the
+/// rescan that follows it (see `Live::watching`).
+fn start_live(
+    args: &ServeArgs,
+    mut live: Live,
+    config: Config,
+    debounce: Duration,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let poll = args
+        .poll
+        .then(|| Duration::from_millis(args.poll_ms.max(10)));
+    let (content, config_file) = (
+        live.content_abs().to_path_buf(),
+        live.config_abs().to_path_buf(),
+    );
     let content_shown = args.input.content.display().to_string();
-    let started = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("live".into())
         .spawn(move || {
-            let mut live = live;
             live.build_all(config);
             let t = Instant::now();
             let watcher = match watch::start(&content, &config_file, poll, debounce, tx) {
@@ -407,18 +423,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             tracing::debug!(elapsed = ?t.elapsed(), "watching");
             live.watching(watcher);
             live.run(rx);
-        });
-    if let Err(e) = started {
-        // Nothing would ever be built: /healthz would say 503 for good.
-        tracing::error!("cannot start the build thread: {e}");
-        running.stop();
-        return ExitCode::from(CONTENT_ERRORS);
-    }
-    runtime.block_on(shutdown_signal());
-    tracing::info!("shutting down: finishing in-flight requests");
-    running.stop();
-    tracing::info!("stopped");
-    ExitCode::SUCCESS
+        })
 }
 
 /// The drop folder's own thread: pages are few and imports quick.

@@ -183,202 +183,39 @@ impl Config {
     }
 
     fn merge(file: FileConfig, o: &Overrides, origin: &str) -> Result<Config, ConfigError> {
-        let err = |key: &str, message: String| ConfigError {
-            origin: format!(
-                "{origin}: key `{key}` (or --{} / CRIER_{})",
-                key.replace('_', "-"),
-                key.to_uppercase()
-            ),
-            message,
-        };
+        let keys = Keys(origin);
         let title = pick(&o.title, &file.title)
             .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| err("title", "missing: set the site title".into()))?;
+            .ok_or_else(|| keys.err("title", "missing: set the site title".into()))?;
         let description = pick(&o.description, &file.description).unwrap_or_default();
-
-        let raw_base = pick(&o.base_url, &file.base_url).ok_or_else(|| {
-            err(
-                "base_url",
-                "missing: set the absolute public URL, e.g. https://news.example.cn/".into(),
-            )
-        })?;
-        let mut base_url = Url::parse(&raw_base).map_err(|e| {
-            err(
-                "base_url",
-                format!("`{raw_base}` is not an absolute URL ({e})"),
-            )
-        })?;
-        if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
-            return Err(err(
-                "base_url",
-                format!("`{raw_base}` must be an http:// or https:// URL"),
-            ));
-        }
-        if base_url.query().is_some() || base_url.fragment().is_some() {
-            return Err(err(
-                "base_url",
-                format!("`{raw_base}` must not have a query or fragment"),
-            ));
-        }
-        if !base_url.path().ends_with('/') {
-            let path = format!("{}/", base_url.path());
-            base_url.set_path(&path);
-        }
-
-        let id_authority = pick(&o.id_authority, &file.id_authority).ok_or_else(|| {
-            err(
-                "id_authority",
-                "missing: set the domain used in item ids, e.g. news.example.cn (it must never change)".into(),
-            )
-        })?;
-        if id_authority.is_empty()
-            || !id_authority
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '@')
-        {
-            return Err(err(
-                "id_authority",
-                format!("`{id_authority}` must be an ASCII domain name or e-mail address"),
-            ));
-        }
-
+        let base_url = base_url(pick(&o.base_url, &file.base_url), &keys)?;
+        let id_authority = id_authority(pick(&o.id_authority, &file.id_authority), &keys)?;
         let language = pick(&o.language, &file.language).unwrap_or_else(|| "zh-CN".into());
         let lang_ok = !language.is_empty()
             && language.split('-').all(|p| {
                 (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric())
             });
         if !lang_ok {
-            return Err(err(
+            return Err(keys.err(
                 "language",
                 format!("`{language}` is not a language tag; use a hyphen, e.g. zh-CN (not zh_CN)"),
             ));
         }
-
         let tz_name = pick(&o.timezone, &file.timezone).unwrap_or_else(|| "Asia/Shanghai".into());
         let timezone: Tz = tz_name.parse().map_err(|_| {
-            err(
+            keys.err(
                 "timezone",
                 format!("`{tz_name}` is not an IANA time zone, e.g. Asia/Shanghai"),
             )
         })?;
-
         let feed_limit = o.feed_limit.or(file.feed_limit).unwrap_or(50);
         if feed_limit == 0 {
-            return Err(err("feed_limit", "must be at least 1".into()));
+            return Err(keys.err("feed_limit", "must be at least 1".into()));
         }
-        let max_age = o.max_age.or(file.max_age).unwrap_or(300);
-
-        let mut districts = Vec::with_capacity(file.districts.len());
-        for (slug, d) in file.districts {
-            let key = format!("districts.{slug}");
-            if !slug_ok(&slug) {
-                return Err(err(
-                    &key,
-                    "a district slug is its folder and URL: use a-z, 0-9 and -".into(),
-                ));
-            }
-            if RESERVED_SLUGS.contains(&slug.as_str()) {
-                return Err(err(
-                    &key,
-                    format!("`{slug}` is reserved by crier; pick another slug"),
-                ));
-            }
-            if d.name.trim().is_empty() {
-                return Err(err(
-                    &format!("{key}.name"),
-                    "missing: give the district's display name".into(),
-                ));
-            }
-            check_names(&districts, origin, &key, &d)?;
-            districts.push(District {
-                slug,
-                name: d.name.trim().to_string(),
-                description: d.description,
-                aliases: d.aliases.iter().map(|a| a.trim().to_string()).collect(),
-            });
-        }
-
-        let mut retired = Vec::with_capacity(file.retired.len());
-        for slug in file.retired {
-            if !slug_ok(&slug) {
-                return Err(err(
-                    "retired",
-                    format!("`{slug}` is not a district slug (a-z, 0-9 and -)"),
-                ));
-            }
-            if districts.iter().any(|d| d.slug == slug) {
-                return Err(err(
-                    "retired",
-                    format!(
-                        "`{slug}` is a district and retired at once: remove [districts.{slug}] or take it out of `retired`"
-                    ),
-                ));
-            }
-            retired.push(slug);
-        }
-
-        let mut redirects = Vec::with_capacity(file.redirects.len());
-        for (from, to) in file.redirects {
-            let key = format!("redirects.\"{from}\"");
-            let decoded = percent_encoding::percent_decode_str(&from)
-                .decode_utf8()
-                .map(|p| p.into_owned())
-                .ok()
-                .filter(|p| p.starts_with('/') && !p.contains(['?', '#']));
-            let Some(decoded) = decoded else {
-                return Err(err(
-                    &key,
-                    "the old path must start with / and have no query or fragment, e.g. \"/old/rss.xml\"".into(),
-                ));
-            };
-            if RESERVED_PATHS.contains(&decoded.as_str()) {
-                return Err(err(&key, format!("`{from}` is crier's own path")));
-            }
-            let target = if let Some(path) = to.strip_prefix('/') {
-                base_url.join(path).ok()
-            } else {
-                Url::parse(&to).ok()
-            }
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-            let Some(target) = target else {
-                return Err(err(
-                    &key,
-                    format!("`{to}` must be a path of this site (/new/rss.xml) or an http(s) URL"),
-                ));
-            };
-            if base_url.join(&decoded[1..]).ok().as_ref() == Some(&target) {
-                return Err(err(&key, format!("`{from}` redirects to itself")));
-            }
-            redirects.push((decoded, target.to_string()));
-        }
-
-        let hub_setting = o.hub.clone().or(file.hub);
-        let hub_list = match hub_setting {
-            None => Vec::new(),
-            Some(HubSetting::One(h)) => vec![h],
-            Some(HubSetting::Many(v)) => v,
-        };
-        let mut hubs = Vec::with_capacity(hub_list.len());
-        let mut builtin_hub = false;
-        for h in hub_list.into_iter().filter(|h| !h.trim().is_empty()) {
-            if h.trim() == "builtin" {
-                builtin_hub = true;
-                hubs.push(format!("{base_url}websub"));
-                continue;
-            }
-            match Url::parse(h.trim()) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-                    hubs.push(u.to_string())
-                }
-                _ => {
-                    return Err(err(
-                        "hub",
-                        format!("`{h}` is not an http(s) URL of a WebSub hub"),
-                    ));
-                }
-            }
-        }
-
+        let districts = districts(file.districts, &keys)?;
+        let retired = retired(file.retired, &districts, &keys)?;
+        let redirects = redirects(file.redirects, &base_url, &keys)?;
+        let (hubs, builtin_hub) = hubs(o.hub.clone().or(file.hub), &base_url, &keys)?;
         Ok(Config {
             title,
             description,
@@ -387,7 +224,7 @@ impl Config {
             language,
             timezone,
             feed_limit,
-            max_age,
+            max_age: o.max_age.or(file.max_age).unwrap_or(300),
             topics: o.topics.or(file.topics).unwrap_or(true),
             districts,
             redirects,
@@ -438,6 +275,206 @@ const RESERVED_PATHS: &[&str] = &["/healthz", "/metrics", "/websub"];
 
 /// A district slug is its folder and URL segment.
 /// A district's name and aliases: none empty, none another district's.
+/// Makes errors that name a key, its flag and its variable.
+struct Keys<'a>(&'a str);
+
+impl Keys<'_> {
+    fn err(&self, key: &str, message: String) -> ConfigError {
+        ConfigError {
+            origin: format!(
+                "{}: key `{key}` (or --{} / CRIER_{})",
+                self.0,
+                key.replace('_', "-"),
+                key.to_uppercase()
+            ),
+            message,
+        }
+    }
+}
+
+/// `base_url`: an absolute http(s) URL with no query or fragment, ending
+/// in `/`.
+fn base_url(raw: Option<String>, keys: &Keys<'_>) -> Result<Url, ConfigError> {
+    let err = |m: String| keys.err("base_url", m);
+    let raw = raw.ok_or_else(|| {
+        err("missing: set the absolute public URL, e.g. https://news.example.cn/".into())
+    })?;
+    let mut url =
+        Url::parse(&raw).map_err(|e| err(format!("`{raw}` is not an absolute URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(err(format!("`{raw}` must be an http:// or https:// URL")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err(format!("`{raw}` must not have a query or fragment")));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// `id_authority`: the ASCII domain (or e-mail address) of item ids.
+fn id_authority(raw: Option<String>, keys: &Keys<'_>) -> Result<String, ConfigError> {
+    let id = raw.ok_or_else(|| {
+        keys.err(
+            "id_authority",
+            "missing: set the domain used in item ids, e.g. news.example.cn (it must never change)"
+                .into(),
+        )
+    })?;
+    let ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '@');
+    if !ok {
+        return Err(keys.err(
+            "id_authority",
+            format!("`{id}` must be an ASCII domain name or e-mail address"),
+        ));
+    }
+    Ok(id)
+}
+
+/// `[districts.<slug>]`, in the file's order.
+fn districts(
+    file: IndexMap<String, DistrictConfig>,
+    keys: &Keys<'_>,
+) -> Result<Vec<District>, ConfigError> {
+    let mut districts = Vec::with_capacity(file.len());
+    for (slug, d) in file {
+        let key = format!("districts.{slug}");
+        if !slug_ok(&slug) {
+            return Err(keys.err(
+                &key,
+                "a district slug is its folder and URL: use a-z, 0-9 and -".into(),
+            ));
+        }
+        if RESERVED_SLUGS.contains(&slug.as_str()) {
+            return Err(keys.err(
+                &key,
+                format!("`{slug}` is reserved by crier; pick another slug"),
+            ));
+        }
+        if d.name.trim().is_empty() {
+            return Err(keys.err(
+                &format!("{key}.name"),
+                "missing: give the district's display name".into(),
+            ));
+        }
+        check_names(&districts, keys.0, &key, &d)?;
+        districts.push(District {
+            slug,
+            name: d.name.trim().to_string(),
+            description: d.description,
+            aliases: d.aliases.iter().map(|a| a.trim().to_string()).collect(),
+        });
+    }
+    Ok(districts)
+}
+
+/// `retired`: slugs of districts that are gone (and not districts).
+fn retired(
+    slugs: Vec<String>,
+    districts: &[District],
+    keys: &Keys<'_>,
+) -> Result<Vec<String>, ConfigError> {
+    for slug in &slugs {
+        if !slug_ok(slug) {
+            return Err(keys.err(
+                "retired",
+                format!("`{slug}` is not a district slug (a-z, 0-9 and -)"),
+            ));
+        }
+        if districts.iter().any(|d| d.slug == *slug) {
+            return Err(keys.err(
+                "retired",
+                format!(
+                    "`{slug}` is a district and retired at once: remove [districts.{slug}] or take it out of `retired`"
+                ),
+            ));
+        }
+    }
+    Ok(slugs)
+}
+
+/// `[redirects]`: (old path, decoded; new absolute URL).
+fn redirects(
+    file: IndexMap<String, String>,
+    base_url: &Url,
+    keys: &Keys<'_>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut redirects = Vec::with_capacity(file.len());
+    for (from, to) in file {
+        let key = format!("redirects.\"{from}\"");
+        let decoded = percent_encoding::percent_decode_str(&from)
+            .decode_utf8()
+            .map(|p| p.into_owned())
+            .ok()
+            .filter(|p| p.starts_with('/') && !p.contains(['?', '#']));
+        let Some(decoded) = decoded else {
+            return Err(keys.err(
+                &key,
+                "the old path must start with / and have no query or fragment, e.g. \"/old/rss.xml\"".into(),
+            ));
+        };
+        if RESERVED_PATHS.contains(&decoded.as_str()) {
+            return Err(keys.err(&key, format!("`{from}` is crier's own path")));
+        }
+        let target = if let Some(path) = to.strip_prefix('/') {
+            base_url.join(path).ok()
+        } else {
+            Url::parse(&to).ok()
+        }
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+        let Some(target) = target else {
+            return Err(keys.err(
+                &key,
+                format!("`{to}` must be a path of this site (/new/rss.xml) or an http(s) URL"),
+            ));
+        };
+        if base_url.join(&decoded[1..]).ok().as_ref() == Some(&target) {
+            return Err(keys.err(&key, format!("`{from}` redirects to itself")));
+        }
+        redirects.push((decoded, target.to_string()));
+    }
+    Ok(redirects)
+}
+
+/// `hub`: the hubs' URLs, and whether crier is one itself (`builtin`).
+fn hubs(
+    setting: Option<HubSetting>,
+    base_url: &Url,
+    keys: &Keys<'_>,
+) -> Result<(Vec<String>, bool), ConfigError> {
+    let list = match setting {
+        None => Vec::new(),
+        Some(HubSetting::One(h)) => vec![h],
+        Some(HubSetting::Many(v)) => v,
+    };
+    let mut hubs = Vec::with_capacity(list.len());
+    let mut builtin = false;
+    for h in list.iter().map(|h| h.trim()).filter(|h| !h.is_empty()) {
+        if h == "builtin" {
+            builtin = true;
+            hubs.push(format!("{base_url}websub"));
+            continue;
+        }
+        match Url::parse(h) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                hubs.push(u.to_string())
+            }
+            _ => {
+                return Err(keys.err(
+                    "hub",
+                    format!("`{h}` is not an http(s) URL of a WebSub hub"),
+                ));
+            }
+        }
+    }
+    Ok((hubs, builtin))
+}
+
 fn check_names(
     earlier: &[District],
     origin: &str,

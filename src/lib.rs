@@ -12,6 +12,7 @@ pub mod compress;
 pub mod config;
 pub mod content;
 pub mod fingerprint;
+pub mod full;
 pub mod hub;
 pub mod import;
 pub mod index;

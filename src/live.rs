@@ -17,6 +17,7 @@ use chrono::{DateTime, FixedOffset};
 use crate::config::{Config, Overrides};
 use crate::content::{Diagnostic, Listing, Severity};
 use crate::fingerprint::Key;
+use crate::full;
 use crate::hub::Hub;
 use crate::library::{Change, Library};
 use crate::output::{BuildError, Kind, Output};
@@ -245,11 +246,7 @@ impl Live {
         let (content, out) = (&self.content, &self.out);
         let (listing, sealed) = std::thread::scope(|s| {
             let sealed = first.then(|| s.spawn(|| Sealed::read(&config, epoch, content, out)));
-            let listing = if store::compares_stamps(out) {
-                Listing::of(&config, content)
-            } else {
-                Listing::unstamped(&config, content)
-            };
+            let listing = full::list(&config, content, out);
             (listing, sealed.and_then(|h| h.join().ok()).flatten())
         });
         let listing = match listing {
@@ -270,26 +267,16 @@ impl Live {
                 None
             }
         };
-        let index = crate::index::Index::load(&self.out.join(crate::index::FILE), epoch);
-        tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "index loaded");
-        let library =
-            match Library::open_listed(config, &self.content, &index, &|_, _| {}, Some(listing)) {
-                Ok(l) => l,
-                Err(e) => return self.unreadable(&e),
-            };
-        tracing::debug!(elapsed = ?started.elapsed(), from_index = index.len(), mb = ?crate::logging::memory_mb(), "library read");
-        drop(index);
+        let read = full::read(config, &self.content, &self.out, epoch, listing, &|_, _| {});
+        let library = match read {
+            Ok((l, _)) => l,
+            Err(e) => return self.unreadable(&e),
+        };
+        tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "library read");
         library.diagnostics().into_iter().for_each(log);
-        self.prints = Prints::default();
         self.epoch = epoch;
-        let store = &self.store;
-        let prior = |p: &crate::output::Page| store.as_ref().and_then(|s| s.prior(p));
-        let built = site::build(
-            &library,
-            &Change::everything(),
-            &mut self.prints,
-            Some(&prior),
-        );
+        let (built, prints) = full::render(&library, self.store.as_ref());
+        self.prints = prints;
         self.log_errors(&built.errors);
         tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "feeds rendered");
         let config = Arc::new(library.config.clone());
@@ -488,28 +475,14 @@ impl Live {
         let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_mut()) else {
             return;
         };
-        let keep = site::all_files(library, &self.prints);
-        let record = library
-            .settled()
-            .filter(|_| !self.failed.get())
-            .map(|content| store::Record {
-                content,
-                articles: library.count(None),
-                drafts: library.drafts(),
-                outputs: keep.len(),
-                files: keep.len() * 3,
-                until: self.news_until.get().map_or(0, |t| t.timestamp() + 1),
-            });
+        let until = full::until(self.news_until.get());
         // The entries only when the seal is new: 100,000 of them are
         // memory the server need not hold at every save.
-        let seal = record.map(|record| store::Seal {
-            entries: (!store.sealed_with(&record))
-                .then(|| self.state.routes.load_full()?.entries(store.path()))
-                .flatten(),
-            record,
-        });
+        let (routes, out) = (&self.state.routes, self.out.clone());
+        let entries = || routes.load_full()?.entries(&out);
         let mut failure = None;
-        match store.finish(&keep, seal) {
+        let clean = !self.failed.get();
+        match full::finish(store, library, &self.prints, clean, until, entries) {
             Ok(removed) => self.completion.report.removed += removed,
             Err(e) => failure = Some(e.for_log()),
         }

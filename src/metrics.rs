@@ -115,6 +115,17 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// Registers `metric` under `name` and gives it back.
+fn add<M: prometheus_client::registry::Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -124,57 +135,18 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("crier");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route kind and status",
-            requests.clone(),
-        );
-        let bytes_sent = Counter::default();
-        registry.register(
-            "http_response_body_bytes",
-            "Response body bytes sent",
-            bytes_sent.clone(),
-        );
-        let not_modified = Counter::default();
-        registry.register(
-            "http_not_modified",
-            "304 Not Modified responses",
-            not_modified.clone(),
-        );
-        let build_seconds = Histogram::new(exponential_buckets(0.001, 4.0, 10));
-        registry.register(
-            "build_duration_seconds",
-            "Time to read content and render the site",
-            build_seconds.clone(),
-        );
-        let builds = Counter::default();
-        registry.register("builds", "Site builds completed", builds.clone());
-        let articles = Gauge::default();
-        registry.register("articles", "Articles in the served site", articles.clone());
-        let content_errors = Gauge::default();
-        registry.register(
-            "content_errors",
-            "Article files with errors in the last build",
-            content_errors.clone(),
-        );
-        let last_build = Gauge::<f64, AtomicU64>::default();
-        registry.register(
-            "last_build_timestamp_seconds",
-            "Unix time of the last good build",
-            last_build.clone(),
-        );
-        let websub_pings = Family::<PingLabels, Counter>::default();
-        registry.register(
+        let r = &mut registry;
+        let websub_pings = add(
+            r,
             "websub_pings",
             "Tries of WebSub publish pings to hubs, by outcome",
-            websub_pings.clone(),
+            Family::<PingLabels, Counter>::default(),
         );
-        let websub_deliveries = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
+        let websub_deliveries = add(
+            r,
             "websub_deliveries",
             "Tries of the built-in hub's deliveries to subscribers, by outcome",
-            websub_deliveries.clone(),
+            Family::<OutcomeLabels, Counter>::default(),
         );
         // Every outcome is exported from the start, at 0, so that a rule on
         // `increase(...{outcome="failed"})` sees the first failure.
@@ -184,46 +156,77 @@ impl Metrics {
         for outcome in ["delivered", "retried", "failed"] {
             let _ = websub_deliveries.get_or_create(&OutcomeLabels { outcome });
         }
-        let build_errors = Counter::default();
-        registry.register(
-            "build_errors",
-            "Outputs that could not be rendered or compressed (see the log)",
-            build_errors.clone(),
-        );
-        let pending_writes = Gauge::default();
-        registry.register(
-            "pending_writes",
-            "Article pages and archive documents not yet written to the output folder",
-            pending_writes.clone(),
-        );
-        let output_write_errors = Counter::default();
-        registry.register(
-            "output_write_errors",
-            "Writes to the output folder that failed: a full disk or a folder that cannot be written (see the log)",
-            output_write_errors.clone(),
-        );
-        let output_failing = Gauge::default();
-        registry.register(
-            "output_failing",
-            "1 while the output folder cannot be written: the site is served from memory and the folder completed at the next change",
-            output_failing.clone(),
-        );
         Metrics {
-            registry,
-            build_errors,
-            pending_writes,
-            output_write_errors,
-            output_failing,
+            requests: add(
+                r,
+                "http_requests",
+                "HTTP requests by route kind and status",
+                Family::default(),
+            ),
+            bytes_sent: add(
+                r,
+                "http_response_body_bytes",
+                "Response body bytes sent",
+                Counter::default(),
+            ),
+            not_modified: add(
+                r,
+                "http_not_modified",
+                "304 Not Modified responses",
+                Counter::default(),
+            ),
+            build_seconds: add(
+                r,
+                "build_duration_seconds",
+                "Time to read content and render the site",
+                Histogram::new(exponential_buckets(0.001, 4.0, 10)),
+            ),
+            builds: add(r, "builds", "Site builds completed", Counter::default()),
+            articles: add(
+                r,
+                "articles",
+                "Articles in the served site",
+                Gauge::default(),
+            ),
+            content_errors: add(
+                r,
+                "content_errors",
+                "Article files with errors in the last build",
+                Gauge::default(),
+            ),
+            last_build: add(
+                r,
+                "last_build_timestamp_seconds",
+                "Unix time of the last good build",
+                Gauge::<f64, AtomicU64>::default(),
+            ),
+            build_errors: add(
+                r,
+                "build_errors",
+                "Outputs that could not be rendered or compressed (see the log)",
+                Counter::default(),
+            ),
+            pending_writes: add(
+                r,
+                "pending_writes",
+                "Article pages and archive documents not yet written to the output folder",
+                Gauge::default(),
+            ),
+            output_write_errors: add(
+                r,
+                "output_write_errors",
+                "Writes to the output folder that failed: a full disk or a folder that cannot be written (see the log)",
+                Counter::default(),
+            ),
+            output_failing: add(
+                r,
+                "output_failing",
+                "1 while the output folder cannot be written: the site is served from memory and the folder completed at the next change",
+                Gauge::default(),
+            ),
             websub_pings,
             websub_deliveries,
-            requests,
-            bytes_sent,
-            not_modified,
-            build_seconds,
-            builds,
-            articles,
-            content_errors,
-            last_build,
+            registry,
         }
     }
 

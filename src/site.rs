@@ -740,6 +740,29 @@ fn sitemap_pages(
 /// bytes, if at hand: a restart then compresses nothing.
 pub type Reuse<'a> = Option<&'a (dyn Fn(&Page) -> Option<(Vec<u8>, Vec<u8>)> + Sync)>;
 
+/// The article pages of `change`: jobs for all in a full build, else
+/// the latest reading of each changed page that is still current.
+fn article_pages(
+    library: &Library,
+    change: &Change,
+    jobs: &mut Vec<Job>,
+    pages: &mut Vec<Result<Page, BuildError>>,
+) {
+    if change.full {
+        jobs.extend(library.articles().map(|a| Job::Article(a.clone())));
+        return;
+    }
+    let mut latest: HashMap<&str, &(Arc<Article>, Arc<Body>)> = HashMap::new();
+    for page in change.pages.iter().filter(|p| library.is_current(&p.0)) {
+        latest.insert(page.0.path.as_str(), page);
+    }
+    pages.extend(
+        latest
+            .values()
+            .map(|(a, body)| article_page(&library.config, a, body)),
+    );
+}
+
 /// Runs the pipeline for `change`: the feeds and pages of the scopes it
 /// touched, the pages of its articles, the archive documents whose
 /// articles changed, and what is gone. Everything else keeps its bytes
@@ -756,22 +779,7 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
         .collect();
     let mut built = Built::default();
     let mut pages = Vec::new();
-    if change.full {
-        built
-            .jobs
-            .extend(library.articles().map(|a| Job::Article(a.clone())));
-    } else {
-        // The latest reading of each changed page that is still current.
-        let mut latest: HashMap<&str, &(Arc<Article>, Arc<Body>)> = HashMap::new();
-        for page in change.pages.iter().filter(|p| library.is_current(&p.0)) {
-            latest.insert(page.0.path.as_str(), page);
-        }
-        pages.extend(
-            latest
-                .values()
-                .map(|(a, body)| article_page(config, a, body)),
-        );
-    }
+    article_pages(library, change, &mut built.jobs, &mut pages);
     let touched = |d: &District| change.full || change.districts.contains(&d.slug);
     let from = change.oldest.filter(|_| !change.full);
     for scope in &districts {

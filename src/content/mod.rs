@@ -715,16 +715,12 @@ fn parse_article(
 
     let split = front::split(text).map_err(|e| err(Some(e.line), e.message))?;
     let (fm, unknown) = front::parse(&split).map_err(|e| err(Some(e.line), e.message))?;
-    for key in unknown {
-        diags.push(Diagnostic::warning(
-            file,
-            Some(front::key_line(&split, &key)),
-            format!(
-                "unknown field `{key}` is ignored (known: {})",
-                front::KNOWN_FIELDS.join(", ")
-            ),
-        ));
-    }
+    diags.extend(unknown.iter().map(|key| {
+        let known = front::KNOWN_FIELDS.join(", ");
+        let line = front::key_line(&split, key);
+        let message = format!("unknown field `{key}` is ignored (known: {known})");
+        Diagnostic::warning(file, Some(line), message)
+    }));
     if fm.draft {
         return Ok(None);
     }
@@ -739,29 +735,7 @@ fn parse_article(
             "missing `title`: add title = \"…\" to the front matter".into(),
         ));
     }
-    let Some(date_text) = fm.date.as_deref() else {
-        return Err(err(
-            Some(split.first_line - 1),
-            "missing `date`: add date = 2023-01-10 (or a date-time) to the front matter".into(),
-        ));
-    };
-    let date = date::parse(date_text, config.timezone)
-        .map_err(|m| err(Some(front::key_line(&split, "date")), m))?;
-    let updated = match fm.updated.as_deref() {
-        None => date,
-        Some(u) => {
-            let u = date::parse(u, config.timezone)
-                .map_err(|m| err(Some(front::key_line(&split, "updated")), m))?;
-            if u < date {
-                diags.push(Diagnostic::warning(
-                    file,
-                    Some(front::key_line(&split, "updated")),
-                    "`updated` is before `date`; using `date`",
-                ));
-            }
-            u.max(date)
-        }
-    };
+    let (date, updated) = dates(config, &fm, &split, file, diags)?;
 
     let encoded = encode_segment(c.stem());
     let (path, id_path) = match &c.district {
@@ -770,28 +744,7 @@ fn parse_article(
     };
     let page_url = config.url(&path);
 
-    let id = match fm.id {
-        Some(id) => {
-            let id = id.trim().to_string();
-            if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_graphic()) {
-                return Err(err(
-                    Some(front::key_line(&split, "id")),
-                    format!(
-                        "`id` `{id}` must be ASCII without spaces (percent-encode other characters)"
-                    ),
-                ));
-            }
-            id
-        }
-        None => format!(
-            "tag:{},{:04}-{:02}-{:02}:{}",
-            config.id_authority,
-            date.year(),
-            date.month(),
-            date.day(),
-            id_path
-        ),
-    };
+    let id = article_id(config, fm.id.as_deref(), date, &id_path, &split, file)?;
 
     let mut absolute = |key: &str, value: Option<String>| -> Option<String> {
         let v = value?;
@@ -823,18 +776,7 @@ fn parse_article(
         .filter(|a| !a.is_empty());
     let tags = clean_tags(&fm.tags.0);
     if config.topics {
-        for t in &tags {
-            if let Err(why) = topic::key(t) {
-                diags.push(Diagnostic::warning(
-                    file,
-                    Some(front::key_line(&split, "tags")),
-                    format!(
-                        "tag `{}` {why}, so it gets no topic page or feeds; it stays a category",
-                        t.escape_default()
-                    ),
-                ));
-            }
-        }
+        warn_of_tags(&tags, &split, file, diags);
     }
 
     let article = Article {
@@ -858,6 +800,90 @@ fn parse_article(
         summary,
     };
     Ok(Some((article, pending)))
+}
+
+/// `date` and `updated` (never before `date`), read in the site's
+/// timezone when they name none.
+fn dates(
+    config: &Config,
+    fm: &front::FrontMatter,
+    split: &front::Split<'_>,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<(DateTime<FixedOffset>, DateTime<FixedOffset>), Diagnostic> {
+    let err = |line: usize, msg: String| Diagnostic::error(file, Some(line), msg);
+    let Some(date_text) = fm.date.as_deref() else {
+        return Err(err(
+            split.first_line - 1,
+            "missing `date`: add date = 2023-01-10 (or a date-time) to the front matter".into(),
+        ));
+    };
+    let date = date::parse(date_text, config.timezone)
+        .map_err(|m| err(front::key_line(split, "date"), m))?;
+    let Some(u) = fm.updated.as_deref() else {
+        return Ok((date, date));
+    };
+    let line = front::key_line(split, "updated");
+    let u = date::parse(u, config.timezone).map_err(|m| err(line, m))?;
+    if u < date {
+        diags.push(Diagnostic::warning(
+            file,
+            Some(line),
+            "`updated` is before `date`; using `date`",
+        ));
+    }
+    Ok((date, u.max(date)))
+}
+
+/// The article's id: front matter's `id` (ASCII, no spaces), else its tag
+/// URI, `tag:<id_authority>,<date>:<district>/<slug>`.
+fn article_id(
+    config: &Config,
+    written: Option<&str>,
+    date: DateTime<FixedOffset>,
+    id_path: &str,
+    split: &front::Split<'_>,
+    file: &str,
+) -> Result<String, Diagnostic> {
+    let Some(id) = written.map(str::trim) else {
+        return Ok(format!(
+            "tag:{},{:04}-{:02}-{:02}:{}",
+            config.id_authority,
+            date.year(),
+            date.month(),
+            date.day(),
+            id_path
+        ));
+    };
+    if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_graphic()) {
+        return Err(Diagnostic::error(
+            file,
+            Some(front::key_line(split, "id")),
+            format!("`id` `{id}` must be ASCII without spaces (percent-encode other characters)"),
+        ));
+    }
+    Ok(id.to_string())
+}
+
+/// Warns of each tag that cannot be a topic (it stays a category).
+fn warn_of_tags(
+    tags: &[String],
+    split: &front::Split<'_>,
+    file: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for t in tags {
+        if let Err(why) = topic::key(t) {
+            diags.push(Diagnostic::warning(
+                file,
+                Some(front::key_line(split, "tags")),
+                format!(
+                    "tag `{}` {why}, so it gets no topic page or feeds; it stays a category",
+                    t.escape_default()
+                ),
+            ));
+        }
+    }
 }
 
 /// Tags as text: white space normalised, empty ones dropped, and a tag

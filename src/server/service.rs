@@ -17,7 +17,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::conditional;
 use super::negotiate;
 use super::negotiate::Coding;
-use super::routes::{Answer, Routes, Stored};
+use super::routes::{Answer, Resource, Routes, Stored};
 use crate::metrics::{Metrics, RequestLabels, Route};
 use crate::output::BuildError;
 
@@ -127,8 +127,9 @@ impl ExactSize for Body {
 
 /// The answer to a GET, HEAD or other non-form request, and its route
 /// kind: no I/O but reading a file crier wrote (public for the fuzzer).
+/// The steps, each a function below: the method, crier's own paths,
+/// the route, the encoding, the bytes, the conditional headers.
 pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Body>, Route) {
-    let path = req.uri.path();
     let head = req.method == Method::HEAD;
     if req.method != Method::GET && !head {
         let mut r = plain(
@@ -141,28 +142,8 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
         return (r, Route::Other);
     }
     let routes = state.routes.load();
-    match path {
-        "/healthz" => {
-            return match routes.as_ref() {
-                Some(_) => (plain(StatusCode::OK, "ok\n", head), Route::Health),
-                None => (
-                    plain(StatusCode::SERVICE_UNAVAILABLE, "building\n", head),
-                    Route::Health,
-                ),
-            };
-        }
-        "/metrics" => {
-            let mut r = with_body(StatusCode::OK, state.metrics.encode().into(), head);
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
-            );
-            r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
-            return (r, Route::Metrics);
-        }
-        _ => {}
+    if let Some(answer) = own_path(state, req.uri.path(), routes.is_some(), head) {
+        return answer;
     }
     let Some(routes) = routes.as_ref() else {
         let mut r = plain(
@@ -174,44 +155,10 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         return (r, Route::Other);
     };
-    let resource = match routes.answer(path) {
-        Answer::Resource(r) => r,
-        Answer::Slash(to) => {
-            let mut r = plain(StatusCode::MOVED_PERMANENTLY, "moved\n", head);
-            r.headers_mut().insert(header::LOCATION, to);
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, routes.cache_control.clone());
-            return (r, Route::Redirect);
-        }
-        Answer::Moved(to) => {
-            let mut r = plain(
-                StatusCode::MOVED_PERMANENTLY,
-                "moved for good: update your subscription\n",
-                head,
-            );
-            r.headers_mut().insert(header::LOCATION, to.clone());
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, routes.cache_control.clone());
-            return (r, Route::Redirect);
-        }
-        Answer::Gone => {
-            let mut r = plain(
-                StatusCode::GONE,
-                "this feed is retired and will not come back: unsubscribe\n",
-                head,
-            );
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, routes.cache_control.clone());
-            return (r, Route::Gone);
-        }
-        Answer::NotFound => {
-            return (
-                plain(StatusCode::NOT_FOUND, "not found\n", head),
-                Route::NotFound,
-            );
-        }
+    let resource = match resource(routes, req.uri.path(), head) {
+        Ok(r) => r,
+        Err(answer) => return *answer,
     };
-
     let headers = &req.headers;
     let Some(coding) = negotiate::choose(joined(headers, header::ACCEPT_ENCODING).as_deref())
     else {
@@ -223,28 +170,10 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
         r.headers_mut().insert(header::VARY, VARY);
         return (r, resource.route());
     };
-    let (body, etag, coding) = match &resource.stored {
-        Stored::Memory(v) => {
-            let v = v.get(coding);
-            (v.body.clone(), Cow::Borrowed(&v.etag), coding)
-        }
-        Stored::Lazy(lazy) => match routes.render(lazy) {
-            Ok(v) => {
-                let v = v.get(coding);
-                (v.body.clone(), Cow::Borrowed(&v.etag), coding)
-            }
-            Err(e) => return (unrendered(state, &e, head), resource.route()),
-        },
-        Stored::Disk(file) => match read_page(file, coding) {
-            Some((body, coding)) => {
-                let tag = crate::fingerprint::etag(&body);
-                let tag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""));
-                (body, Cow::Owned(tag), coding)
-            }
-            None => return (try_later(head), resource.route()),
-        },
+    let (body, etag, coding) = match bytes(state, routes, &resource.stored, coding, head) {
+        Ok(found) => found,
+        Err(r) => return (*r, resource.route()),
     };
-
     let not_modified = match joined(headers, header::IF_NONE_MATCH) {
         Some(inm) => conditional::none_match(&inm, etag.to_str().unwrap_or_default()),
         None => headers
@@ -252,7 +181,128 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ims| conditional::not_modified_since(ims, resource.last_modified)),
     };
+    let r = answer_with(
+        routes,
+        &resource,
+        body,
+        etag.into_owned(),
+        coding,
+        not_modified,
+        head,
+    );
+    (r, resource.route())
+}
 
+/// A response made before the resource's bytes, with its route kind.
+type Answered = (Response<Body>, Route);
+
+/// `/healthz` and `/metrics`, which are crier's, not the site's.
+fn own_path(state: &State, path: &str, built: bool, head: bool) -> Option<Answered> {
+    match path {
+        "/healthz" if built => Some((plain(StatusCode::OK, "ok\n", head), Route::Health)),
+        "/healthz" => Some((
+            plain(StatusCode::SERVICE_UNAVAILABLE, "building\n", head),
+            Route::Health,
+        )),
+        "/metrics" => {
+            let mut r = with_body(StatusCode::OK, state.metrics.encode().into(), head);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+            Some((r, Route::Metrics))
+        }
+        _ => None,
+    }
+}
+
+/// The resource at `path`, or the answer when there is none: a redirect,
+/// 410 for a retired district, 404.
+fn resource<'r>(
+    routes: &'r Routes,
+    path: &str,
+    head: bool,
+) -> Result<Cow<'r, Arc<Resource>>, Box<Answered>> {
+    let (status, text, location, route) = match routes.answer(path) {
+        Answer::Resource(r) => return Ok(r),
+        Answer::Slash(to) => (
+            StatusCode::MOVED_PERMANENTLY,
+            "moved\n",
+            Some(to),
+            Route::Redirect,
+        ),
+        Answer::Moved(to) => (
+            StatusCode::MOVED_PERMANENTLY,
+            "moved for good: update your subscription\n",
+            Some(to.clone()),
+            Route::Redirect,
+        ),
+        Answer::Gone => (
+            StatusCode::GONE,
+            "this feed is retired and will not come back: unsubscribe\n",
+            None,
+            Route::Gone,
+        ),
+        Answer::NotFound => {
+            let r = plain(StatusCode::NOT_FOUND, "not found\n", head);
+            return Err(Box::new((r, Route::NotFound)));
+        }
+    };
+    let mut r = plain(status, text, head);
+    if let Some(to) = location {
+        r.headers_mut().insert(header::LOCATION, to);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, routes.cache_control.clone());
+    Err(Box::new((r, route)))
+}
+
+/// The bytes of a resource in `coding` (or identity, for a file that has
+/// no sibling in it) with their ETag: from memory, rendered on request,
+/// or read from its file.
+fn bytes<'s>(
+    state: &State,
+    routes: &Routes,
+    stored: &'s Stored,
+    coding: Coding,
+    head: bool,
+) -> Result<(Bytes, Cow<'s, HeaderValue>, Coding), Box<Response<Body>>> {
+    match stored {
+        Stored::Memory(v) => {
+            let v = v.get(coding);
+            Ok((v.body.clone(), Cow::Borrowed(&v.etag), coding))
+        }
+        Stored::Lazy(lazy) => match routes.render(lazy) {
+            Ok(v) => {
+                let v = v.get(coding);
+                Ok((v.body.clone(), Cow::Owned(v.etag.clone()), coding))
+            }
+            Err(e) => Err(Box::new(unrendered(state, &e, head))),
+        },
+        Stored::Disk(file) => match read_page(file, coding) {
+            Some((body, coding)) => {
+                let tag = crate::fingerprint::etag(&body);
+                let tag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""));
+                Ok((body, Cow::Owned(tag), coding))
+            }
+            None => Err(Box::new(try_later(head))),
+        },
+    }
+}
+
+/// 200 or 304 with the resource's headers.
+fn answer_with(
+    routes: &Routes,
+    resource: &Resource,
+    body: Bytes,
+    etag: HeaderValue,
+    coding: Coding,
+    not_modified: bool,
+    head: bool,
+) -> Response<Body> {
     let length = body.len();
     let mut r = if not_modified || head {
         Response::new(Body::default())
@@ -265,7 +315,7 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
         StatusCode::OK
     };
     let h = r.headers_mut();
-    h.insert(header::ETAG, etag.into_owned());
+    h.insert(header::ETAG, etag);
     h.insert(header::LAST_MODIFIED, resource.last_modified_header());
     h.insert(
         header::CACHE_CONTROL,
@@ -285,7 +335,7 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
         }
     }
-    (r, resource.route())
+    r
 }
 
 fn try_later(head: bool) -> Response<Body> {
