@@ -125,7 +125,8 @@ pub fn check<'t>(text: &'t str, magic: &str) -> Option<Checked<'t>> {
 
 /// Whether a field is written as it is (no `\`, tab or line end).
 pub fn plain(s: &str) -> bool {
-    !s.contains(['\\', '\t', '\n', '\r'])
+    !s.bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
 }
 
 /// Escapes `\`, tab and line ends; everything else as is.

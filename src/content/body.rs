@@ -47,8 +47,11 @@ pub fn render(markdown: &str, base: Option<&Url>, text_chars: usize) -> (String,
     // A reference (`&#1;`, `&#xFFFF;`) makes a character XML cannot
     // carry, and a noncharacter may be in the file itself: dropped, or
     // every feed that carries the body would be malformed.
-    let suspect =
-        markdown.contains("&#") || markdown.contains('\u{FFFE}') || markdown.contains('\u{FFFF}');
+    let bytes = markdown.as_bytes();
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    let suspect = memchr::memchr_iter(b'&', bytes).any(|i| bytes.get(i + 1) == Some(&b'#'))
+        || memchr::memmem::find_iter(bytes, b"\xEF\xBF")
+            .any(|i| matches!(bytes.get(i + 2), Some(0xBE | 0xBF)));
     let html = if suspect && html.contains(is_dropped) {
         html.chars().filter(|c| !is_dropped(*c)).collect()
     } else {

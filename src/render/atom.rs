@@ -1,7 +1,7 @@
 //! Atom 1.0 (RFC 4287).
 
 use atom_syndication::{
-    Category, Content, Entry, Feed, Generator, Link, Person, Text, WriteConfig,
+    Category, Content, Entry, Feed, Generator, Link, Person, Text, TextType, WriteConfig,
 };
 
 use std::collections::BTreeMap;
@@ -51,6 +51,20 @@ fn link(href: String, rel: &str, mime: &str) -> Link {
 
 pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
     render_doc(scope, Doc::Current)
+}
+
+/// Whether a text written as text (a title or summary of `type="text"`,
+/// a name) holds a `&`.
+fn plain_ampersand(feed: &Feed) -> bool {
+    let text = |t: &Text| t.r#type == TextType::Text && t.value.contains('&');
+    let names = |people: &[Person]| people.iter().any(|p| p.name.contains('&'));
+    text(&feed.title)
+        || feed.subtitle.as_ref().is_some_and(text)
+        || names(&feed.authors)
+        || feed
+            .entries
+            .iter()
+            .any(|e| text(&e.title) || e.summary.as_ref().is_some_and(text) || names(&e.authors))
 }
 
 /// An article's entry, with what the document shows of its text.
@@ -172,12 +186,18 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
             indent_size: Some(2),
         },
     );
-    // `&` and `<` as the RSS Best Practices Profile spells them, which
-    // validators take as plain text written with care (see `text`).
-    let mut out = hex_references(written.map_err(|e| RenderError {
+    let written = written.map_err(|e| RenderError {
         format: "Atom",
         message: e.to_string(),
-    })?);
+    })?;
+    // `&` and `<` as the RSS Best Practices Profile spells them, which
+    // validators take as plain text written with care (see `text`), when
+    // a plain text holds a `&` they could take for a reference.
+    let mut out = if plain_ampersand(&feed) {
+        hex_references(written)
+    } else {
+        written
+    };
     out.push(b'\n');
     Ok(out)
 }

@@ -14,6 +14,21 @@ pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
     render_doc(scope, Doc::Current)
 }
 
+/// Whether a text of the channel (titles, the description, categories,
+/// names) holds a `&` or a `<`, which the validator looks at closely.
+fn careful(channel: &Channel) -> bool {
+    let odd = |s: &str| s.contains(['&', '<']);
+    odd(&channel.title)
+        || odd(&channel.description)
+        || channel.items.iter().any(|i| {
+            i.title.as_deref().is_some_and(odd)
+                || i.categories.iter().any(|c| odd(&c.name))
+                || i.dublin_core_ext
+                    .as_ref()
+                    .is_some_and(|dc| dc.creators.iter().chain(&dc.subjects).any(|s| odd(s)))
+        })
+}
+
 /// An article's item, with what the document shows of its text.
 fn item(scope: &Scope<'_>, text: &Text<'_, '_>) -> Item {
     let a = text.article;
@@ -114,15 +129,20 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
         extensions,
         ..Default::default()
     };
-    let mut out =
-        hex_references(
-            channel
-                .pretty_write_to(Vec::new(), b' ', 2)
-                .map_err(|e| RenderError {
-                    format: "RSS",
-                    message: e.to_string(),
-                })?,
-        );
+    let written = channel
+        .pretty_write_to(Vec::new(), b' ', 2)
+        .map_err(|e| RenderError {
+            format: "RSS",
+            message: e.to_string(),
+        })?;
+    // `&` and `<` as the RSS Best Practices Profile spells them, which
+    // validators take as plain text written with care (see `text`), when
+    // a text holds one.
+    let mut out = if careful(&channel) {
+        hex_references(written)
+    } else {
+        written
+    };
     out.push(b'\n');
     Ok(out)
 }

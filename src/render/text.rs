@@ -22,7 +22,7 @@ pub fn looks_like_html(s: &str) -> bool {
 
 /// `&`, maybe `#`, a word, `;`.
 fn has_reference(s: &str) -> bool {
-    s.match_indices('&').any(|(i, _)| {
+    memchr::memchr_iter(b'&', s.as_bytes()).any(|i| {
         let rest = &s[i + 1..];
         let rest = rest.strip_prefix('#').unwrap_or(rest);
         let name = rest
@@ -48,8 +48,10 @@ pub fn as_html(s: &str) -> Cow<'_, str> {
 /// HTML wherever a format cannot mark it as text (an RSS category, an
 /// Atom name) and in Atom's `type="text"`.
 pub fn has_end_tag(s: &str) -> bool {
-    s.match_indices("</").any(|(i, _)| {
-        let rest = &s[i + 2..];
+    memchr::memchr_iter(b'<', s.as_bytes()).any(|i| {
+        let Some(rest) = s[i + 1..].strip_prefix('/') else {
+            return false;
+        };
         let name = rest
             .chars()
             .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -63,32 +65,26 @@ pub fn has_end_tag(s: &str) -> bool {
 /// parser, and the spelling the validator looks for before it calls an
 /// escaped `&` or `<` in a title HTML.
 pub fn hex_references(xml: Vec<u8>) -> Vec<u8> {
-    const OPEN: &[u8] = b"<![CDATA[";
-    const CLOSE: &[u8] = b"]]>";
-    let mut out = Vec::with_capacity(xml.len() + xml.len() / 32);
-    let mut i = 0;
-    while i < xml.len() {
-        let rest = &xml[i..];
-        if rest.starts_with(OPEN) {
-            let end = find(rest, CLOSE).map_or(rest.len(), |e| e + CLOSE.len());
-            out.extend_from_slice(&rest[..end]);
-            i += end;
-        } else if rest.starts_with(b"&amp;") {
-            out.extend_from_slice(b"&#x26;");
-            i += 5;
-        } else if rest.starts_with(b"&lt;") {
-            out.extend_from_slice(b"&#x3C;");
-            i += 4;
+    let mut out = Vec::with_capacity(xml.len() + 64);
+    let mut rest = &xml[..];
+    while let Some(i) = memchr::memchr2(b'&', b'<', rest) {
+        out.extend_from_slice(&rest[..i]);
+        let tail = &rest[i..];
+        let (written, used): (&[u8], usize) = if tail.starts_with(b"<![CDATA[") {
+            let end = memchr::memmem::find(tail, b"]]>").map_or(tail.len(), |e| e + 3);
+            (&tail[..end], end)
+        } else if tail.starts_with(b"&amp;") {
+            (b"&#x26;", 5)
+        } else if tail.starts_with(b"&lt;") {
+            (b"&#x3C;", 4)
         } else {
-            out.push(xml[i]);
-            i += 1;
-        }
+            (&tail[..1], 1)
+        };
+        out.extend_from_slice(written);
+        rest = &tail[used..];
     }
+    out.extend_from_slice(rest);
     out
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

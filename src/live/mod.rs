@@ -32,6 +32,14 @@ use crate::websub::Publisher;
 /// that a file change waits little for the step in progress.
 const STEP: usize = 256;
 
+mod folder;
+mod health;
+mod run;
+
+use folder::{Completion, Sealed};
+
+use health::Health;
+
 /// Quiet time after which the manifest and index are saved.
 const SAVE_AFTER: Duration = Duration::from_secs(1);
 
@@ -55,62 +63,13 @@ pub struct Live {
     /// Of the program and config, for the index.
     epoch: Option<Key>,
     completion: Completion,
-    /// Whether an output failed since the last full build: the folder is
-    /// then not sealed (see [`store::Record`]).
-    failed: std::cell::Cell<bool>,
+    /// The output folder's state: completing, complete, failing,
+    /// recovering.
+    health: Health,
     /// The file watcher, to watch new folders of `content`.
     watch: Option<crate::watch::Watch>,
     /// When the news sitemap served loses its oldest article.
     news_until: std::cell::Cell<Option<DateTime<FixedOffset>>>,
-    /// Whether writing to the output folder failed (a full disk, a
-    /// read-only folder): logged once, and the folder is completed by a
-    /// full pass at the next change.
-    output_failing: std::cell::Cell<bool>,
-    /// A full pass after a failure is under way: it logs only its success.
-    output_recovering: std::cell::Cell<bool>,
-}
-
-/// A sealed output folder, ready to serve if the content still lists
-/// as it did (see [`store::Seal`]).
-struct Sealed {
-    record: store::Record,
-    routes: Routes,
-    /// Paths of its feeds, for the built-in hub.
-    feeds: Vec<String>,
-}
-
-impl Sealed {
-    /// Read while the content is listed: nothing here waits for that.
-    fn read(config: &Config, epoch: Option<Key>, content: &Path, out: &Path) -> Option<Sealed> {
-        let record = store::Record::read(out, epoch?)?;
-        let entries = store::load_entries(out, &record)?;
-        let feeds = entries
-            .select(Kind::is_feed)
-            .into_iter()
-            .map(|e| e.path)
-            .collect();
-        let routes = Routes::sealed(Arc::new(config.clone()), content, out, entries)?;
-        Some(Sealed {
-            record,
-            routes,
-            feeds,
-        })
-    }
-}
-
-/// The background completion of the output folder after a full build.
-#[derive(Default)]
-struct Completion {
-    /// Jobs not yet written, in order.
-    backlog: VecDeque<Job>,
-    /// Every job of the full build, until the folder is listed.
-    all: Vec<Job>,
-    /// Whether the folder has been listed for this completion.
-    listed: bool,
-    started: Option<Instant>,
-    report: Report,
-    /// The manifest and index need saving (after live writes).
-    dirty: bool,
 }
 
 fn log(d: &Diagnostic) {
@@ -134,6 +93,7 @@ impl Live {
         out: &Path,
     ) -> Live {
         Live {
+            health: Health::new(out.to_path_buf(), state.metrics.clone()),
             state,
             hub: None,
             publisher: None,
@@ -148,11 +108,8 @@ impl Live {
             store: None,
             epoch: None,
             completion: Completion::default(),
-            failed: Default::default(),
             watch: None,
             news_until: Default::default(),
-            output_failing: Default::default(),
-            output_recovering: Default::default(),
         }
     }
 
@@ -228,7 +185,7 @@ impl Live {
     }
 
     fn log_errors(&self, errors: &[BuildError]) {
-        self.failed.set(self.failed.get() || !errors.is_empty());
+        self.health.made_with_errors(errors.len());
         for e in errors {
             tracing::error!("{e}; the last good version is still served");
         }
@@ -239,7 +196,7 @@ impl Live {
     /// at once, and queues the rest for the output folder.
     pub fn build_all(&mut self, config: Config) {
         let started = Instant::now();
-        self.failed.set(false);
+        self.health.full_build();
         let epoch = store::epoch(&config);
         // At a start, the sealed folder is read beside the listing.
         let first = self.library.is_none();
@@ -336,183 +293,23 @@ impl Live {
         self.library = Some(library);
     }
 
-    /// A write to the output folder failed: logged when it starts failing
-    /// (not once per file), counted always. The site is served from
-    /// memory meanwhile.
-    fn write_failed(&self, e: &dyn std::fmt::Display) {
-        let m = &self.state.metrics;
-        m.output_write_errors.inc();
-        if !self.output_failing.replace(true) && !self.output_recovering.get() {
-            m.output_failing.set(1);
-            tracing::error!(
-                "cannot write {}: {e}; serving from memory, and writing it all again at the next change",
-                self.out.display()
-            );
+    /// After the output folder failed, a change is a full pass that
+    /// writes it all again: whether this one was.
+    fn recovered(&mut self) -> bool {
+        let Some(config) = self.library.as_ref().map(|l| l.config.clone()) else {
+            return false;
+        };
+        if !self.health.recover() {
+            return false;
         }
-    }
-
-    /// A full pass after a failure wrote the whole folder.
-    fn write_recovered(&self) {
-        if self.output_recovering.replace(false) {
-            self.state.metrics.output_failing.set(0);
-            tracing::info!("{} is written again", self.out.display());
-        }
+        self.build_all(config);
+        true
     }
 
     fn unreadable(&self, e: &std::io::Error) {
         tracing::error!(
             "{}: cannot read the content folder ({e}); keeping the current site",
             self.content.display()
-        );
-    }
-
-    /// At a start: if the output folder is sealed (see [`store::Seal`])
-    /// with the very content listed now, serves it as it is, at once;
-    /// the library is then read behind it, for live updates.
-    fn serve_sealed(&self, sealed: Sealed, listing: &Listing, started: Instant) {
-        if listing.key() != Some(sealed.record.content) {
-            return;
-        }
-        let config = sealed.routes.config().clone();
-        self.state.routes.store(Some(Arc::new(sealed.routes)));
-        if let Some(hub) = &self.hub {
-            hub.set_topics(
-                sealed
-                    .feeds
-                    .iter()
-                    .map(|p| config.url(&crate::content::encode_path(p.trim_start_matches('/')))),
-            );
-        }
-        tracing::info!(
-            articles = sealed.record.articles,
-            served_ms = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
-            "serving {} as it was left; reading the articles for live updates",
-            self.out.display()
-        );
-    }
-
-    /// One step of the background completion: lists the folder first,
-    /// then writes the next jobs; when none is left, removes stale files
-    /// and saves the manifest and index.
-    fn complete_step(&mut self) {
-        if !self.completion.listed
-            && let Some(store) = self.store.as_mut()
-            && store.needs_listing()
-        {
-            store.list();
-        }
-        let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_ref()) else {
-            self.completion.backlog.clear();
-            return;
-        };
-        if !self.completion.listed {
-            self.completion.listed = true;
-            // Files the manifest names but the listing lacks.
-            let queued: std::collections::HashSet<PathBuf> =
-                self.completion.backlog.iter().map(Job::file).collect();
-            for job in std::mem::take(&mut self.completion.all) {
-                if !queued.contains(&job.file()) && !store.is_current(&job) {
-                    self.completion.backlog.push_back(job);
-                }
-            }
-            self.state
-                .metrics
-                .pending_writes
-                .set(self.completion.backlog.len() as i64);
-            if self.completion.backlog.is_empty() {
-                self.finish_output();
-            }
-            return;
-        }
-        let n = self.completion.backlog.len().min(STEP);
-        let step: Vec<Job> = self
-            .completion
-            .backlog
-            .drain(..n)
-            .filter(|j| match j {
-                // Superseded by a live update, which wrote its own.
-                Job::Article(a) => library.is_current(a),
-                Job::Archive(d) => self.prints.is_current(d),
-                Job::Sitemap(d) => self.prints.months.is_current(d),
-                Job::Topic(d) => self.prints.topic_is_current(d),
-            })
-            .collect();
-        let done = store.run_jobs(&step, &library.config, &self.content);
-        for e in &done.errors {
-            tracing::error!("{e}");
-        }
-        self.failed
-            .set(self.failed.get() || !done.errors.is_empty());
-        self.state
-            .metrics
-            .build_errors
-            .inc_by(done.errors.len() as u64);
-        if let Some(e) = &done.write_error {
-            self.write_failed(e);
-            // Stopped until the next change: retrying into a full disk
-            // would only fill the log.
-            self.completion.backlog.clear();
-        }
-        self.completion.report.add(&done.report);
-        if let Some(routes) = self.state.routes.load_full() {
-            let mut next = (*routes).clone();
-            for i in &done.written {
-                if let Some(job) = step.get(*i) {
-                    next.insert_job(job, Some(store.path()));
-                }
-            }
-            self.state.routes.store(Some(Arc::new(next)));
-        }
-        let left = self.completion.backlog.len();
-        self.state.metrics.pending_writes.set(left as i64);
-        if left == 0 && !self.output_failing.get() {
-            self.finish_output();
-        }
-    }
-
-    /// Removes what the site no longer has and saves the manifest.
-    fn finish_output(&mut self) {
-        let (Some(library), Some(store)) = (self.library.as_ref(), self.store.as_mut()) else {
-            return;
-        };
-        let until = full::until(self.news_until.get());
-        // The entries only when the seal is new: 100,000 of them are
-        // memory the server need not hold at every save.
-        let (routes, out) = (&self.state.routes, self.out.clone());
-        let entries = || routes.load_full()?.entries(&out);
-        let mut failure = None;
-        let clean = !self.failed.get();
-        match full::finish(store, library, &self.prints, clean, until, entries) {
-            Ok(removed) => self.completion.report.removed += removed,
-            Err(e) => failure = Some(e.for_log()),
-        }
-        // Saved when something was read: an index that gave every file
-        // is still right (a 100,000-article index is 36 MB to write).
-        let stale_index = library.opened().0 > 0 || self.completion.dirty;
-        if let Some(epoch) = self.epoch.filter(|_| stale_index)
-            && let Err(e) = library.save_index(&store.path().join(crate::index::FILE), epoch)
-        {
-            failure.get_or_insert(format!("the article index: {e}"));
-        }
-        if let Some(e) = failure {
-            return self.write_failed(&e);
-        }
-        self.write_recovered();
-        self.completion.dirty = false;
-        let r = &self.completion.report;
-        tracing::info!(
-            written = r.written,
-            unchanged = r.unchanged,
-            removed = r.removed,
-            seconds = format!(
-                "{:.1}",
-                self.completion
-                    .started
-                    .map_or(0.0, |s| s.elapsed().as_secs_f64())
-            ),
-            mb = ?crate::logging::memory_mb(),
-            "output folder complete: {}",
-            self.out.display()
         );
     }
 
@@ -544,12 +341,8 @@ impl Live {
                 }
             }
         }
-        if self.output_failing.get()
-            && let Some(config) = self.library.as_ref().map(|l| l.config.clone())
-        {
-            self.output_failing.set(false);
-            self.output_recovering.set(true);
-            return self.build_all(config);
+        if self.recovered() {
+            return;
         }
         let Some(library) = self.library.as_mut() else {
             return;
@@ -722,7 +515,7 @@ impl Live {
             Ok(r) => (r.written, r.removed),
             Err(e) => {
                 // Serving comes first: a failed write to the output folder is logged.
-                self.write_failed(&e);
+                self.health.write_failed(&e);
                 (0, 0)
             }
         };
@@ -739,88 +532,6 @@ impl Live {
             millis = format!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
             "site updated"
         );
-    }
-
-    /// How long to wait for the next batch: not at all while the output
-    /// folder is being completed, else until the next embargo or save.
-    fn wait(&self) -> Option<Duration> {
-        if !self.completion.backlog.is_empty() || self.store.is_some() && !self.completion.listed {
-            return Some(Duration::ZERO);
-        }
-        let embargo = self
-            .library
-            .as_ref()
-            .and_then(Library::next_embargo)
-            .map(until);
-        let news = self.news_until.get().map(until);
-        let save = self.completion.dirty.then_some(SAVE_AFTER);
-        [embargo, news, save].into_iter().flatten().min()
-    }
-
-    /// Applies batches until the sender is gone, merging those that queued
-    /// up while a refresh ran; completes the output folder in between;
-    /// publishes scheduled articles when their date comes.
-    pub fn run(mut self, batches: Receiver<Batch>) {
-        loop {
-            let received = match self.wait() {
-                None => batches.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(wait) => batches.recv_timeout(wait),
-            };
-            match received {
-                Ok(mut batch) => {
-                    while let Ok(more) = batches.try_recv() {
-                        batch.rescan |= more.rescan;
-                        batch.paths.extend(more.paths);
-                    }
-                    self.apply(batch);
-                    if self.store.is_some() && self.completion.backlog.is_empty() {
-                        self.completion.dirty = true;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    if !self.completion.backlog.is_empty()
-                        || self.store.is_some() && !self.completion.listed
-                    {
-                        self.complete_step();
-                    } else {
-                        self.publish_due();
-                        if self.completion.dirty {
-                            self.finish_output();
-                        }
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-        }
-    }
-
-    /// Publishes the scheduled articles whose date has come, and makes
-    /// the news sitemap again when an article has left its window.
-    fn publish_due(&mut self) {
-        if self.output_failing.get()
-            && let Some(config) = self.library.as_ref().map(|l| l.config.clone())
-        {
-            self.output_failing.set(false);
-            self.output_recovering.set(true);
-            return self.build_all(config);
-        }
-        let Some(library) = self.library.as_mut() else {
-            return;
-        };
-        let started = Instant::now();
-        let mut change = Change::default();
-        library.publish_due(&mut change);
-        change.clock = self
-            .news_until
-            .get()
-            .is_some_and(|t| t <= chrono::Utc::now().fixed_offset());
-        if !change.pages.is_empty() {
-            tracing::info!(
-                articles = change.pages.len(),
-                "scheduled articles published"
-            );
-        }
-        self.serve_change(change, started);
     }
 }
 

@@ -1,0 +1,223 @@
+//! Finding the article files: the folders of `content/` listed (with
+//! each file's stamp when asked), what is ignored, and the key of a
+//! listing that tells a build whether anything changed.
+
+use super::*;
+
+/// Files crier never reads, in `content/` and in the drop folder of
+/// printed pages alike: hidden files and what editors, downloads and
+/// copies leave while they work (vim's swap files and `4913` probe,
+/// emacs's `#x#` and `.#x`, `x~` backups, `.tmp`, `.bak`, `.part`,
+/// `.crdownload`).
+pub fn is_ignored(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('#')
+        || name.ends_with('~')
+        || name == "4913"
+        || [".swp", ".swx", ".tmp", ".bak", ".part", ".crdownload"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
+/// An entry of a content folder worth looking at.
+pub(super) struct Entry {
+    path: PathBuf,
+    name: String,
+    is_dir: bool,
+    /// Of an article file.
+    stamp: Option<Stamp>,
+}
+
+/// The entries of `dir` sorted by name, without ignored files; names that
+/// are not UTF-8 and broken links become errors.
+pub(super) fn entries(
+    dir: &Path,
+    stamped: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> std::io::Result<Vec<Entry>> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    found.sort_by_key(|e| e.file_name());
+    let mut out = Vec::with_capacity(found.len());
+    for e in found {
+        let path = e.path();
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            diags.push(Diagnostic::error(
+                &path.to_string_lossy(),
+                None,
+                "file name is not UTF-8: rename it",
+            ));
+            continue;
+        };
+        if is_ignored(&name) {
+            continue;
+        }
+        // The listing knows what an entry is; only a link needs a look at
+        // its target. An article file is stamped here, relative to the
+        // folder: cheaper than by its whole path later.
+        let article = stamped && name.ends_with(".md");
+        let kind = match e.file_type() {
+            Ok(t) if t.is_dir() => Ok((t, None)),
+            Ok(t) if !t.is_symlink() && !article => Ok((t, None)),
+            Ok(t) if !t.is_symlink() => e.metadata().map(|m| (t, Some(m))),
+            _ => std::fs::metadata(&path).map(|m| (m.file_type(), Some(m))),
+        };
+        match kind {
+            Ok((kind, meta)) => out.push(Entry {
+                is_dir: kind.is_dir(),
+                stamp: meta.filter(|m| m.is_file()).map(|m| Stamp::of(&m)),
+                path,
+                name,
+            }),
+            Err(_) => diags.push(Diagnostic::error(
+                &path.to_string_lossy(),
+                None,
+                "cannot be read (broken link?): fix or remove it",
+            )),
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn candidate(e: Entry, district: Option<&Arc<str>>) -> Option<Candidate> {
+    e.name.strip_suffix(".md")?;
+    Some(Candidate {
+        path: e.path,
+        district: district.cloned(),
+        stamp: e.stamp,
+    })
+}
+
+/// Every candidate file under `dir`, in path order; problems with folders
+/// (not a district, nested too deep, unreadable names) go to `diags`.
+pub fn discover(
+    config: &Config,
+    dir: &Path,
+    stamped: bool,
+    diags: &mut Vec<Diagnostic>,
+) -> std::io::Result<Vec<Candidate>> {
+    // In path order: a file at the top, or the index of a district folder.
+    let mut order: Vec<Result<Candidate, usize>> = Vec::new();
+    let mut districts = Vec::new();
+    for entry in entries(dir, stamped, diags)? {
+        if !entry.is_dir {
+            order.extend(candidate(entry, None).map(Ok));
+            continue;
+        }
+        let name = entry.name.as_str();
+        if config.district(name).is_none() {
+            diags.push(Diagnostic::error(
+                &entry.path.to_string_lossy(),
+                None,
+                format!(
+                    "folder `{name}` is not a district of crier.toml, so its articles are not published: add [districts.{name}] to crier.toml or move the files"
+                ),
+            ));
+            continue;
+        }
+        order.push(Err(districts.len()));
+        districts.push(entry);
+    }
+    // District folders are listed in parallel: an archive's are large.
+    let listed: Vec<std::io::Result<(Vec<Candidate>, Vec<Diagnostic>)>> = districts
+        .par_iter()
+        .map(|entry| {
+            // One name shared by the folder's candidates and articles.
+            let name: Arc<str> = Arc::from(entry.name.as_str());
+            let mut found = Vec::new();
+            let mut problems = Vec::new();
+            for inner in entries(&entry.path, stamped, &mut problems)? {
+                if inner.is_dir {
+                    problems.push(Diagnostic::error(
+                        &inner.path.to_string_lossy(),
+                        None,
+                        format!(
+                            "sub-folders of a district are not read: move its articles into {}",
+                            entry.path.display()
+                        ),
+                    ));
+                } else {
+                    found.extend(candidate(inner, Some(&name)));
+                }
+            }
+            Ok((found, problems))
+        })
+        .collect();
+    let mut listed = listed.into_iter().map(Some).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for item in order {
+        match item {
+            Ok(c) => out.push(c),
+            Err(i) => {
+                if let Some(result) = listed.get_mut(i).and_then(Option::take) {
+                    let (found, problems) = result?;
+                    out.extend(found);
+                    diags.extend(problems);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One listing of the content folder: the candidate files in path order,
+/// stamped, and the problems with folders.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub found: Vec<Candidate>,
+    pub problems: Vec<Diagnostic>,
+}
+
+impl Listing {
+    /// Lists `dir` (see [`discover`]).
+    pub fn of(config: &Config, dir: &Path) -> std::io::Result<Listing> {
+        Listing::make(config, dir, true)
+    }
+
+    /// [`Listing::of`] without stamps: when there is no index or seal to
+    /// compare them with (a first build), the files are stamped as they
+    /// are read instead, and the listing is a third faster.
+    pub fn unstamped(config: &Config, dir: &Path) -> std::io::Result<Listing> {
+        Listing::make(config, dir, false)
+    }
+
+    fn make(config: &Config, dir: &Path, stamped: bool) -> std::io::Result<Listing> {
+        let mut problems = Vec::new();
+        let found = discover(config, dir, stamped, &mut problems)?;
+        Ok(Listing { found, problems })
+    }
+
+    /// The key of what was listed (see [`listing_key`]); `None` when a
+    /// folder has a problem or a file could not be stamped.
+    pub fn key(&self) -> Option<crate::fingerprint::Key> {
+        if !self.problems.is_empty() {
+            return None;
+        }
+        let files: Option<Vec<(&Path, &Stamp)>> = self
+            .found
+            .iter()
+            .map(|c| Some((c.path.as_path(), c.stamp.as_ref()?)))
+            .collect();
+        Some(listing_key(files?))
+    }
+}
+
+/// The key of a set of files and their stamps, in any order: equal keys
+/// mean the same files with the same stamps (so, short of a racy write,
+/// the same bytes).
+pub fn listing_key(mut files: Vec<(&Path, &Stamp)>) -> crate::fingerprint::Key {
+    use sha2::Digest;
+    files.sort_unstable_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    let mut h = sha2::Sha256::new();
+    let mut line = Vec::with_capacity(256);
+    for (path, s) in files {
+        line.clear();
+        line.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        line.push(0);
+        line.extend_from_slice(&s.size.to_le_bytes());
+        line.extend_from_slice(&s.mtime.to_le_bytes());
+        line.extend_from_slice(&s.ctime.to_le_bytes());
+        line.extend_from_slice(&s.inode.to_le_bytes());
+        h.update(&line);
+    }
+    crate::fingerprint::finish(h)
+}

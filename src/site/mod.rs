@@ -1,0 +1,353 @@
+//! The pipeline: from the library and what changed to typed outputs.
+//! A full build and a live update are the same code: a full build is the
+//! change that touches everything ([`Change::everything`]).
+//!
+//! What is hot and few (feeds, index pages, OPML) is rendered here and
+//! now; what is many (article pages of a full build, archive documents)
+//! comes out as [`Job`]s, rendered on request or while the output folder
+//! is completed, with the same bytes either way.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
+
+use crate::config::{Config, District};
+use crate::content::{Article, Body};
+use crate::library::{Change, Library, ScopeKey, Topic, Which};
+use crate::output::{BuildError, Kind, Output, Page};
+use crate::render::{self, Doc, FeedKind, Scope};
+use crate::sitemaps::{self, SitemapDoc};
+
+mod jobs;
+mod prints;
+
+pub use jobs::*;
+pub use prints::*;
+
+/// What one pass of the pipeline made.
+#[derive(Debug, Default)]
+pub struct Built {
+    /// Rendered and compressed, sorted by path.
+    pub outputs: Vec<Output>,
+    /// To render later.
+    pub jobs: Vec<Job>,
+    /// (URL path, file in the output folder) of outputs that are gone.
+    pub removed: Vec<(String, PathBuf)>,
+    /// Outputs that could not be made; the rest are good.
+    pub errors: Vec<BuildError>,
+}
+
+/// A scope's subscription feed in one format.
+fn render_feed(scope: &Scope<'_>, feed: FeedKind, path: &str) -> Result<Vec<u8>, BuildError> {
+    match feed {
+        FeedKind::Rss => render::rss::render(scope),
+        FeedKind::Atom => render::atom::render(scope),
+        FeedKind::Json => render::json::render(scope),
+    }
+    .map_err(|source| BuildError::Render {
+        path: path.to_string(),
+        source,
+    })
+}
+
+fn feed_page(scope: &Scope<'_>, feed: FeedKind) -> Result<Page, BuildError> {
+    let path = format!("/{}{}", scope.prefix(), feed.file_name());
+    let body = render_feed(scope, feed, &path)?;
+    Ok(Page {
+        file: PathBuf::from(&path[1..]),
+        path,
+        kind: Kind::Feed(feed),
+        body,
+        last_modified: scope.updated(),
+    })
+}
+
+/// A scope's three feeds, and its page for a district.
+fn scope_pages(scope: &Scope<'_>, pages: &mut Vec<Result<Page, BuildError>>) {
+    pages.extend(FeedKind::ALL.iter().map(|k| feed_page(scope, *k)));
+    if scope.district.is_some() {
+        let prefix = scope.prefix();
+        pages.push(Ok(Page {
+            path: format!("/{prefix}"),
+            file: PathBuf::from(format!("{prefix}index.html")),
+            kind: Kind::District,
+            body: render::html::district(scope),
+            last_modified: scope.updated(),
+        }));
+    }
+}
+
+/// The index page and the OPML, which list every scope.
+fn directory_pages(
+    city: &Scope<'_>,
+    districts: &[Scope<'_>],
+    topics: &[Scope<'_>],
+    pages: &mut Vec<Result<Page, BuildError>>,
+) {
+    let updated = newest(districts.iter().map(Scope::updated).chain([city.updated()]));
+    let all: Vec<&Scope<'_>> = std::iter::once(city).chain(districts).collect();
+    pages.push(Ok(Page {
+        path: "/".into(),
+        file: PathBuf::from("index.html"),
+        kind: Kind::Index,
+        body: render::html::index(city, districts, topics.len()),
+        last_modified: city.updated(),
+    }));
+    pages.push(Ok(Page {
+        path: "/feeds.opml".into(),
+        file: PathBuf::from("feeds.opml"),
+        kind: Kind::Opml,
+        body: render::opml::render(&all),
+        last_modified: updated,
+    }));
+    if city.config.topics {
+        let updated = newest(topics.iter().map(Scope::updated));
+        pages.push(Ok(Page {
+            path: "/topics/".into(),
+            file: PathBuf::from("topics/index.html"),
+            kind: Kind::Topics,
+            body: render::html::topics(city.config, topics),
+            last_modified: updated,
+        }));
+        let mut listed: Vec<&Scope<'_>> = vec![city];
+        listed.extend(topics);
+        pages.push(Ok(Page {
+            path: "/topics.opml".into(),
+            file: PathBuf::from("topics.opml"),
+            kind: Kind::Opml,
+            body: render::opml::render(&listed),
+            last_modified: updated,
+        }));
+    }
+}
+
+/// The monthly sitemaps that changed (as jobs), the sitemap of the index
+/// pages and the sitemap index.
+fn sitemap_pages(
+    library: &Library,
+    change: &Change,
+    prints: &mut Prints,
+    lists: &[&Scope<'_>],
+    built: &mut Built,
+    pages: &mut Vec<Result<Page, BuildError>>,
+) {
+    let mut jobs = Vec::new();
+    prints
+        .months
+        .update(library, change, &mut jobs, &mut built.removed);
+    built.jobs.extend(jobs.into_iter().map(Job::Sitemap));
+    let mut listed: Vec<(String, DateTime<FixedOffset>)> =
+        lists.iter().map(|s| (s.page_url(), s.updated())).collect();
+    if library.config.topics {
+        let topics = newest(
+            lists
+                .iter()
+                .filter(|s| s.topic.is_some())
+                .map(|s| s.updated()),
+        );
+        listed.push((library.config.url("topics/"), topics));
+    }
+    let list = sitemaps::pages_sitemap(&listed);
+    pages.push(Ok(prints.months.index(&library.config, list.last_modified)));
+    pages.push(Ok(list));
+}
+
+/// The compressed forms of a page an earlier build wrote with the same
+/// bytes, if at hand: a restart then compresses nothing.
+pub type Reuse<'a> = Option<&'a (dyn Fn(&Page) -> Option<(Vec<u8>, Vec<u8>)> + Sync)>;
+
+/// The article pages of `change`: jobs for all in a full build, else
+/// the latest reading of each changed page that is still current.
+fn article_pages(
+    library: &Library,
+    change: &Change,
+    jobs: &mut Vec<Job>,
+    pages: &mut Vec<Result<Page, BuildError>>,
+) {
+    if change.full {
+        jobs.extend(library.articles().map(|a| Job::Article(a.clone())));
+        return;
+    }
+    let mut latest: HashMap<&str, &(Arc<Article>, Arc<Body>)> = HashMap::new();
+    for page in change.pages.iter().filter(|p| library.is_current(&p.0)) {
+        latest.insert(page.0.path.as_str(), page);
+    }
+    pages.extend(
+        latest
+            .values()
+            .map(|(a, body)| article_page(&library.config, a, body)),
+    );
+}
+
+/// Runs the pipeline for `change`: the feeds and pages of the scopes it
+/// touched, the pages of its articles, the archive documents whose
+/// articles changed, and what is gone. Everything else keeps its bytes
+/// and its ETag.
+pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reuse<'_>) -> Built {
+    let config = &library.config;
+    let city = Scope::new(library, None);
+    // Every district's scope (cheap: its newest items and a count); the
+    // index lists them all. Only the touched ones are rendered.
+    let districts: Vec<Scope<'_>> = config
+        .districts
+        .iter()
+        .map(|d| Scope::new(library, Some(d)))
+        .collect();
+    let mut built = Built::default();
+    let mut pages = Vec::new();
+    article_pages(library, change, &mut built.jobs, &mut pages);
+    let touched = |d: &District| change.full || change.districts.contains(&d.slug);
+    let from = change.oldest.filter(|_| !change.full);
+    for scope in &districts {
+        if scope.district.is_some_and(touched) {
+            scope_pages(scope, &mut pages);
+            let key = scope
+                .district
+                .map_or(ScopeKey::All, |d| ScopeKey::District(d.slug.clone()));
+            prints.update(
+                library,
+                key,
+                None,
+                from,
+                &mut built.jobs,
+                &mut built.removed,
+            );
+        }
+    }
+    let topics = if config.topics {
+        library.topics()
+    } else {
+        Vec::new()
+    };
+    topic_jobs(library, change, &topics, prints, from, &mut built);
+    if change.full || change.any {
+        let listed: Vec<Scope<'_>> = topics
+            .iter()
+            .map(|t| Scope::of_topic(config, t, Vec::new(), Vec::new()))
+            .collect();
+        scope_pages(&city, &mut pages);
+        directory_pages(&city, &districts, &listed, &mut pages);
+        prints.update(
+            library,
+            ScopeKey::All,
+            None,
+            from,
+            &mut built.jobs,
+            &mut built.removed,
+        );
+        let lists: Vec<&Scope<'_>> = std::iter::once(&city)
+            .chain(&districts)
+            .chain(&listed)
+            .collect();
+        sitemap_pages(library, change, prints, &lists, &mut built, &mut pages);
+    }
+    if change.full || change.any || change.clock {
+        let now = chrono::Utc::now().fixed_offset();
+        pages.push(Ok(sitemaps::news_sitemap(library, now)));
+    }
+    if change.full {
+        pages.extend([Ok(sitemaps::robots(config)), Ok(logo())]);
+    }
+    built.removed.extend(
+        change
+            .gone
+            .iter()
+            .filter(|a| !library.has_page(&a.path))
+            .map(|a| (format!("/{}", a.path), a.file())),
+    );
+    built.removed.sort();
+    built.removed.dedup();
+    let finish = |p: Page| match reuse.and_then(|r| r(&p)) {
+        Some((gzip, br)) => Ok(p.with_encodings(gzip, br)),
+        None => p.finish(),
+    };
+    let finished: Vec<Result<Output, BuildError>> =
+        pages.into_par_iter().map(|p| p.and_then(finish)).collect();
+    for r in finished {
+        match r {
+            Ok(o) => built.outputs.push(o),
+            Err(e) => built.errors.push(e),
+        }
+    }
+    built.outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    built
+}
+
+/// `/logo.svg`, the built-in logo: the same bytes in every build.
+fn logo() -> Page {
+    Page {
+        path: format!("/{}", render::html::LOGO_FILE),
+        file: render::html::LOGO_FILE.into(),
+        kind: Kind::Logo,
+        body: render::html::LOGO.to_vec(),
+        last_modified: DateTime::UNIX_EPOCH.fixed_offset(),
+    }
+}
+
+/// Renders jobs now (a live update has few), in parallel.
+pub fn render_jobs(
+    jobs: &[Job],
+    config: &Config,
+    content: &Path,
+) -> Vec<Result<Output, BuildError>> {
+    jobs.par_iter()
+        .map(|j| j.render(config, content).and_then(Page::finish))
+        .collect()
+}
+
+/// Every file of the output folder the library's site has (without
+/// siblings): what a full write keeps.
+pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSet<String> {
+    let config = &library.config;
+    let mut files = std::collections::HashSet::new();
+    files.extend(
+        [
+            "index.html",
+            "feeds.opml",
+            "sitemap.xml",
+            sitemaps::PAGES_FILE,
+            "news-sitemap.xml",
+            "robots.txt",
+            render::html::LOGO_FILE,
+        ]
+        .map(String::from),
+    );
+    let mut scopes = vec![ScopeKey::All];
+    scopes.extend(
+        config
+            .districts
+            .iter()
+            .map(|d| ScopeKey::District(d.slug.clone())),
+    );
+    if config.topics {
+        files.extend(["topics/index.html".to_string(), "topics.opml".to_string()]);
+        scopes.extend(library.topics().into_iter().map(|t| ScopeKey::Topic(t.key)));
+    }
+    for scope in scopes {
+        let prefix = scope_dir(&scope);
+        files.extend(
+            FeedKind::ALL
+                .iter()
+                .map(|k| format!("{prefix}{}", k.file_name())),
+        );
+        if scope != ScopeKey::All {
+            files.insert(format!("{prefix}index.html"));
+        }
+        let docs = render::archive_count(library.count(scope.which()), config.feed_limit);
+        for number in 1..=docs {
+            for feed in render::ARCHIVE_FORMATS {
+                files.insert(archive_file(&scope, feed, number));
+            }
+        }
+    }
+    files.extend(prints.months.files());
+    files.extend(
+        library
+            .articles()
+            .map(|a| a.file().to_string_lossy().into_owned()),
+    );
+    files
+}

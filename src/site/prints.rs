@@ -1,0 +1,238 @@
+//! What the many outputs were last made from, so that a change makes
+//! again only those whose articles changed.
+
+use super::*;
+
+/// What the many outputs were last made from, so that a change makes
+/// again only those whose articles changed: the monthly sitemaps, and
+/// each scope's archive documents, one print per document (re-rendered
+/// from the first changed position on when an old article is deleted or
+/// back-dated; just its own when one is edited).
+#[derive(Debug, Default)]
+pub struct Prints {
+    archives: HashMap<ScopeKey, ScopePrints>,
+    pub months: crate::sitemaps::Months,
+    /// Of each topic's feeds and page, by key.
+    topics: HashMap<String, u64>,
+}
+
+/// A scope's prints, and how many articles its documents held.
+#[derive(Debug, Default, Clone)]
+pub(super) struct ScopePrints {
+    archived: usize,
+    docs: Vec<u64>,
+}
+
+/// The print of one archive document: its place and its articles as read.
+pub(super) fn doc_print(number: usize, last: bool, items: &[&Arc<Article>]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    // A fixed seed: prints are compared within one process only.
+    let mut h = foldhash::fast::FixedState::with_seed(0).build_hasher();
+    (number, last).hash(&mut h);
+    for a in items {
+        // The pointer tells a new reading of a file from the old one; the
+        // id's pointer and the date guard against a reused address.
+        // Integers only: a live update prints every archived article.
+        h.write_usize(Arc::as_ptr(a) as usize);
+        h.write_usize(a.id.as_ptr() as usize);
+        h.write_i64(a.updated.timestamp());
+        h.write_u32(a.updated.timestamp_subsec_nanos());
+    }
+    h.finish()
+}
+
+impl Prints {
+    /// Whether `doc` is still what its scope's document shows (a later
+    /// change may have made a new one).
+    pub fn is_current(&self, doc: &ArchiveDoc) -> bool {
+        self.archives.get(&doc.scope).is_some_and(|p| {
+            p.docs.len() == doc.of && p.docs.get(doc.number - 1) == Some(&doc.print)
+        })
+    }
+
+    /// The first document of a scope that may have changed: none before
+    /// the position of the oldest article touched (documents are filled
+    /// oldest first), and never after the last one, then or now (whose
+    /// "last" mark may change).
+    fn first_changed(
+        library: &Library,
+        slug: Which<'_>,
+        from: Option<DateTime<FixedOffset>>,
+        old: &ScopePrints,
+        archived: usize,
+    ) -> usize {
+        let limit = library.config.feed_limit.max(1);
+        let Some(from) = from else {
+            return 0;
+        };
+        let total = library.count(slug);
+        let position = total
+            .saturating_sub(library.count_since(slug, from))
+            .min(archived)
+            .min(old.archived);
+        let of = archived.div_ceil(limit);
+        (position / limit)
+            .min(of.saturating_sub(1))
+            .min(old.docs.len().saturating_sub(1))
+    }
+
+    /// The jobs for the documents of `district`'s scope that changed, and
+    /// the paths of those that are gone. With `from` (the oldest date a
+    /// change touched), documents of older articles only are not looked
+    /// at: an edit of recent news prints one document, not thousands.
+    pub(super) fn update(
+        &mut self,
+        library: &Library,
+        slug: ScopeKey,
+        topic: Option<&Topic>,
+        from: Option<DateTime<FixedOffset>>,
+        jobs: &mut Vec<Job>,
+        removed: &mut Vec<(String, PathBuf)>,
+    ) {
+        let limit = library.config.feed_limit.max(1);
+        let archived = library.count(slug.which()).saturating_sub(limit);
+        let old = self.archives.get(&slug).cloned().unwrap_or_default();
+        let first = Self::first_changed(library, slug.which(), from, &old, archived);
+        let mut tail = library.archived_newest(slug.which(), archived - first * limit);
+        tail.reverse();
+        let docs: Vec<&[&Arc<Article>]> = tail.chunks(limit).collect();
+        let of = first + docs.len();
+        // Printed oldest first within a document: the same order every
+        // time, which is all a print needs.
+        let mut prints: Vec<u64> = old.docs.get(..first).unwrap_or_default().to_vec();
+        prints.extend(
+            docs.iter()
+                .enumerate()
+                .map(|(i, items)| doc_print(first + i + 1, first + i + 1 == of, items)),
+        );
+        self.archives.insert(
+            slug.clone(),
+            ScopePrints {
+                archived,
+                docs: prints.clone(),
+            },
+        );
+        for (i, items) in docs.into_iter().enumerate() {
+            let number = first + i + 1;
+            if old.docs.get(number - 1) == prints.get(number - 1) {
+                continue;
+            }
+            let summaries = Arc::new(Shared::new(2));
+            // Newest first, as documents list them.
+            let items: Arc<[Arc<Article>]> = items.iter().rev().map(|a| Arc::clone(a)).collect();
+            for feed in render::ARCHIVE_FORMATS {
+                jobs.push(Job::Archive(Arc::new(ArchiveDoc {
+                    scope: slug.clone(),
+                    topic: topic.cloned(),
+                    feed,
+                    number,
+                    of,
+                    items: items.clone(),
+                    print: prints[number - 1],
+                    summaries: summaries.clone(),
+                })));
+            }
+        }
+        for number in of + 1..=old.docs.len() {
+            for feed in render::ARCHIVE_FORMATS {
+                let file = archive_file(&slug, feed, number);
+                removed.push((
+                    format!("/{}", crate::content::encode_path(&file)),
+                    PathBuf::from(file),
+                ));
+            }
+        }
+    }
+}
+
+/// The feeds, page and archive documents of every topic `change`
+/// touched (all of them for a full build), as jobs; the files of the
+/// topics that are gone.
+pub(super) fn topic_jobs(
+    library: &Library,
+    change: &Change,
+    topics: &[Topic],
+    prints: &mut Prints,
+    from: Option<DateTime<FixedOffset>>,
+    built: &mut Built,
+) {
+    let config = &library.config;
+    let touched: Vec<&str> = if change.full {
+        prints.topics.clear();
+        topics.iter().map(|t| t.key.as_str()).collect()
+    } else if config.topics {
+        change.topics.iter().map(String::as_str).collect()
+    } else {
+        Vec::new()
+    };
+    for key in touched {
+        let topic = topics
+            .binary_search_by(|t| t.key.as_str().cmp(key))
+            .ok()
+            .map(|i| &topics[i]);
+        prints.update(
+            library,
+            ScopeKey::Topic(key.to_string()),
+            topic,
+            from,
+            &mut built.jobs,
+            &mut built.removed,
+        );
+        let Some(topic) = topic else {
+            prints.topics.remove(key);
+            built.removed.extend(topic_files(key).map(|f| {
+                let path = format!("/{}", crate::content::encode_path(&f));
+                (
+                    path.strip_suffix("index.html").unwrap_or(&path).to_string(),
+                    PathBuf::from(f),
+                )
+            }));
+            continue;
+        };
+        let items: Arc<[Arc<Article>]> = library
+            .newest_shared(Which::Topic(key), config.feed_limit)
+            .into_iter()
+            .cloned()
+            .collect();
+        let archives = render::archive_count(topic.count, config.feed_limit);
+        let print = topic_print(topic, &items, archives);
+        if prints.topics.get(key) == Some(&print) {
+            continue;
+        }
+        prints.topics.insert(key.to_string(), print);
+        let bodies = Arc::new(Shared::new(FeedKind::ALL.len()));
+        for feed in [
+            None,
+            Some(FeedKind::Rss),
+            Some(FeedKind::Atom),
+            Some(FeedKind::Json),
+        ] {
+            built.jobs.push(Job::Topic(Arc::new(TopicDoc {
+                topic: topic.clone(),
+                feed,
+                items: items.clone(),
+                archives,
+                print,
+                bodies: bodies.clone(),
+            })));
+        }
+    }
+}
+
+pub(super) fn topic_print(topic: &Topic, items: &[Arc<Article>], archives: usize) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0).build_hasher();
+    (&topic.name, topic.count, archives).hash(&mut h);
+    for a in items {
+        a.path.hash(&mut h);
+        a.source_key.hash(&mut h);
+    }
+    h.finish()
+}
+
+impl Prints {
+    /// Whether a topic's feed or page is still what the topic shows.
+    pub fn topic_is_current(&self, doc: &TopicDoc) -> bool {
+        self.topics.get(&doc.topic.key) == Some(&doc.print)
+    }
+}
