@@ -6,17 +6,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crier::config::Config;
+use crier::config::{Config, Overrides};
 use crier::content::Listing;
 use crier::fingerprint::Key;
 use crier::full;
 use crier::hub::Hub;
-use crier::library::{Change, Library};
+use crier::library::Library;
 use crier::live::Live;
 use crier::output::{EntryLines, Output};
 use crier::server::service::{FormHandler, State};
 use crier::server::{self, Limits};
-use crier::site::{self, Prints};
+use crier::site;
 use crier::store::{self, Record, Report, Store, StoreError, Tally};
 use crier::watch;
 
@@ -30,7 +30,13 @@ const CONTENT_ERRORS: u8 = 1;
 const BAD_CONFIG: u8 = 2;
 
 fn load_config(input: &Input) -> Result<Config, ExitCode> {
-    Config::load(&input.config, &input.site.overrides()).map_err(|e| {
+    load_config_with(input, &input.site.overrides())
+}
+
+/// The config of `input` with the flags' and variables' `overrides`,
+/// worked out once per run.
+fn load_config_with(input: &Input, overrides: &Overrides) -> Result<Config, ExitCode> {
+    Config::load(&input.config, overrides).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(BAD_CONFIG)
     })
@@ -82,12 +88,7 @@ pub fn check(input: &Input) -> ExitCode {
     }
     // The feeds and index pages are rendered too: a document the feed
     // libraries refuse is an error here, not a surprise in production.
-    let built = site::build(
-        &library,
-        &Change::everything(),
-        &mut Prints::default(),
-        None,
-    );
+    let (built, _) = full::render(&library, None);
     for e in &built.errors {
         eprintln!("error: {e}");
     }

@@ -4,7 +4,8 @@
 use super::*;
 
 pub fn serve(args: &ServeArgs) -> ExitCode {
-    let config = match load_config(&args.input) {
+    let overrides = args.input.site.overrides();
+    let config = match load_config_with(&args.input, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -75,7 +76,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     let live = Live::new(
         state,
         &args.input.config,
-        args.input.site.overrides(),
+        overrides.clone(),
         &args.input.content,
         &args.out,
     )
@@ -87,7 +88,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         .clone()
         .or_else(|| config.import_dir.clone())
     {
-        start_intake(args, dir, debounce);
+        start_intake(args, dir, overrides, debounce);
     }
     let started = start_live(args, live, config, debounce);
     if let Err(e) = started {
@@ -145,12 +146,17 @@ pub(super) fn start_live(
 }
 
 /// The drop folder's own thread: pages are few and imports quick.
-pub(super) fn start_intake(args: &ServeArgs, dir: std::path::PathBuf, debounce: Duration) {
+pub(super) fn start_intake(
+    args: &ServeArgs,
+    dir: std::path::PathBuf,
+    overrides: Overrides,
+    debounce: Duration,
+) {
     let intake = crier::intake::Intake {
         dir,
         content: args.input.content.clone(),
         config: args.input.config.clone(),
-        overrides: args.input.site.overrides(),
+        overrides,
         // Long enough that a slow copy is not read half-way.
         settle: (debounce * 3).max(Duration::from_millis(300)),
     };

@@ -116,13 +116,8 @@ impl Live {
             .completion
             .backlog
             .drain(..n)
-            .filter(|j| match j {
-                // Superseded by a live update, which wrote its own.
-                Job::Article(a) => library.is_current(a),
-                Job::Archive(d) => self.prints.is_current(d),
-                Job::Sitemap(d) => self.prints.months.is_current(d),
-                Job::Topic(d) => self.prints.topic_is_current(d),
-            })
+            // Superseded by a live update, which wrote its own.
+            .filter(|j| j.work().is_current(library, &self.prints))
             .collect();
         let done = store.run_jobs(&step, &library.config, &self.content);
         for e in &done.errors {

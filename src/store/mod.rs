@@ -200,38 +200,7 @@ impl Store {
         h.update(epoch);
         h.update(job.file().as_os_str().as_encoded_bytes());
         h.update([0]);
-        match job {
-            Job::Article(a) => h.update(a.source_key),
-            Job::Archive(d) => {
-                // Whether it is the last, not how many there are: a
-                // closed document's bytes do not depend on that.
-                h.update((d.number as u64).to_le_bytes());
-                h.update([u8::from(d.number == d.of)]);
-                for a in d.items.iter() {
-                    h.update(a.file().as_os_str().as_encoded_bytes());
-                    h.update([0]);
-                    h.update(a.source_key);
-                }
-            }
-            Job::Topic(d) => {
-                h.update(d.topic.name.as_bytes());
-                h.update([0]);
-                h.update((d.topic.count as u64).to_le_bytes());
-                h.update((d.archives as u64).to_le_bytes());
-                for a in d.items.iter() {
-                    h.update(a.file().as_os_str().as_encoded_bytes());
-                    h.update([0]);
-                    h.update(a.source_key);
-                }
-            }
-            Job::Sitemap(d) => {
-                for a in d.items.iter() {
-                    h.update(a.path.as_bytes());
-                    h.update([0]);
-                    h.update(a.updated.to_rfc3339().as_bytes());
-                }
-            }
-        }
+        job.work().made_from(&mut h);
         Some(fingerprint::finish(h))
     }
 
