@@ -105,9 +105,8 @@ fn modules_import_only_their_layer_and_below() {
     }
 }
 
-#[test]
-fn no_modules_import_each_other_in_a_cycle() {
-    let map = imports();
+/// A cycle in `map` (module → modules it names), if there is one.
+fn find_cycle(map: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     // Depth-first search for a back edge.
     fn visit<'a>(
         m: &'a str,
@@ -133,11 +132,60 @@ fn no_modules_import_each_other_in_a_cycle() {
         None
     }
     let mut done = BTreeSet::new();
-    for m in map.keys() {
-        let cycle = visit(m, &map, &mut Vec::new(), &mut done);
+    map.keys()
+        .find_map(|m| visit(m, map, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_modules_import_each_other_in_a_cycle() {
+    let cycle = find_cycle(&imports());
+    assert!(
+        cycle.is_none(),
+        "import cycle: {}",
+        cycle.unwrap_or_default().join(" → ")
+    );
+}
+
+/// Within a module split into files (`src/render/`, `src/site/`, ...),
+/// the files that name each other (`super::meta`, `crate::render::html`)
+/// do so one way too.
+#[test]
+fn no_files_of_a_module_name_each_other_in_a_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for dir in std::fs::read_dir(&src).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let module = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".rs").map(str::to_string)
+            })
+            .collect();
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for file in &files {
+            let text = std::fs::read_to_string(dir.join(format!("{file}.rs"))).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let named = map.entry(file.clone()).or_default();
+            for prefix in ["super::".to_string(), format!("crate::{module}::")] {
+                for (i, _) in code.match_indices(prefix.as_str()) {
+                    let name: String = code[i + prefix.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if name != *file && name != "mod" && files.contains(&name) {
+                        named.insert(name);
+                    }
+                }
+            }
+        }
+        let cycle = find_cycle(&map);
         assert!(
             cycle.is_none(),
-            "import cycle: {}",
+            "files of {module} name each other in a cycle: {}",
             cycle.unwrap_or_default().join(" → ")
         );
     }

@@ -353,6 +353,13 @@ impl Library {
         crate::index::save(path, epoch, entries)
     }
 
+    /// The files with a problem, a date to come, or a draft.
+    fn noted(&self) -> impl Iterator<Item = (&Arc<Path>, &FileState)> {
+        self.noted
+            .iter()
+            .filter_map(|p| self.files.get_key_value(p.as_path()))
+    }
+
     /// The key of the files read (see [`content::listing_key`]) if the
     /// site is settled: every file read cleanly and long enough after its
     /// last change (not racy), no folder problem, nothing scheduled. Then

@@ -1,6 +1,5 @@
 //! What the library answers: articles by month, scope, topic and
-//! embargo, and its files' diagnostics. Read-only, but for releasing
-//! embargoed articles when they are due.
+//! embargo, and its files' diagnostics. Read-only.
 
 use std::sync::Arc;
 
@@ -160,13 +159,6 @@ impl Library {
         self.all.values()
     }
 
-    /// The files with a problem, a date to come, or a draft.
-    fn noted(&self) -> impl Iterator<Item = (&Arc<Path>, &FileState)> {
-        self.noted
-            .iter()
-            .filter_map(|p| self.files.get_key_value(p.as_path()))
-    }
-
     /// Every current problem: folders first, then files in path order.
     pub fn diagnostics(&self) -> Vec<&Diagnostic> {
         let mut files: Vec<(&Arc<Path>, &FileState)> = self
@@ -218,29 +210,5 @@ impl Library {
         self.noted()
             .filter_map(|(_, s)| s.scheduled().map(|(when, _)| *when))
             .min()
-    }
-
-    /// Reads again every scheduled file whose date has come, so that its
-    /// article is published now, without any file event.
-    pub fn publish_due(&mut self, change: &mut Change) {
-        let now = chrono::Utc::now();
-        let mut due: Vec<PathBuf> = self
-            .noted()
-            .filter(|(_, s)| s.scheduled().is_some_and(|(when, _)| *when <= now))
-            .map(|(p, _)| p.to_path_buf())
-            .collect();
-        due.sort();
-        for path in due {
-            match Candidate::at(&self.content, &path) {
-                Some(c) if path.is_file() => {
-                    let read = content::read_article(&self.config, &c);
-                    change.files_read += 1;
-                    self.set(&path, stamp(&path), read, change);
-                }
-                _ => self.remove(&path, change),
-            }
-        }
-        self.retry_blocked(change);
-        self.prime();
     }
 }

@@ -536,4 +536,28 @@ impl Library {
         }
         self.dated(a, change);
     }
+
+    /// Reads again every scheduled file whose date has come, so that its
+    /// article is published now, without any file event.
+    pub fn publish_due(&mut self, change: &mut Change) {
+        let now = chrono::Utc::now();
+        let mut due: Vec<PathBuf> = self
+            .noted()
+            .filter(|(_, s)| s.scheduled().is_some_and(|(when, _)| *when <= now))
+            .map(|(p, _)| p.to_path_buf())
+            .collect();
+        due.sort();
+        for path in due {
+            match Candidate::at(&self.content, &path) {
+                Some(c) if path.is_file() => {
+                    let read = content::read_article(&self.config, &c);
+                    change.files_read += 1;
+                    self.set(&path, stamp(&path), read, change);
+                }
+                _ => self.remove(&path, change),
+            }
+        }
+        self.retry_blocked(change);
+        self.prime();
+    }
 }

@@ -42,13 +42,6 @@ fn feed_links(scope: &Scope<'_>) -> String {
         .join(" ")
 }
 
-/// The built-in logo: the publisher's logo in JSON-LD and the pages'
-/// icon, at `/logo.svg`.
-pub const LOGO: &[u8] = include_bytes!("logo.svg");
-pub const LOGO_FILE: &str = "logo.svg";
-/// The logo's size in pixels (its `width` and `height`).
-pub const LOGO_SIZE: u32 = 512;
-
 /// What a page says besides its main content.
 struct Frame<'a> {
     /// The `<title>`.
@@ -80,7 +73,7 @@ fn layout(config: &Config, frame: &Frame<'_>, main: &str) -> Vec<u8> {
         lang = escape(&config.language),
         title = escape(frame.title),
         canonical = escape(frame.canonical),
-        logo = escape(&config.url(LOGO_FILE)),
+        logo = escape(&config.url(super::LOGO_FILE)),
         head = frame.head,
         site = escape(&config.title),
         opml = escape(&config.url("feeds.opml")),

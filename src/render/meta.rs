@@ -152,9 +152,9 @@ fn json_ld(scope: &Scope<'_>, a: &Article, url: &str) -> Result<String, RenderEr
             url: config.base_url.as_str(),
             logo: ImageObject {
                 kind: "ImageObject",
-                url: config.url(super::html::LOGO_FILE),
-                width: super::html::LOGO_SIZE,
-                height: super::html::LOGO_SIZE,
+                url: config.url(super::LOGO_FILE),
+                width: super::LOGO_SIZE,
+                height: super::LOGO_SIZE,
             },
         },
         image: a.image.as_deref().map(|i| [i]),

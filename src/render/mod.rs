@@ -371,6 +371,13 @@ pub fn archive_links(scope: &Scope<'_>, kind: FeedKind, doc: Doc) -> Vec<(&'stat
     }
 }
 
+/// The built-in logo: the publisher's logo in JSON-LD and the pages'
+/// icon, at `/logo.svg`.
+pub const LOGO: &[u8] = include_bytes!("logo.svg");
+pub const LOGO_FILE: &str = "logo.svg";
+/// The logo's size in pixels (its `width` and `height`).
+pub const LOGO_SIZE: u32 = 512;
+
 /// The namespace of `fh:archive`.
 pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 

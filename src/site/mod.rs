@@ -23,9 +23,11 @@ use crate::sitemaps::{self, SitemapDoc};
 
 mod jobs;
 mod prints;
+mod work;
 
 pub use jobs::*;
 pub use prints::*;
+pub use work::Work;
 
 /// What one pass of the pipeline made.
 #[derive(Debug, Default)]
@@ -279,10 +281,10 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
 /// `/logo.svg`, the built-in logo: the same bytes in every build.
 fn logo() -> Page {
     Page {
-        path: format!("/{}", render::html::LOGO_FILE),
-        file: render::html::LOGO_FILE.into(),
+        path: format!("/{}", render::LOGO_FILE),
+        file: render::LOGO_FILE.into(),
         kind: Kind::Logo,
-        body: render::html::LOGO.to_vec(),
+        body: render::LOGO.to_vec(),
         last_modified: DateTime::UNIX_EPOCH.fixed_offset(),
     }
 }
@@ -311,7 +313,7 @@ pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSe
             sitemaps::PAGES_FILE,
             "news-sitemap.xml",
             "robots.txt",
-            render::html::LOGO_FILE,
+            render::LOGO_FILE,
         ]
         .map(String::from),
     );
