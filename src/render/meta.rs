@@ -77,7 +77,7 @@ struct NewsArticle<'a> {
 struct Named<'a> {
     #[serde(rename = "@type")]
     kind: &'static str,
-    name: &'a str,
+    name: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
 }
@@ -126,16 +126,15 @@ fn cut(s: &str, max: usize) -> String {
 /// its district's, or the site's.
 fn json_ld(scope: &Scope<'_>, a: &Article, url: &str) -> Result<String, RenderError> {
     let config = scope.config;
-    let desk = scope.title();
     let author = match a.author.as_deref() {
         Some(name) => Named {
             kind: "Person",
-            name,
+            name: name.into(),
             url: None,
         },
         None => Named {
             kind: "Organization",
-            name: &desk,
+            name: scope.title().into(),
             url: Some(scope.page_url()),
         },
     };
