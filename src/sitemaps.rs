@@ -16,15 +16,13 @@ use crate::content::Article;
 use crate::content::date::Month;
 use crate::library::{Change, Library};
 use crate::output::{Kind, Page};
+use crate::render::names;
 use crate::render::sitemap as render;
 
 /// How long an article stays in the Google News sitemap.
 pub const NEWS_WINDOW: chrono::Duration = chrono::Duration::hours(48);
 /// At most this many articles in it (Google's limit).
 pub const NEWS_MAX: usize = 1000;
-
-/// The sitemap of the index, district and topic pages.
-pub const PAGES_FILE: &str = "sitemaps/pages.xml";
 
 /// One part of a month's sitemap.
 #[derive(Debug)]
@@ -38,10 +36,7 @@ pub struct SitemapDoc {
 }
 
 fn part_file(month: Month, part: usize) -> String {
-    match part {
-        1 => format!("sitemaps/{}.xml", month.name()),
-        n => format!("sitemaps/{}-{n}.xml", month.name()),
-    }
+    names::month_sitemap(&month.name(), part)
 }
 
 impl SitemapDoc {
@@ -58,7 +53,7 @@ impl SitemapDoc {
         let entries: Vec<String> = self.items.iter().map(|a| entry(config, a)).collect();
         let file = self.file();
         Page {
-            path: format!("/{file}"),
+            path: names::path_of(&file),
             file: PathBuf::from(file),
             kind: Kind::MonthSitemap,
             body: render::urlset(entries.iter().map(String::as_str)),
@@ -195,14 +190,14 @@ impl Months {
 
     /// The sitemap index: the pages' sitemap, then every month's parts.
     pub fn index(&self, config: &Config, pages: DateTime<FixedOffset>) -> Page {
-        let mut list = vec![(config.url(PAGES_FILE), Some(pages))];
+        let mut list = vec![(config.url(names::PAGES_SITEMAP), Some(pages))];
         for (m, parts) in &self.0 {
             for (i, p) in parts.iter().enumerate() {
                 list.push((config.url(&part_file(*m, i + 1)), Some(p.lastmod)));
             }
         }
         let newest = newest(list.iter().filter_map(|(_, d)| *d));
-        page("/sitemap.xml", Kind::Sitemap, render::index(&list), newest)
+        page(names::SITEMAP, Kind::Sitemap, render::index(&list), newest)
     }
 }
 
@@ -210,14 +205,14 @@ impl Months {
 fn gone(month: Month, from: usize, to: usize, removed: &mut Vec<(String, PathBuf)>) {
     for n in from + 1..=to {
         let file = part_file(month, n);
-        removed.push((format!("/{file}"), PathBuf::from(file)));
+        removed.push((names::path_of(&file), PathBuf::from(file)));
     }
 }
 
-fn page(path: &str, kind: Kind, body: Vec<u8>, last_modified: DateTime<FixedOffset>) -> Page {
+fn page(file: &str, kind: Kind, body: Vec<u8>, last_modified: DateTime<FixedOffset>) -> Page {
     Page {
-        path: path.to_string(),
-        file: crate::output::file_of(path),
+        path: names::path_of(file),
+        file: PathBuf::from(file),
         kind,
         body,
         last_modified,
@@ -232,7 +227,7 @@ pub fn pages_sitemap(pages: &[(String, DateTime<FixedOffset>)]) -> Page {
         .collect();
     let updated = newest(pages.iter().map(|(_, d)| *d));
     page(
-        &format!("/{PAGES_FILE}"),
+        names::PAGES_SITEMAP,
         Kind::Sitemap,
         render::urlset(entries.iter().map(String::as_str)),
         updated,
@@ -249,7 +244,7 @@ pub fn news_sitemap(library: &Library, now: DateTime<FixedOffset>) -> Page {
     let items = in_window(library, now);
     let articles: Vec<&Article> = items.iter().map(|a| a.as_ref()).collect();
     page(
-        "/news-sitemap.xml",
+        names::NEWS_SITEMAP,
         Kind::NewsSitemap,
         render::news(&library.config, &articles),
         newest(items.iter().map(|a| a.updated)),
@@ -264,7 +259,7 @@ pub fn news_expiry(library: &Library, now: DateTime<FixedOffset>) -> Option<Date
 
 pub fn robots(config: &Config) -> Page {
     page(
-        "/robots.txt",
+        names::ROBOTS,
         Kind::Robots,
         render::robots(config),
         DateTime::UNIX_EPOCH.fixed_offset(),

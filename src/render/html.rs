@@ -73,10 +73,10 @@ fn layout(config: &Config, frame: &Frame<'_>, main: &str) -> Vec<u8> {
         lang = escape(&config.language),
         title = escape(frame.title),
         canonical = escape(frame.canonical),
-        logo = escape(&config.url(super::LOGO_FILE)),
+        logo = escape(&config.url(super::names::LOGO)),
         head = frame.head,
         site = escape(&config.title),
-        opml = escape(&config.url("feeds.opml")),
+        opml = escape(&config.url(super::names::FEEDS_OPML)),
     )
     .into_bytes()
 }
@@ -117,12 +117,12 @@ pub fn index(city: &Scope<'_>, districts: &[Scope<'_>], topics: usize) -> Vec<u8
     }
     body += &format!(
         "</ul>\n<p class=\"meta\">在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部栏目。</p>",
-        escape(&config.url("feeds.opml"))
+        escape(&config.url(super::names::FEEDS_OPML))
     );
     if topics > 0 {
         body += &format!(
             "\n<p><a href=\"{}\">话题</a>（{topics} 个）</p>",
-            escape(&config.url("topics/"))
+            escape(&config.url(super::names::TOPICS_DIR))
         );
     }
     body += "</section>\n<section aria-labelledby=\"latest\"><h2 id=\"latest\">最新</h2>\n<ul>\n";
@@ -148,7 +148,7 @@ pub fn index(city: &Scope<'_>, districts: &[Scope<'_>], topics: usize) -> Vec<u8
 /// under the index.
 fn trail<'a>(scope: &Scope<'a>) -> Vec<(String, &'a str)> {
     match scope.topic {
-        Some(_) => vec![(scope.config.url("topics/"), "话题")],
+        Some(_) => vec![(scope.config.url(super::names::TOPICS_DIR), "话题")],
         None => Vec::new(),
     }
 }
@@ -241,7 +241,7 @@ pub fn topics(config: &Config, topics: &[Scope<'_>]) -> Vec<u8> {
     let mut body = format!(
         "<h1>话题</h1>\n<p>{} 个话题 · 在阅读器中导入 <a href=\"{}\">OPML</a> 可一次订阅全部话题。</p>\n<ul class=\"feeds\">\n",
         topics.len(),
-        escape(&config.url("topics.opml"))
+        escape(&config.url(super::names::TOPICS_OPML))
     );
     for t in topics {
         body += &format!(
@@ -255,7 +255,7 @@ pub fn topics(config: &Config, topics: &[Scope<'_>]) -> Vec<u8> {
     body += "</ul>\n";
     let frame = Frame {
         title: &format!("{} · 话题", config.title),
-        canonical: &config.url("topics/"),
+        canonical: &config.url(super::names::TOPICS_DIR),
         head: "",
         trail: &[],
     };

@@ -151,7 +151,7 @@ fn json_ld(scope: &Scope<'_>, a: &Article, url: &str) -> Result<String, RenderEr
             url: config.base_url.as_str(),
             logo: ImageObject {
                 kind: "ImageObject",
-                url: config.url(super::LOGO_FILE),
+                url: config.url(super::names::LOGO),
                 width: super::LOGO_SIZE,
                 height: super::LOGO_SIZE,
             },

@@ -6,6 +6,7 @@ pub mod atom;
 pub mod html;
 pub mod json;
 pub mod meta;
+pub mod names;
 pub mod opml;
 pub mod rss;
 pub mod sitemap;
@@ -17,7 +18,7 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::{Config, District};
 use crate::content::{Article, Body};
-use crate::library::{Library, Topic};
+use crate::library::{Library, ScopeKey, Topic};
 
 /// A document the feed libraries could not write. Never replaced by an
 /// empty body: it reaches the log, /metrics and the exit code.
@@ -180,28 +181,26 @@ impl<'a> Scope<'a> {
     pub fn doc_url(&self, kind: FeedKind, doc: Doc) -> String {
         match doc {
             Doc::Current => self.feed_url(kind),
-            Doc::Archive { number, .. } => {
-                self.config
-                    .url(&format!("{}{}", self.prefix(), archive_file(kind, number)))
-            }
+            Doc::Archive { number, .. } => self.config.url(&format!(
+                "{}{}",
+                self.prefix(),
+                names::archive_in_scope(Some(kind), number)
+            )),
         }
     }
 
-    /// URL path prefix of the scope, percent-encoded: ``, `xiaodian/`
-    /// or `topics/%E5%8A%B3%E6%A8%A1/`.
+    /// URL path prefix of the scope, percent-encoded: ``, `xiaodian/`,
+    /// `topics/%E5%8A%B3%E6%A8%A1/`.
     pub fn prefix(&self) -> String {
-        match (self.topic, self.district) {
-            (Some(t), _) => format!("topics/{}/", crate::content::encode_segment(&t.key)),
-            (None, Some(d)) => format!("{}/", d.slug),
-            (None, None) => String::new(),
-        }
+        crate::content::encode_path(&names::scope_dir(&self.key()))
     }
 
-    /// The scope's folder in the output: the prefix, not encoded.
-    pub fn dir(&self) -> String {
-        match self.topic {
-            Some(t) => format!("topics/{}/", t.key),
-            None => self.prefix(),
+    /// Which scope it is.
+    pub fn key(&self) -> ScopeKey {
+        match (self.topic, self.district) {
+            (Some(t), _) => ScopeKey::Topic(t.key.clone()),
+            (None, Some(d)) => ScopeKey::District(d.slug.clone()),
+            (None, None) => ScopeKey::All,
         }
     }
 
@@ -235,8 +234,11 @@ impl<'a> Scope<'a> {
 
     /// URL of HTML archive page `number`.
     pub fn archive_page_url(&self, number: usize) -> String {
-        self.config
-            .url(&format!("{}{}", self.prefix(), archive_page_file(number)))
+        self.config.url(&format!(
+            "{}{}",
+            self.prefix(),
+            names::archive_in_scope(None, number)
+        ))
     }
 
     pub fn feed_url(&self, kind: FeedKind) -> String {
@@ -300,32 +302,6 @@ pub fn archive_count(total: usize, limit: usize) -> usize {
     total.saturating_sub(limit).div_ceil(limit.max(1))
 }
 
-/// File of archive `number` inside a scope's folder: `archive/rss-3.xml`.
-pub fn archive_file(kind: FeedKind, number: usize) -> String {
-    let name = match kind {
-        FeedKind::Rss => "rss",
-        FeedKind::Atom => "atom",
-        FeedKind::Json => "json",
-    };
-    format!("archive/{name}-{number}.xml")
-}
-
-/// File of HTML archive page `number` inside a scope's folder:
-/// `archive/page-3.html`, holding what `archive/rss-3.xml` holds.
-pub fn archive_page_file(number: usize) -> String {
-    format!("archive/page-{number}.html")
-}
-
-/// What an archive is written as: the two feed formats (RFC 5005) and
-/// the HTML page (`None`) that readers on the web browse.
-pub const ARCHIVE_FORMATS: [Option<FeedKind>; 3] =
-    [Some(FeedKind::Rss), Some(FeedKind::Atom), None];
-
-/// File of archive `number` in one of [`ARCHIVE_FORMATS`].
-pub fn archive_doc_file(format: Option<FeedKind>, number: usize) -> String {
-    format.map_or_else(|| archive_page_file(number), |k| archive_file(k, number))
-}
-
 /// The archive links (RFC 5005) of a document: (rel, URL).
 pub fn archive_links(scope: &Scope<'_>, kind: FeedKind, doc: Doc) -> Vec<(&'static str, String)> {
     match doc {
@@ -374,7 +350,6 @@ pub fn archive_links(scope: &Scope<'_>, kind: FeedKind, doc: Doc) -> Vec<(&'stat
 /// The built-in logo: the publisher's logo in JSON-LD and the pages'
 /// icon, at `/logo.svg`.
 pub const LOGO: &[u8] = include_bytes!("logo.svg");
-pub const LOGO_FILE: &str = "logo.svg";
 /// The logo's size in pixels (its `width` and `height`).
 pub const LOGO_SIZE: u32 = 512;
 

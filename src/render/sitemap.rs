@@ -101,8 +101,8 @@ pub fn news(config: &Config, articles: &[&Article]) -> Vec<u8> {
 pub fn robots(config: &Config) -> Vec<u8> {
     format!(
         "User-agent: *\nAllow: /\n\nSitemap: {}\nSitemap: {}\n",
-        config.url("sitemap.xml"),
-        config.url("news-sitemap.xml")
+        config.url(super::names::SITEMAP),
+        config.url(super::names::NEWS_SITEMAP)
     )
     .into_bytes()
 }

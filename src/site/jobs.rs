@@ -72,17 +72,12 @@ impl<T: Clone> Shared<T> {
 impl TopicDoc {
     /// Its file in the output folder: `topics/劳模/rss.xml`.
     pub fn file(&self) -> String {
-        let name = self.feed.map_or("index.html", FeedKind::file_name);
-        format!("topics/{}/{name}", self.topic.key)
+        names::scope_file(&ScopeKey::Topic(self.topic.key.clone()), self.feed)
     }
 
     /// Its URL path, percent-encoded.
     pub fn path(&self) -> String {
-        let name = self.feed.map_or("", FeedKind::file_name);
-        format!(
-            "/topics/{}/{name}",
-            crate::content::encode_segment(&self.topic.key)
-        )
+        names::path_of(&self.file())
     }
 
     pub(super) fn render(&self, config: &Config, content: &Path) -> Result<Page, BuildError> {
@@ -147,7 +142,7 @@ pub struct ArchiveDoc {
 impl ArchiveDoc {
     /// Its file in the output folder: `xiaodian/archive/rss-3.xml`.
     pub fn file(&self) -> String {
-        archive_file(&self.scope, self.feed, self.number)
+        names::archive(&self.scope, self.feed, self.number)
     }
 
     pub(super) fn kind(&self) -> Kind {
@@ -192,30 +187,6 @@ pub fn offer_summaries(jobs: &[Job], summaries: Summaries) {
             d.summaries.offer(found);
         }
     }
-}
-
-/// A scope's folder in the output: ``, `xiaodian/`, `topics/劳模/`.
-pub(super) fn scope_dir(scope: &ScopeKey) -> String {
-    match scope {
-        ScopeKey::All => String::new(),
-        ScopeKey::District(d) => format!("{d}/"),
-        ScopeKey::Topic(t) => format!("topics/{t}/"),
-    }
-}
-
-pub(super) fn archive_file(scope: &ScopeKey, feed: Option<FeedKind>, number: usize) -> String {
-    format!(
-        "{}{}",
-        scope_dir(scope),
-        render::archive_doc_file(feed, number)
-    )
-}
-
-/// The files of a topic's feeds and page.
-pub(super) fn topic_files(key: &str) -> impl Iterator<Item = String> + '_ {
-    ["index.html", "rss.xml", "atom.xml", "feed.json"]
-        .into_iter()
-        .map(move |f| format!("topics/{key}/{f}"))
 }
 
 pub(super) fn newest(dates: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedOffset> {
@@ -266,7 +237,7 @@ pub(super) fn archive_page(
                     .collect()
             })
             .map_err(|message| BuildError::Source {
-                path: format!("/{}", crate::content::encode_path(&d.file())),
+                path: names::path_of(&d.file()),
                 message,
             })?;
     }
@@ -275,7 +246,7 @@ pub(super) fn archive_page(
         of: d.of,
     };
     let file = d.file();
-    let path = format!("/{}", crate::content::encode_path(&file));
+    let path = names::path_of(&file);
     let body = match d.feed {
         Some(FeedKind::Atom) => render::atom::render_doc(&scope, doc),
         Some(_) => render::rss::render_doc(&scope, doc),

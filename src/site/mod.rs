@@ -18,7 +18,7 @@ use crate::config::{Config, District};
 use crate::content::{Article, Body};
 use crate::library::{Change, Library, ScopeKey, Topic, Which};
 use crate::output::{BuildError, Kind, Output, Page};
-use crate::render::{self, Doc, FeedKind, Scope};
+use crate::render::{self, Doc, FeedKind, Scope, names};
 use crate::sitemaps::{self, SitemapDoc};
 
 mod jobs;
@@ -56,10 +56,11 @@ fn render_feed(scope: &Scope<'_>, feed: FeedKind, path: &str) -> Result<Vec<u8>,
 }
 
 fn feed_page(scope: &Scope<'_>, feed: FeedKind) -> Result<Page, BuildError> {
-    let path = format!("/{}{}", scope.prefix(), feed.file_name());
+    let file = names::scope_file(&scope.key(), Some(feed));
+    let path = names::path_of(&file);
     let body = render_feed(scope, feed, &path)?;
     Ok(Page {
-        file: PathBuf::from(&path[1..]),
+        file: PathBuf::from(file),
         path,
         kind: Kind::Feed(feed),
         body,
@@ -71,10 +72,10 @@ fn feed_page(scope: &Scope<'_>, feed: FeedKind) -> Result<Page, BuildError> {
 fn scope_pages(scope: &Scope<'_>, pages: &mut Vec<Result<Page, BuildError>>) {
     pages.extend(FeedKind::ALL.iter().map(|k| feed_page(scope, *k)));
     if scope.district.is_some() {
-        let prefix = scope.prefix();
+        let file = names::scope_file(&scope.key(), None);
         pages.push(Ok(Page {
-            path: format!("/{prefix}"),
-            file: PathBuf::from(format!("{prefix}index.html")),
+            path: names::path_of(&file),
+            file: PathBuf::from(file),
             kind: Kind::District,
             body: render::html::district(scope),
             last_modified: scope.updated(),
@@ -92,15 +93,15 @@ fn directory_pages(
     let updated = newest(districts.iter().map(Scope::updated).chain([city.updated()]));
     let all: Vec<&Scope<'_>> = std::iter::once(city).chain(districts).collect();
     pages.push(Ok(Page {
-        path: "/".into(),
-        file: PathBuf::from("index.html"),
+        path: names::path_of(names::INDEX),
+        file: PathBuf::from(names::INDEX),
         kind: Kind::Index,
         body: render::html::index(city, districts, topics.len()),
         last_modified: city.updated(),
     }));
     pages.push(Ok(Page {
-        path: "/feeds.opml".into(),
-        file: PathBuf::from("feeds.opml"),
+        path: names::path_of(names::FEEDS_OPML),
+        file: PathBuf::from(names::FEEDS_OPML),
         kind: Kind::Opml,
         body: render::opml::render(&all),
         last_modified: updated,
@@ -108,8 +109,8 @@ fn directory_pages(
     if city.config.topics {
         let updated = newest(topics.iter().map(Scope::updated));
         pages.push(Ok(Page {
-            path: "/topics/".into(),
-            file: PathBuf::from("topics/index.html"),
+            path: names::path_of(names::TOPICS_PAGE),
+            file: PathBuf::from(names::TOPICS_PAGE),
             kind: Kind::Topics,
             body: render::html::topics(city.config, topics),
             last_modified: updated,
@@ -117,8 +118,8 @@ fn directory_pages(
         let mut listed: Vec<&Scope<'_>> = vec![city];
         listed.extend(topics);
         pages.push(Ok(Page {
-            path: "/topics.opml".into(),
-            file: PathBuf::from("topics.opml"),
+            path: names::path_of(names::TOPICS_OPML),
+            file: PathBuf::from(names::TOPICS_OPML),
             kind: Kind::Opml,
             body: render::opml::render(&listed),
             last_modified: updated,
@@ -150,7 +151,7 @@ fn sitemap_pages(
                 .filter(|s| s.topic.is_some())
                 .map(|s| s.updated()),
         );
-        listed.push((library.config.url("topics/"), topics));
+        listed.push((library.config.url(names::TOPICS_DIR), topics));
     }
     let list = sitemaps::pages_sitemap(&listed);
     pages.push(Ok(prints.months.index(&library.config, list.last_modified)));
@@ -281,8 +282,8 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
 /// `/logo.svg`, the built-in logo: the same bytes in every build.
 fn logo() -> Page {
     Page {
-        path: format!("/{}", render::LOGO_FILE),
-        file: render::LOGO_FILE.into(),
+        path: names::path_of(names::LOGO),
+        file: names::LOGO.into(),
         kind: Kind::Logo,
         body: render::LOGO.to_vec(),
         last_modified: DateTime::UNIX_EPOCH.fixed_offset(),
@@ -304,19 +305,8 @@ pub fn render_jobs(
 /// siblings): what a full write keeps.
 pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSet<String> {
     let config = &library.config;
-    let mut files = std::collections::HashSet::new();
-    files.extend(
-        [
-            "index.html",
-            "feeds.opml",
-            "sitemap.xml",
-            sitemaps::PAGES_FILE,
-            "news-sitemap.xml",
-            "robots.txt",
-            render::LOGO_FILE,
-        ]
-        .map(String::from),
-    );
+    let mut files: std::collections::HashSet<String> =
+        names::SITE.iter().map(|f| f.to_string()).collect();
     let mut scopes = vec![ScopeKey::All];
     scopes.extend(
         config
@@ -325,23 +315,15 @@ pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSe
             .map(|d| ScopeKey::District(d.slug.clone())),
     );
     if config.topics {
-        files.extend(["topics/index.html".to_string(), "topics.opml".to_string()]);
+        files.extend(names::TOPICS.map(String::from));
         scopes.extend(library.topics().into_iter().map(|t| ScopeKey::Topic(t.key)));
     }
     for scope in scopes {
-        let prefix = scope_dir(&scope);
-        files.extend(
-            FeedKind::ALL
-                .iter()
-                .map(|k| format!("{prefix}{}", k.file_name())),
-        );
-        if scope != ScopeKey::All {
-            files.insert(format!("{prefix}index.html"));
-        }
+        files.extend(names::scope_files(&scope));
         let docs = render::archive_count(library.count(scope.which()), config.feed_limit);
         for number in 1..=docs {
-            for feed in render::ARCHIVE_FORMATS {
-                files.insert(archive_file(&scope, feed, number));
+            for format in names::ARCHIVE_FORMATS {
+                files.insert(names::archive(&scope, format, number));
             }
         }
     }

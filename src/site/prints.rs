@@ -120,7 +120,7 @@ impl Prints {
             let summaries = Arc::new(Shared::new(2));
             // Newest first, as documents list them.
             let items: Arc<[Arc<Article>]> = items.iter().rev().map(|a| Arc::clone(a)).collect();
-            for feed in render::ARCHIVE_FORMATS {
+            for feed in names::ARCHIVE_FORMATS {
                 jobs.push(Job::Archive(Arc::new(ArchiveDoc {
                     scope: slug.clone(),
                     topic: topic.cloned(),
@@ -134,12 +134,9 @@ impl Prints {
             }
         }
         for number in of + 1..=old.docs.len() {
-            for feed in render::ARCHIVE_FORMATS {
-                let file = archive_file(&slug, feed, number);
-                removed.push((
-                    format!("/{}", crate::content::encode_path(&file)),
-                    PathBuf::from(file),
-                ));
+            for feed in names::ARCHIVE_FORMATS {
+                let file = names::archive(&slug, feed, number);
+                removed.push((names::path_of(&file), PathBuf::from(file)));
             }
         }
     }
@@ -180,13 +177,10 @@ pub(super) fn topic_jobs(
         );
         let Some(topic) = topic else {
             prints.topics.remove(key);
-            built.removed.extend(topic_files(key).map(|f| {
-                let path = format!("/{}", crate::content::encode_path(&f));
-                (
-                    path.strip_suffix("index.html").unwrap_or(&path).to_string(),
-                    PathBuf::from(f),
-                )
-            }));
+            let scope = ScopeKey::Topic(key.to_string());
+            built
+                .removed
+                .extend(names::scope_files(&scope).map(|f| (names::path_of(&f), PathBuf::from(f))));
             continue;
         };
         let items: Arc<[Arc<Article>]> = library

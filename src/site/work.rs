@@ -58,7 +58,7 @@ impl Work for Arc<Article> {
 
 impl Work for ArchiveDoc {
     fn path(&self) -> String {
-        format!("/{}", crate::content::encode_path(&ArchiveDoc::file(self)))
+        names::path_of(&ArchiveDoc::file(self))
     }
     fn file(&self) -> PathBuf {
         PathBuf::from(ArchiveDoc::file(self))
@@ -122,7 +122,7 @@ impl Work for TopicDoc {
 
 impl Work for SitemapDoc {
     fn path(&self) -> String {
-        format!("/{}", SitemapDoc::file(self))
+        names::path_of(&SitemapDoc::file(self))
     }
     fn file(&self) -> PathBuf {
         PathBuf::from(SitemapDoc::file(self))
