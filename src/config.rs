@@ -115,6 +115,29 @@ pub struct Config {
 /// Names a district may not take: they are paths of the server itself.
 const RESERVED_SLUGS: &[&str] = &["healthz", "metrics", "websub", "index", "archive"];
 
+/// The config the site is built with now, shared by the threads that use
+/// it: the build thread reads `crier.toml` and sets it, the drop folder
+/// reads it. A broken `crier.toml` leaves the last good one in place.
+#[derive(Debug, Clone)]
+pub struct Current(std::sync::Arc<std::sync::RwLock<std::sync::Arc<Config>>>);
+
+impl Current {
+    pub fn new(config: Config) -> Current {
+        Current(std::sync::Arc::new(std::sync::RwLock::new(
+            std::sync::Arc::new(config),
+        )))
+    }
+
+    pub fn get(&self) -> std::sync::Arc<Config> {
+        // A writer cannot panic half-way through replacing an Arc.
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set(&self, config: std::sync::Arc<Config>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+}
+
 impl Config {
     /// Reads `path` and merges `overrides` over it.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {

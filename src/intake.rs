@@ -17,14 +17,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Current};
 
 /// Where pages come from and go to.
 pub struct Intake {
     pub dir: PathBuf,
     pub content: PathBuf,
-    pub config: PathBuf,
-    pub overrides: Overrides,
+    /// The site's config as the build thread last read it.
+    pub config: Current,
     /// How long a page must stand still before it is read.
     pub settle: Duration,
 }
@@ -38,7 +38,7 @@ struct Seen {
 }
 
 /// How long a page that could not be imported for a reason of crier's
-/// own (a broken crier.toml, a full disk) waits before the next try.
+/// own (a full disk, a folder it cannot write) waits before the next try.
 const RETRY: Duration = Duration::from_secs(10);
 
 impl Intake {
@@ -99,16 +99,9 @@ impl Intake {
     }
 
     /// Imports one page and moves it to `done/` or `failed/`: true. A
-    /// config or disk problem leaves it in place, to be tried again: false.
+    /// disk problem leaves it in place, to be tried again: false.
     fn take(&self, page: &Path) -> bool {
-        let config = match Config::load(&self.config, &self.overrides) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(page = %page.display(), "not imported while crier.toml is broken: {e}");
-                return false;
-            }
-        };
-        match import(&config, page, &self.content) {
+        match import(&self.config.get(), page, &self.content) {
             Ok(imported) => self.import_done(page, imported),
             Err(Failure::Page(reason)) => self.import_failed(page, &reason),
             Err(Failure::Retry(reason)) => {

@@ -417,6 +417,13 @@ fn within(what: &str, check: impl Fn() -> bool) -> std::time::Duration {
     t.elapsed()
 }
 
+/// A drop folder in the site's folder.
+fn drop_folder(site: &Site) -> String {
+    let drop = site.path().join("drop");
+    std::fs::create_dir(&drop).unwrap();
+    drop.to_str().unwrap().to_string()
+}
+
 /// `serve --import-dir`: a page dropped (slowly) is imported once, its
 /// briefs served, the page kept in done/; a broken page lands in failed/
 /// with its reason; a page dropped while the server is down is imported
@@ -425,15 +432,10 @@ fn within(what: &str, check: impl Fn() -> bool) -> std::time::Duration {
 fn the_drop_folder_imports_each_page_once_and_keeps_every_page() {
     use common::http::{Server, block_on, get};
     let site = Site::sample();
-    let drop = site.path().join("drop");
-    std::fs::create_dir(&drop).unwrap();
-    let args = [
-        "--import-dir",
-        drop.to_str().unwrap(),
-        "--debounce-ms",
-        "50",
-    ];
+    let dir = drop_folder(&site);
+    let args = ["--import-dir", &dir, "--debounce-ms", "50"];
     let server = Server::start(site, &args);
+    let drop = PathBuf::from(&dir);
     let feed = |addr, path: &str| {
         let r = block_on(get(addr, path, &[])).unwrap();
         String::from_utf8_lossy(&r.body).into_owned()
@@ -501,4 +503,52 @@ fn the_drop_folder_imports_each_page_once_and_keeps_every_page() {
     assert_eq!(kept, again, "a page in done/ is never imported again");
     let done = std::fs::read_dir(drop.join("done")).unwrap().count();
     assert_eq!(done, 2, "every page kept");
+}
+
+/// The drop folder files pages by the config the site is served with:
+/// a district added to crier.toml is one pages are filed under once the
+/// site has it, and a broken crier.toml leaves the last good config to
+/// file by (the site is still served from it too).
+#[test]
+fn the_drop_folder_files_by_the_config_the_site_is_served_with() {
+    use common::http::{Server, block_on, get};
+    let site = empty();
+    std::fs::create_dir(site.content()).unwrap();
+    let drop = drop_folder(&site);
+    let server = Server::start(site, &["--import-dir", &drop, "--debounce-ms", "50"]);
+    let drop = PathBuf::from(drop);
+    let addr = server.addr;
+    let status = |path: &str| block_on(get(addr, path, &[])).unwrap().status;
+    assert_eq!(status("/taigu/rss.xml"), 404);
+    let toml = server.site.read("crier.toml")
+        + "\n[districts.taigu]\nname = \"太谷区\"\ndescription = \"太谷区新闻\"\n";
+    server.site.write("crier.toml", &toml);
+    within("the new district is served", || {
+        status("/taigu/rss.xml") == 200
+    });
+    let page = seed_text().replace("\n古交市\n", "\n太谷区\n");
+    std::fs::write(drop.join("2023-01-15.txt"), &page).unwrap();
+    within("the page is imported", || {
+        drop.join("done/2023-01-15.txt").exists()
+    });
+    let filed = server.site.content().join("taigu");
+    assert!(
+        std::fs::read_dir(&filed).is_ok_and(|mut d| d.next().is_some()),
+        "the 太谷区 brief is filed under taigu/"
+    );
+
+    // Broken: the drop folder keeps filing by the last good config.
+    server
+        .site
+        .write("crier.toml", &(toml.clone() + "[[[broken\n"));
+    server.wait_for_log("the site built from the previous config is still served");
+    std::fs::remove_dir_all(&filed).unwrap();
+    std::fs::write(drop.join("2023-01-16.txt"), &page).unwrap();
+    within("the page is imported while crier.toml is broken", || {
+        drop.join("done/2023-01-16.txt").exists()
+    });
+    assert!(
+        std::fs::read_dir(&filed).is_ok_and(|mut d| d.next().is_some()),
+        "filed under taigu/ by the last good config"
+    );
 }

@@ -73,10 +73,12 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     // Serving starts at once (/healthz says 503 until the first build is
     // in); a thread builds, then applies each batch of file changes.
     let publisher = crier::websub::Publisher::new(runtime.handle().clone(), metrics);
+    let current = crier::config::Current::new(config.clone());
     let live = Live::new(
         state,
         &args.input.config,
-        overrides.clone(),
+        overrides,
+        current.clone(),
         &args.input.content,
         &args.out,
     )
@@ -88,7 +90,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         .clone()
         .or_else(|| config.import_dir.clone())
     {
-        start_intake(args, dir, overrides, debounce);
+        start_intake(args, dir, current, debounce);
     }
     let started = start_live(args, live, config, debounce);
     if let Err(e) = started {
@@ -149,14 +151,13 @@ pub(super) fn start_live(
 pub(super) fn start_intake(
     args: &ServeArgs,
     dir: std::path::PathBuf,
-    overrides: Overrides,
+    config: crier::config::Current,
     debounce: Duration,
 ) {
     let intake = crier::intake::Intake {
         dir,
         content: args.input.content.clone(),
-        config: args.input.config.clone(),
-        overrides,
+        config,
         // Long enough that a slow copy is not read half-way.
         settle: (debounce * 3).max(Duration::from_millis(300)),
     };

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Current, Overrides};
 use crate::content::{Diagnostic, Listing, Severity};
 use crate::fingerprint::Key;
 use crate::full;
@@ -50,6 +50,8 @@ pub struct Live {
     publisher: Option<Publisher>,
     config_path: PathBuf,
     overrides: Overrides,
+    /// The config of the site served, for the drop folder.
+    current: Current,
     content: PathBuf,
     out: PathBuf,
     /// Absolute forms, to recognise watcher paths.
@@ -89,6 +91,7 @@ impl Live {
         state: Arc<State>,
         config_path: &Path,
         overrides: Overrides,
+        current: Current,
         content: &Path,
         out: &Path,
     ) -> Live {
@@ -99,6 +102,7 @@ impl Live {
             publisher: None,
             config_path: config_path.to_path_buf(),
             overrides,
+            current,
             content: content.to_path_buf(),
             out: out.to_path_buf(),
             content_abs: absolute(content),
@@ -237,6 +241,7 @@ impl Live {
         self.log_errors(&built.errors);
         tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "feeds rendered");
         let config = Arc::new(library.config.clone());
+        self.current.set(config.clone());
         let mut routes = Routes::new(config.clone(), &self.content);
         for o in &built.outputs {
             routes.insert_output(o, None);
