@@ -187,12 +187,8 @@ impl Config {
             texts.push((format!("districts.{}.name", d.slug), &d.name));
             texts.push((format!("districts.{}.description", d.slug), &d.description));
         }
-        let bad = |c: char| {
-            (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-                || matches!(c, '\u{FFFE}' | '\u{FFFF}')
-        };
         for (key, text) in texts {
-            if let Some(c) = text.chars().find(|c| bad(*c)) {
+            if let Some(c) = text.chars().find(|c| not_in_xml(*c)) {
                 return Err(ConfigError {
                     origin: format!("{origin}: key `{key}`"),
                     message: format!(
@@ -538,6 +534,13 @@ fn slug_ok(slug: &str) -> bool {
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+/// A character XML 1.0 cannot carry (controls but tab and line ends, and
+/// the noncharacters U+FFFE and U+FFFF): the config refuses it, an
+/// article's text drops it.
+pub fn not_in_xml(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// The whole line of `text` that byte `at` is on.

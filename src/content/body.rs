@@ -1,6 +1,7 @@
 //! Article bodies: Markdown to HTML, sanitised, with relative URLs made
 //! absolute; and the plain text a summary is cut from.
 
+use crate::config::not_in_xml as is_dropped;
 use ammonia::{Builder, UrlRelative};
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 use url::Url;
@@ -190,10 +191,6 @@ pub fn normalise_space(s: &str) -> String {
         out.push_str(word);
     }
     out
-}
-
-fn is_dropped(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// Cuts `text` to at most `max` characters (never inside a character),
