@@ -44,6 +44,7 @@ pub fn article(data: &[u8]) {
         path: PathBuf::from("content/xiaodian/a.md"),
         district: Some("xiaodian".into()),
         stamp: None,
+        outside: None,
     };
     let read = content::parse(config, &c, data.to_vec());
     for d in &read.diagnostics {

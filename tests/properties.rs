@@ -139,6 +139,7 @@ proptest! {
             path: PathBuf::from("content/xiaodian/a.md"),
             district: Some("xiaodian".into()),
             stamp: None,
+            outside: None,
         };
         let read = content::parse(&config, &c, file.into_bytes());
         let a = read.article.unwrap_or_else(|| panic!("not read: {:?}", read.diagnostics));

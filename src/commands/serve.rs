@@ -85,13 +85,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     .with_publisher(publisher)
     .with_hub(hub);
     let debounce = Duration::from_millis(args.debounce_ms.max(1));
-    if let Some(dir) = args
-        .import_dir
-        .clone()
-        .or_else(|| config.import_dir.clone())
-    {
-        start_intake(args, dir, current, debounce);
-    }
+    start_intake(args, current, debounce);
     let started = start_live(args, live, config, debounce);
     if let Err(e) = started {
         // Nothing would ever be built: /healthz would say 503 for good.
@@ -147,13 +141,13 @@ pub(super) fn start_live(
         })
 }
 
-/// The drop folder's own thread: pages are few and imports quick.
-pub(super) fn start_intake(
-    args: &ServeArgs,
-    dir: std::path::PathBuf,
-    config: crier::config::Current,
-    debounce: Duration,
-) {
+/// The drop folder's own thread, when there is a drop folder: pages are
+/// few and imports quick.
+pub(super) fn start_intake(args: &ServeArgs, config: crier::config::Current, debounce: Duration) {
+    let from_config = || config.get().import_dir.clone();
+    let Some(dir) = args.import_dir.clone().or_else(from_config) else {
+        return;
+    };
     let intake = crier::intake::Intake {
         dir,
         content: args.input.content.clone(),

@@ -26,11 +26,36 @@ pub(super) struct Entry {
     is_dir: bool,
     /// Of an article file.
     stamp: Option<Stamp>,
+    /// Where it really is, when a link takes it outside the folder.
+    outside: Option<PathBuf>,
+}
+
+/// Where the link `path` really leads, when that is outside `root` (the
+/// content folder, canonical) after every link and `..` on the way: what
+/// is there is never published.
+pub fn outside(root: &Path, path: &Path) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(path).ok()?;
+    (!real.starts_with(root)).then_some(real)
+}
+
+/// The warning for a link out of the content folder.
+pub(super) fn outside_message(real: &Path, is_dir: bool) -> String {
+    let what = if is_dir {
+        "nothing in it is"
+    } else {
+        "it is not"
+    };
+    format!(
+        "links to {}, outside the content folder: {what} published; copy the files into the content folder instead",
+        real.display()
+    )
 }
 
 /// The entries of `dir` sorted by name, without ignored files; names that
-/// are not UTF-8 and broken links become errors.
+/// are not UTF-8 and broken links become errors, links to folders outside
+/// `root` (the content folder, canonical) warnings.
 pub(super) fn entries(
+    root: &Path,
     dir: &Path,
     stamped: bool,
     diags: &mut Vec<Diagnostic>,
@@ -61,12 +86,25 @@ pub(super) fn entries(
             Ok(t) if !t.is_symlink() => e.metadata().map(|m| (t, Some(m))),
             _ => std::fs::metadata(&path).map(|m| (m.file_type(), Some(m))),
         };
+        let linked = e.file_type().is_ok_and(|t| t.is_symlink());
+        let outside = linked.then(|| outside(root, &path)).flatten();
+        if let (Some(real), Ok((kind, _))) = (&outside, &kind)
+            && kind.is_dir()
+        {
+            let message = outside_message(real, true);
+            diags.push(Diagnostic::warning(&path.to_string_lossy(), None, message));
+            continue;
+        }
         match kind {
             Ok((kind, meta)) => out.push(Entry {
                 is_dir: kind.is_dir(),
-                stamp: meta.filter(|m| m.is_file()).map(|m| Stamp::of(&m)),
+                // Never from the index: read, and refused.
+                stamp: meta
+                    .filter(|m| m.is_file() && outside.is_none())
+                    .map(|m| Stamp::of(&m)),
                 path,
                 name,
+                outside,
             }),
             Err(_) => diags.push(Diagnostic::error(
                 &path.to_string_lossy(),
@@ -84,6 +122,7 @@ pub(super) fn candidate(e: Entry, district: Option<&Arc<str>>) -> Option<Candida
         path: e.path,
         district: district.cloned(),
         stamp: e.stamp,
+        outside: e.outside,
     })
 }
 
@@ -98,7 +137,8 @@ pub fn discover(
     // In path order: a file at the top, or the index of a district folder.
     let mut order: Vec<Result<Candidate, usize>> = Vec::new();
     let mut districts = Vec::new();
-    for entry in entries(dir, stamped, diags)? {
+    let root = std::fs::canonicalize(dir)?;
+    for entry in entries(&root, dir, stamped, diags)? {
         if !entry.is_dir {
             order.extend(candidate(entry, None).map(Ok));
             continue;
@@ -125,7 +165,7 @@ pub fn discover(
             let name: Arc<str> = Arc::from(entry.name.as_str());
             let mut found = Vec::new();
             let mut problems = Vec::new();
-            for inner in entries(&entry.path, stamped, &mut problems)? {
+            for inner in entries(&root, &entry.path, stamped, &mut problems)? {
                 if inner.is_dir {
                     problems.push(Diagnostic::error(
                         &inner.path.to_string_lossy(),

@@ -212,6 +212,9 @@ pub struct Candidate {
     pub district: Option<Arc<str>>,
     /// Its stamp when listed (`None` if it could not be taken).
     pub stamp: Option<Stamp>,
+    /// Where it really is, when a link takes it outside the content
+    /// folder: refused.
+    pub outside: Option<PathBuf>,
 }
 
 impl Candidate {
@@ -245,10 +248,16 @@ impl Candidate {
             return None;
         }
         name.strip_suffix(".md")?;
+        let linked = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink());
+        let in_linked_dir = district.is_some() && path.parent().is_some_and(linked);
+        let outside = (linked(path) || in_linked_dir)
+            .then(|| listing::outside(&std::fs::canonicalize(dir).ok()?, path))
+            .flatten();
         Some(Candidate {
             path: path.to_path_buf(),
             district,
-            stamp: Stamp::at(path),
+            stamp: Stamp::at(path).filter(|_| outside.is_none()),
+            outside,
         })
     }
 }
@@ -353,9 +362,17 @@ fn read_file(config: &Config, c: &Candidate) -> FileRead {
     }
 }
 
-/// A file no content can make an article of: in a folder that is not a
-/// district, or named like an index page.
+/// A file no content can make an article of: a link out of the content
+/// folder, in a folder that is not a district, or named like an index
+/// page.
 fn refuse(config: &Config, c: &Candidate) -> Option<FileRead> {
+    if let Some(real) = &c.outside {
+        let message = listing::outside_message(real, false);
+        return Some(FileRead {
+            diagnostics: vec![Diagnostic::warning(&c.display(), None, message)],
+            ..Default::default()
+        });
+    }
     let message = match c.district.as_deref() {
         Some(d) if config.district(d).is_none() => {
             format!("`{d}` is not a district of crier.toml: add [districts.{d}] or move the file")
