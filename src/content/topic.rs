@@ -1,14 +1,28 @@
 //! Tags as topics: the key two spellings of one tag share (NFC, lower
 //! case), and the tags that cannot name a folder and a URL segment.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+/// `s` in NFC; most tags are already, and are not copied.
+fn nfc(s: &str) -> Cow<'_, str> {
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.nfc().collect())
+    }
+}
 
 /// A tag's topic key, which names its folder in `feeds/` and (percent-
 /// encoded) its URL: `COVID` and `covid`, or `é` written as one code
 /// point and as two, are one topic. `Err` says why a tag gets no topic.
 pub fn key(tag: &str) -> Result<String, String> {
-    let nfc: String = tag.nfc().collect();
-    let key = nfc.to_lowercase().nfc().collect::<String>();
+    let lower = nfc(tag).to_lowercase();
+    let key = match nfc(&lower) {
+        Cow::Borrowed(_) => lower,
+        Cow::Owned(k) => k,
+    };
     if key.chars().count() > 100 {
         return Err("is longer than 100 characters".into());
     }
@@ -26,7 +40,7 @@ pub fn key(tag: &str) -> Result<String, String> {
 
 /// The spelling shown for a topic: its tag in NFC.
 pub fn name(tag: &str) -> String {
-    tag.nfc().collect()
+    nfc(tag).into_owned()
 }
 
 #[cfg(test)]
