@@ -46,6 +46,9 @@ pub struct FileConfig {
     pub hub_callbacks: Vec<String>,
     /// A folder `crier serve` imports printed pages from.
     pub import_dir: Option<std::path::PathBuf>,
+    /// Media files beside the articles larger than this are not
+    /// published (default 20 MB).
+    pub media_max_bytes: Option<u64>,
 }
 
 /// `hub = "https://hub.example/"` or a list of them.
@@ -110,6 +113,8 @@ pub struct Config {
     pub hub_callbacks: Vec<String>,
     /// The folder `crier serve` imports printed pages from.
     pub import_dir: Option<std::path::PathBuf>,
+    /// The largest media file published.
+    pub media_max_bytes: u64,
 }
 
 /// Names a district may not take: they are paths of the server itself.
@@ -252,6 +257,7 @@ impl Config {
             builtin_hub,
             hub_callbacks: file.hub_callbacks,
             import_dir: o.import_dir.clone().or(file.import_dir),
+            media_max_bytes: file.media_max_bytes.unwrap_or(20_000_000),
         })
     }
 

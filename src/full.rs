@@ -81,8 +81,8 @@ pub fn finish(
         articles: library.count(None),
         drafts: library.drafts(),
         outputs: keep.len(),
-        // Every output has its .gz and .br.
-        files: keep.len() * 3,
+        // Every output has its .gz and .br, but media files.
+        files: keep.len() * 3 - 2 * library.media().count(),
         until,
     });
     let seal = record.map(|record| Seal {

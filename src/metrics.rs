@@ -22,6 +22,8 @@ pub enum Route {
     Opml,
     /// Sitemaps and robots.txt.
     Sitemap,
+    /// Photos, audio and video.
+    Media,
     Health,
     Metrics,
     WebSub,
@@ -39,6 +41,7 @@ impl Route {
             Route::Page => "page",
             Route::Opml => "opml",
             Route::Sitemap => "sitemap",
+            Route::Media => "media",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::WebSub => "websub",

@@ -50,6 +50,9 @@ pub enum Kind {
     TopicPage,
     /// `/topics/`: every topic.
     Topics,
+    /// A photo, audio or video file beside the articles, published as it
+    /// is (its own media type, no compressed forms).
+    Media,
 }
 
 /// `Cache-Control` of closed archive documents.
@@ -75,6 +78,8 @@ impl Kind {
             }
             Kind::Robots => "text/plain; charset=utf-8",
             Kind::Logo => "image/svg+xml",
+            // Each file says its own.
+            Kind::Media => "application/octet-stream",
         }
     }
 
@@ -120,6 +125,7 @@ impl Kind {
                 | Kind::MonthSitemap
                 | Kind::TopicFeed(_)
                 | Kind::TopicPage
+                | Kind::Media
         )
     }
 
@@ -127,7 +133,7 @@ impl Kind {
     pub fn cache_control(self) -> Option<&'static str> {
         matches!(
             self,
-            Kind::Archive { closed: true, .. } | Kind::ArchivePage { closed: true }
+            Kind::Archive { closed: true, .. } | Kind::ArchivePage { closed: true } | Kind::Media
         )
         .then_some(LONG_CACHE)
     }
@@ -146,12 +152,13 @@ impl Kind {
             | Kind::Logo
             | Kind::ArchivePage { .. } => Route::Page,
             Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap | Kind::Robots => Route::Sitemap,
+            Kind::Media => Route::Media,
         }
     }
 }
 
 /// Every kind, for naming them in saved files.
-const KINDS: [(Kind, &str); 25] = [
+const KINDS: [(Kind, &str); 26] = [
     (Kind::Feed(FeedKind::Rss), "feed-rss"),
     (Kind::Feed(FeedKind::Atom), "feed-atom"),
     (Kind::Feed(FeedKind::Json), "feed-json"),
@@ -213,6 +220,7 @@ const KINDS: [(Kind, &str); 25] = [
     (Kind::TopicPage, "topic-page"),
     (Kind::Topics, "topics"),
     (Kind::Logo, "logo"),
+    (Kind::Media, "media"),
 ];
 
 impl Kind {

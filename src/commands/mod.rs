@@ -197,8 +197,12 @@ fn write_site(
         unchanged: tally.unchanged.load(std::sync::atomic::Ordering::Relaxed),
         removed: 0,
     };
-    match store.write_outputs(&built.outputs) {
-        Ok(r) => report.add(&r),
+    let written = store.write_outputs(&built.outputs);
+    match written.and_then(|r| Ok((r, store.write_media(&built.media)?))) {
+        Ok((pages, media)) => {
+            report.add(&pages);
+            report.add(&media);
+        }
         Err(e) => return store_failed(e, &out),
     }
     let handled = std::mem::take(&mut *tally.handled.lock().unwrap_or_else(|e| e.into_inner()));
@@ -230,6 +234,9 @@ fn write_site(
         }
         for e in built.jobs.iter().map(site::Job::entry) {
             lines.push_entry(&e);
+        }
+        for m in &built.media {
+            lines.push_entry(&site::media_entry(m));
         }
         Some(lines)
     };

@@ -80,9 +80,11 @@ pub(super) fn entries(
         // its target. An article file is stamped here, relative to the
         // folder: cheaper than by its whole path later.
         let article = stamped && name.ends_with(".md");
+        // A media file's size is always wanted: it is in the feeds.
+        let media = !name.ends_with(".md") && super::media::media_type(&name).is_some();
         let kind = match e.file_type() {
             Ok(t) if t.is_dir() => Ok((t, None)),
-            Ok(t) if !t.is_symlink() && !article => Ok((t, None)),
+            Ok(t) if !t.is_symlink() && !article && !media => Ok((t, None)),
             Ok(t) if !t.is_symlink() => e.metadata().map(|m| (t, Some(m))),
             _ => std::fs::metadata(&path).map(|m| (m.file_type(), Some(m))),
         };
@@ -116,6 +118,28 @@ pub(super) fn entries(
     Ok(out)
 }
 
+/// Takes `e` into `media` when it is named like a media file (a file too
+/// large or linked out is a warning among its notes): true.
+fn take_media(
+    config: &Config,
+    e: &Entry,
+    district: Option<&str>,
+    media: &mut MediaListing,
+) -> bool {
+    if e.is_dir || e.name.ends_with(".md") || super::media::media_type(&e.name).is_none() {
+        return false;
+    }
+    let site_path = match district {
+        Some(d) => format!("{d}/{}", e.name),
+        None => e.name.clone(),
+    };
+    let (outside, stamp) = (e.outside.as_deref(), e.stamp);
+    let notes = &mut media.notes;
+    let found = super::media::media_file(config, &e.path, site_path, stamp, outside, notes);
+    media.files.extend(found);
+    true
+}
+
 pub(super) fn candidate(e: Entry, district: Option<&Arc<str>>) -> Option<Candidate> {
     e.name.strip_suffix(".md")?;
     Some(Candidate {
@@ -132,6 +156,7 @@ pub fn discover(
     config: &Config,
     dir: &Path,
     stamped: bool,
+    media: &mut MediaListing,
     diags: &mut Vec<Diagnostic>,
 ) -> std::io::Result<Vec<Candidate>> {
     // In path order: a file at the top, or the index of a district folder.
@@ -139,6 +164,9 @@ pub fn discover(
     let mut districts = Vec::new();
     let root = std::fs::canonicalize(dir)?;
     for entry in entries(&root, dir, stamped, diags)? {
+        if take_media(config, &entry, None, media) {
+            continue;
+        }
         if !entry.is_dir {
             order.extend(candidate(entry, None).map(Ok));
             continue;
@@ -158,14 +186,19 @@ pub fn discover(
         districts.push(entry);
     }
     // District folders are listed in parallel: an archive's are large.
-    let listed: Vec<std::io::Result<(Vec<Candidate>, Vec<Diagnostic>)>> = districts
+    type Listed = (Vec<Candidate>, Vec<Diagnostic>, MediaListing);
+    let listed: Vec<std::io::Result<Listed>> = districts
         .par_iter()
         .map(|entry| {
             // One name shared by the folder's candidates and articles.
             let name: Arc<str> = Arc::from(entry.name.as_str());
             let mut found = Vec::new();
             let mut problems = Vec::new();
+            let mut media = MediaListing::default();
             for inner in entries(&root, &entry.path, stamped, &mut problems)? {
+                if take_media(config, &inner, Some(&name), &mut media) {
+                    continue;
+                }
                 if inner.is_dir {
                     problems.push(Diagnostic::error(
                         &inner.path.to_string_lossy(),
@@ -179,7 +212,7 @@ pub fn discover(
                     found.extend(candidate(inner, Some(&name)));
                 }
             }
-            Ok((found, problems))
+            Ok((found, problems, media))
         })
         .collect();
     let mut listed = listed.into_iter().map(Some).collect::<Vec<_>>();
@@ -189,9 +222,11 @@ pub fn discover(
             Ok(c) => out.push(c),
             Err(i) => {
                 if let Some(result) = listed.get_mut(i).and_then(Option::take) {
-                    let (found, problems) = result?;
+                    let (found, problems, more) = result?;
                     out.extend(found);
                     diags.extend(problems);
+                    media.files.extend(more.files);
+                    media.notes.extend(more.notes);
                 }
             }
         }
@@ -205,6 +240,7 @@ pub fn discover(
 pub struct Listing {
     pub found: Vec<Candidate>,
     pub problems: Vec<Diagnostic>,
+    pub media: MediaListing,
 }
 
 impl Listing {
@@ -222,8 +258,13 @@ impl Listing {
 
     fn make(config: &Config, dir: &Path, stamped: bool) -> std::io::Result<Listing> {
         let mut problems = Vec::new();
-        let found = discover(config, dir, stamped, &mut problems)?;
-        Ok(Listing { found, problems })
+        let mut media = MediaListing::default();
+        let found = discover(config, dir, stamped, &mut media, &mut problems)?;
+        Ok(Listing {
+            found,
+            problems,
+            media,
+        })
     }
 
     /// The key of what was listed (see [`listing_key`]); `None` when a
@@ -232,10 +273,16 @@ impl Listing {
         if !self.problems.is_empty() {
             return None;
         }
+        let media = self
+            .media
+            .files
+            .iter()
+            .map(|m| Some((m.path.as_path(), &m.stamp)));
         let files: Option<Vec<(&Path, &Stamp)>> = self
             .found
             .iter()
             .map(|c| Some((c.path.as_path(), c.stamp.as_ref()?)))
+            .chain(media)
             .collect();
         Some(listing_key(files?))
     }

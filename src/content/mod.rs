@@ -8,9 +8,11 @@ pub mod front;
 pub mod topic;
 
 mod listing;
+mod media;
 mod parse;
 
 pub use listing::*;
+pub use media::*;
 use parse::parse_article;
 
 use std::fmt;

@@ -26,6 +26,7 @@ use crate::content::{
 };
 use crate::index::Index;
 
+mod media;
 mod queries;
 mod read;
 
@@ -115,6 +116,10 @@ pub struct Library {
     bodies: HashMap<String, Arc<Body>>,
     /// Files read, and taken from the index, when opened.
     opened: (usize, usize),
+    /// Media files by their path in the site (`xiaodian/photo.png`).
+    media: BTreeMap<String, Arc<content::MediaFile>>,
+    /// Why media files were left out.
+    media_notes: Vec<Diagnostic>,
 }
 
 /// Which articles: all of them, a district's (by slug) or a topic's (by
@@ -229,6 +234,10 @@ pub struct Change {
     pub pages: Vec<(Arc<Article>, Arc<Body>)>,
     /// Articles gone from the site whose page must be removed.
     pub gone: Vec<Arc<Article>>,
+    /// Media files new or changed, to publish.
+    pub media: Vec<Arc<content::MediaFile>>,
+    /// Media files gone, to remove.
+    pub media_gone: Vec<Arc<content::MediaFile>>,
     /// Problems found by this refresh (logged by the caller).
     pub diagnostics: Vec<Diagnostic>,
     /// The oldest date of an article added or removed (an edit is both):
@@ -326,6 +335,8 @@ impl Library {
             released: Vec::new(),
             bodies: HashMap::new(),
             opened: (0, 0),
+            media: BTreeMap::new(),
+            media_notes: Vec::new(),
         };
         let mut change = Change::default();
         lib.scan(&mut change, Some(sink), index, listing)?;

@@ -168,6 +168,7 @@ impl Library {
         files.sort_by(|a, b| a.0.cmp(b.0));
         self.folder_problems
             .iter()
+            .chain(&self.media_notes)
             .chain(files.into_iter().flat_map(|(_, s)| s.diagnostics()))
             .collect()
     }
@@ -176,6 +177,7 @@ impl Library {
         let all = self
             .folder_problems
             .iter()
+            .chain(&self.media_notes)
             .chain(self.noted().flat_map(|(_, s)| s.diagnostics()));
         all.filter(|d| d.severity == severity).count()
     }

@@ -20,10 +20,15 @@ impl Library {
         listing: Option<Listing>,
     ) -> std::io::Result<()> {
         let t = std::time::Instant::now();
-        let Listing { found, problems } = match listing {
+        let Listing {
+            found,
+            problems,
+            media,
+        } = match listing {
             Some(l) => l,
             None => Listing::of(&self.config, &self.content)?,
         };
+        self.take_media(media, change);
         tracing::debug!(elapsed = ?t.elapsed(), files = found.len(), "content listed");
         change.diagnostics.extend(problems.iter().cloned());
         self.folder_problems = problems;
@@ -305,7 +310,9 @@ impl Library {
                 _ if self.files.contains_key(path.as_path()) && !path.is_file() => {
                     self.remove(&path, change)
                 }
-                _ => {}
+                _ => {
+                    self.refresh_media(&path, change);
+                }
             }
         }
         self.retry_blocked(change);

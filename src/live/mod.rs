@@ -242,27 +242,7 @@ impl Live {
         tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "feeds rendered");
         let config = Arc::new(library.config.clone());
         self.current.set(config.clone());
-        let mut routes = Routes::new(config.clone(), &self.content);
-        for o in &built.outputs {
-            routes.insert_output(o, None);
-        }
-        let placed: Vec<(&Job, Option<&Path>)> = built
-            .jobs
-            .par_iter()
-            .map(|job| {
-                let on_disk = self.store.as_ref().filter(|s| s.is_current(job));
-                (job, on_disk.map(Store::path))
-            })
-            .collect();
-        routes.insert_jobs(&placed);
-        let backlog: VecDeque<Job> = match &self.store {
-            Some(_) => placed
-                .iter()
-                .filter(|(_, on_disk)| on_disk.is_none())
-                .map(|(job, _)| (*job).clone())
-                .collect(),
-            None => VecDeque::new(),
-        };
+        let (routes, backlog) = self.routes_of(&config, &built);
         self.state.routes.store(Some(Arc::new(routes)));
         tracing::debug!(elapsed = ?started.elapsed(), mb = ?crate::logging::memory_mb(), "routes served");
         if let Some(hub) = &self.hub {
@@ -273,7 +253,13 @@ impl Live {
         // After a start or a new config every feed may have changed.
         self.announce(&config, &feed_urls(&config, &built), &[]);
         let written = match &self.store {
-            Some(s) => s.write_outputs(&built.outputs).map_err(|e| e.for_log()),
+            Some(s) => s
+                .write_outputs(&built.outputs)
+                .and_then(|mut r| {
+                    r.add(&s.write_media(&built.media)?);
+                    Ok(r)
+                })
+                .map_err(|e| e.for_log()),
             None => Ok(Report::default()),
         };
         self.completion = Completion {
@@ -309,6 +295,37 @@ impl Live {
         }
         self.build_all(config);
         true
+    }
+
+    /// The routes of a full build, and the jobs still to write: those
+    /// whose file in the output folder is not current.
+    fn routes_of(&self, config: &Arc<Config>, built: &Built) -> (Routes, VecDeque<Job>) {
+        let store = self.store.as_ref();
+        let mut routes = Routes::new(config.clone(), &self.content);
+        for o in &built.outputs {
+            routes.insert_output(o, None);
+        }
+        for m in &built.media {
+            routes.insert_media(m);
+        }
+        let placed: Vec<(&Job, Option<&Path>)> = built
+            .jobs
+            .par_iter()
+            .map(|job| {
+                let on_disk = store.filter(|s| s.is_current(job));
+                (job, on_disk.map(Store::path))
+            })
+            .collect();
+        routes.insert_jobs(&placed);
+        let backlog: VecDeque<Job> = match store {
+            Some(_) => placed
+                .iter()
+                .filter(|(_, on_disk)| on_disk.is_none())
+                .map(|(job, _)| (*job).clone())
+                .collect(),
+            None => VecDeque::new(),
+        };
+        (routes, backlog)
     }
 
     fn unreadable(&self, e: &std::io::Error) {
@@ -396,7 +413,8 @@ impl Live {
             return;
         };
         change.diagnostics.iter().for_each(log);
-        if !change.any && change.files_read == 0 && !change.clock {
+        let media = !change.media.is_empty() || !change.media_gone.is_empty();
+        if !change.any && change.files_read == 0 && !change.clock && !media {
             return;
         }
         tracing::debug!(elapsed = ?started.elapsed(), "refreshed");
@@ -434,6 +452,9 @@ impl Live {
         }
         for job in &later {
             next.insert_job(job, None);
+        }
+        for m in &built.media {
+            next.insert_media(m);
         }
         self.state.routes.store(Some(Arc::new(next.clone())));
         self.record(library, started);
@@ -486,6 +507,7 @@ impl Live {
             report.add(&store.write_output(job, o).map_err(failed)?);
             routes.insert_output(o, Some(store.path()));
         }
+        report.add(&store.write_media(&built.media).map_err(failed)?);
         report.removed += store.remove(&built.removed).map_err(failed)?;
         Ok(report)
     }

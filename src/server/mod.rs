@@ -9,6 +9,7 @@
 //! other (which is where a work-stealing runtime spends its time here).
 
 pub mod conditional;
+pub mod media;
 pub mod negotiate;
 pub mod routes;
 pub mod service;
@@ -28,6 +29,10 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use service::State;
+
+/// A response's body: bytes at hand, or a media file streamed.
+pub type Body = http_body_util::Either<http_body_util::Full<bytes::Bytes>, FileBody>;
+pub type FileBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, std::io::Error>;
 
 /// Defences against slow and idle clients, and the shutdown grace period.
 #[derive(Debug, Clone)]

@@ -55,7 +55,10 @@ impl Resource {
     }
 
     pub fn content_type(&self) -> HeaderValue {
-        HeaderValue::from_static(self.kind.content_type())
+        match &self.stored {
+            Stored::File(f) => f.content_type.clone(),
+            _ => HeaderValue::from_static(self.kind.content_type()),
+        }
     }
 
     /// `Cache-Control` other than the site's (closed archive documents).
@@ -80,6 +83,40 @@ pub enum Stored {
     /// Not written yet: rendered on its first request, then kept until
     /// its file is written.
     Lazy(Box<Lazy>),
+    /// A media file, served as it is, a range at a time.
+    File(Box<MediaStored>),
+}
+
+/// A media file's place and the header values of its responses.
+pub struct MediaStored {
+    pub file: PathBuf,
+    pub size: u64,
+    /// From its size and modification time (which the copy in the output
+    /// folder keeps): a changed file gets a new one, and it is the same
+    /// whichever copy is served.
+    pub etag: HeaderValue,
+    pub content_type: HeaderValue,
+}
+
+impl MediaStored {
+    pub fn new(file: PathBuf, media_type: &str, size: u64, mtime_ns: i64) -> MediaStored {
+        let mut key = size.to_le_bytes().to_vec();
+        key.extend_from_slice(&mtime_ns.to_le_bytes());
+        MediaStored {
+            file,
+            size,
+            etag: HeaderValue::from_str(&crate::fingerprint::etag(&key))
+                .unwrap_or(HeaderValue::from_static("\"\"")),
+            content_type: HeaderValue::from_str(media_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        }
+    }
+
+    /// The media file at `file` as it is now (a sealed folder's copy).
+    fn at(file: PathBuf, media_type: &str) -> Option<MediaStored> {
+        let stamp = crate::content::Stamp::at(&file)?;
+        Some(MediaStored::new(file, media_type, stamp.size, stamp.mtime))
+    }
 }
 
 pub struct Lazy {
@@ -319,7 +356,14 @@ impl Routes {
     fn sealed_resource(&self, path: &str) -> Option<Arc<Resource>> {
         let sealed = self.sealed.as_ref()?;
         let e = sealed.table.get(path)?;
-        let stored = Stored::Disk(sealed.out.join(&e.file).into());
+        let file = sealed.out.join(&e.file);
+        let stored = match e.kind {
+            Kind::Media => {
+                let media_type = mime_guess::from_path(&e.file).first_or_octet_stream();
+                Stored::File(Box::new(MediaStored::at(file, media_type.essence_str())?))
+            }
+            _ => Stored::Disk(file.into()),
+        };
         Some(self.resource(&e.path, e.kind, e.last_modified, stored))
     }
 
@@ -343,7 +387,9 @@ impl Routes {
                 .map_or(0, |d| d.as_secs() as i64);
             match &r.stored {
                 Stored::Disk(f) => lines.push(path, f.strip_prefix(out).ok()?, r.kind, secs),
-                Stored::Memory(_) => lines.push(path, &crate::output::file_of(path), r.kind, secs),
+                Stored::Memory(_) | Stored::File(_) => {
+                    lines.push(path, &crate::output::file_of(path), r.kind, secs)
+                }
                 Stored::Lazy(_) => return None,
             }
         }
@@ -382,6 +428,14 @@ impl Routes {
         let key = decode(&path).unwrap_or(path);
         let resource = self.resource(&key, job.kind(), job.last_modified().timestamp(), stored);
         (key, resource)
+    }
+
+    /// Adds a media file, served from its file in `content`.
+    pub fn insert_media(&mut self, m: &crate::content::MediaFile) {
+        let stored = MediaStored::new(m.path.clone(), &m.media_type, m.stamp.size, m.stamp.mtime);
+        let secs = m.stamp.mtime.div_euclid(1_000_000_000);
+        let path = format!("/{}", m.site_path);
+        self.insert(path, Kind::Media, secs, Stored::File(Box::new(stored)));
     }
 
     /// Whether `url` is the public URL of a subscription feed here.

@@ -21,7 +21,15 @@ use super::routes::{Answer, Resource, Routes, Stored};
 use crate::metrics::{Metrics, RequestLabels, Route};
 use crate::output::BuildError;
 
-pub type Body = Full<Bytes>;
+pub use super::Body;
+
+fn full(bytes: Bytes) -> Body {
+    http_body_util::Either::Left(Full::new(bytes))
+}
+
+fn empty() -> Body {
+    http_body_util::Either::Left(Full::default())
+}
 
 /// Answers a form POSTed to one path (the built-in WebSub hub): given
 /// the request's content type and body, a status and a line of text.
@@ -95,7 +103,14 @@ fn record(
     let bytes = if req.method == Method::HEAD {
         0
     } else {
-        response.body().size_hint_exact()
+        response.body().size_hint_exact().unwrap_or_else(|| {
+            // A stream: what its length says.
+            response
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(0)
+        })
     };
     let m = &state.metrics;
     m.requests
@@ -116,12 +131,12 @@ fn record(
 }
 
 trait ExactSize {
-    fn size_hint_exact(&self) -> u64;
+    fn size_hint_exact(&self) -> Option<u64>;
 }
 
 impl ExactSize for Body {
-    fn size_hint_exact(&self) -> u64 {
-        hyper::body::Body::size_hint(self).exact().unwrap_or(0)
+    fn size_hint_exact(&self) -> Option<u64> {
+        hyper::body::Body::size_hint(self).exact()
     }
 }
 
@@ -170,17 +185,16 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
         r.headers_mut().insert(header::VARY, VARY);
         return (r, resource.route());
     };
+    if let Stored::File(media) = &resource.stored {
+        let not_modified = not_modified(headers, &media.etag, &resource);
+        let r = super::media::respond(routes, &resource, media, headers, not_modified, head);
+        return (r, resource.route());
+    }
     let (body, etag, coding) = match bytes(state, routes, &resource.stored, coding, head) {
         Ok(found) => found,
         Err(r) => return (*r, resource.route()),
     };
-    let not_modified = match joined(headers, header::IF_NONE_MATCH) {
-        Some(inm) => conditional::none_match(&inm, etag.to_str().unwrap_or_default()),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ims| conditional::not_modified_since(ims, resource.last_modified)),
-    };
+    let not_modified = not_modified(headers, &etag, &resource);
     let r = answer_with(
         routes,
         &resource,
@@ -191,6 +205,18 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
         head,
     );
     (r, resource.route())
+}
+
+/// Whether the client has these bytes: `If-None-Match`, else
+/// `If-Modified-Since`.
+fn not_modified(headers: &HeaderMap, etag: &HeaderValue, resource: &Resource) -> bool {
+    match joined(headers, header::IF_NONE_MATCH) {
+        Some(inm) => conditional::none_match(&inm, etag.to_str().unwrap_or_default()),
+        None => headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ims| conditional::not_modified_since(ims, resource.last_modified)),
+    }
 }
 
 /// A response made before the resource's bytes, with its route kind.
@@ -282,6 +308,8 @@ fn bytes<'s>(
             }
             Err(e) => Err(Box::new(unrendered(state, &e, head))),
         },
+        // Answered before (see `media`).
+        Stored::File(_) => Err(Box::new(try_later(head))),
         Stored::Disk(file) => match read_page(file, coding) {
             Some((body, coding)) => {
                 let tag = crate::fingerprint::etag(&body);
@@ -305,9 +333,9 @@ fn answer_with(
 ) -> Response<Body> {
     let length = body.len();
     let mut r = if not_modified || head {
-        Response::new(Body::default())
+        Response::new(empty())
     } else {
-        Response::new(Body::new(body))
+        Response::new(full(body))
     };
     *r.status_mut() = if not_modified {
         StatusCode::NOT_MODIFIED
@@ -400,11 +428,7 @@ fn joined(headers: &HeaderMap, name: HeaderName) -> Option<Cow<'_, str>> {
 
 fn with_body(status: StatusCode, body: Bytes, head: bool) -> Response<Body> {
     let len = body.len();
-    let mut r = Response::new(if head {
-        Body::default()
-    } else {
-        Body::new(body)
-    });
+    let mut r = Response::new(if head { empty() } else { full(body) });
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(len));

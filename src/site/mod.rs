@@ -15,7 +15,7 @@ use chrono::{DateTime, FixedOffset};
 use rayon::prelude::*;
 
 use crate::config::{Config, District};
-use crate::content::{Article, Body};
+use crate::content::{Article, Body, MediaFile};
 use crate::library::{Change, Library, ScopeKey, Topic, Which};
 use crate::output::{BuildError, Kind, Output, Page};
 use crate::render::{self, Doc, FeedKind, Scope, names};
@@ -40,6 +40,9 @@ pub struct Built {
     pub removed: Vec<(String, PathBuf)>,
     /// Outputs that could not be made; the rest are good.
     pub errors: Vec<BuildError>,
+    /// Media files to publish as they are: all in a full build, else the
+    /// new and changed ones.
+    pub media: Vec<Arc<MediaFile>>,
 }
 
 /// A scope's subscription feed in one format.
@@ -261,6 +264,7 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
             .filter(|a| !library.has_page(&a.path))
             .map(|a| (format!("/{}", a.path), a.file())),
     );
+    media(library, change, &mut built);
     built.removed.sort();
     built.removed.dedup();
     let finish = |p: Page| match reuse.and_then(|r| r(&p)) {
@@ -277,6 +281,38 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
     }
     built.outputs.sort_by(|a, b| a.path.cmp(&b.path));
     built
+}
+
+/// The media files `change` publishes, and those it removes. A file
+/// named like one of crier's own (`logo.svg` at the top) is not
+/// published: crier's wins.
+fn media(library: &Library, change: &Change, built: &mut Built) {
+    let own = |m: &Arc<MediaFile>| names::SITE.contains(&m.site_path.as_str());
+    let changed: Vec<&Arc<MediaFile>> = if change.full {
+        library.media().collect()
+    } else {
+        change.media.iter().collect()
+    };
+    built
+        .media
+        .extend(changed.into_iter().filter(|m| !own(m)).cloned());
+    built.removed.extend(
+        change
+            .media_gone
+            .iter()
+            .filter(|m| library.media_at(&m.site_path).is_none() && !own(m))
+            .map(|m| (names::path_of(&m.site_path), PathBuf::from(&m.site_path))),
+    );
+}
+
+/// What the site serves for a media file (for a sealed folder's table).
+pub fn media_entry(m: &MediaFile) -> crate::output::Entry {
+    crate::output::Entry {
+        path: format!("/{}", m.site_path),
+        file: PathBuf::from(&m.site_path),
+        kind: Kind::Media,
+        last_modified: m.stamp.mtime.div_euclid(1_000_000_000),
+    }
 }
 
 /// `/logo.svg`, the built-in logo: the same bytes in every build.
@@ -328,6 +364,7 @@ pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSe
         }
     }
     files.extend(prints.months.files());
+    files.extend(library.media().map(|m| m.site_path.clone()));
     files.extend(
         library
             .articles()

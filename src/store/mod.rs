@@ -25,6 +25,7 @@ use crate::site::{self, Job};
 use crate::table;
 
 mod folder;
+mod media;
 mod seal;
 
 pub use folder::*;
@@ -108,6 +109,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// Counts what each write did (true: wrote), or the first failure.
+    pub fn tally<E>(results: impl IntoIterator<Item = Result<bool, E>>) -> Result<Report, E> {
+        let mut report = Report::default();
+        for r in results {
+            if r? {
+                report.written += 1;
+            } else {
+                report.unchanged += 1;
+            }
+        }
+        Ok(report)
+    }
+
     pub fn add(&mut self, other: &Report) {
         self.written += other.written;
         self.unchanged += other.unchanged;
@@ -275,13 +289,7 @@ impl Store {
                         .map(|(file, enc)| self.write_if_changed(&file, &enc.bytes))
                 })
                 .collect();
-            for r in results {
-                if r? {
-                    report.written += 1;
-                } else {
-                    report.unchanged += 1;
-                }
-            }
+            report.add(&Report::tally(results)?);
         }
         Ok(report)
     }
