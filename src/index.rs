@@ -20,14 +20,14 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::content::{Article, Stamp};
+use crate::content::{Article, ImageText, Stamp};
 use crate::fingerprint::{self, Key};
 use crate::table;
 
 /// The index's file name, in the output folder.
 pub const FILE: &str = ".crier-index";
 
-const MAGIC: &str = "crier-index 1";
+const MAGIC: &str = "crier-index 2";
 
 /// Files changed this close (in ns) to the start of the reading that
 /// indexed them are read again: coarser than any file system's mtime.
@@ -126,7 +126,11 @@ pub fn save<'a>(
 }
 
 /// Fields of a row, in order.
-fn row<'a>(s: &Stamp, a: &'a Article) -> [Cow<'a, str>; 16] {
+fn row<'a>(s: &Stamp, a: &'a Article) -> [Cow<'a, str>; 19] {
+    let text = a.image_text.as_deref();
+    let image_text = |f: fn(&'a ImageText) -> &'a Option<String>| {
+        Cow::Borrowed(text.and_then(|t| f(t).as_deref()).unwrap_or(""))
+    };
     [
         a.source.to_string_lossy(),
         Cow::Borrowed(a.district.as_deref().unwrap_or("")),
@@ -136,6 +140,9 @@ fn row<'a>(s: &Stamp, a: &'a Article) -> [Cow<'a, str>; 16] {
         Cow::Borrowed(a.author.as_deref().unwrap_or("")),
         Cow::Borrowed(a.link.as_deref().unwrap_or("")),
         Cow::Borrowed(a.image.as_deref().unwrap_or("")),
+        image_text(|t| &t.caption),
+        image_text(|t| &t.credit),
+        image_text(|t| &t.alt),
         Cow::Owned(a.tags.join("\u{1f}")),
         Cow::Owned(s.size.to_string()),
         Cow::Owned(s.mtime.to_string()),
@@ -186,6 +193,9 @@ fn entry(l: &str) -> Option<Entry> {
         author,
         link,
         image,
+        caption,
+        credit,
+        alt,
         tags,
         size,
         mtime,
@@ -221,6 +231,15 @@ fn entry(l: &str) -> Option<Entry> {
         },
         link: optional(link)?,
         image: optional(image)?,
+        image_text: {
+            let text = ImageText {
+                caption: optional(caption)?,
+                credit: optional(credit)?,
+                alt: optional(alt)?,
+            };
+            (text != ImageText::default()).then(|| Box::new(text))
+        },
+        image_file: None,
         date: date(published)?,
         updated: date(changed)?,
         source_key: fingerprint::parse_key(key)?,
@@ -256,6 +275,8 @@ mod tests {
             tags: vec!["劳模".into(), "tab\there".into()],
             link: Some("https://elsewhere.example/a".into()),
             image: None,
+            image_text: None,
+            image_file: None,
             date,
             updated: date,
             source_key: [3; 16],

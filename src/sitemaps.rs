@@ -56,7 +56,10 @@ impl SitemapDoc {
             path: names::path_of(&file),
             file: PathBuf::from(file),
             kind: Kind::MonthSitemap,
-            body: render::urlset(entries.iter().map(String::as_str)),
+            body: render::urlset(
+                entries.iter().map(String::as_str),
+                self.items.iter().any(|a| a.image.is_some()),
+            ),
             last_modified: self.last_modified(),
         }
     }
@@ -69,7 +72,7 @@ fn newest(dates: impl Iterator<Item = DateTime<FixedOffset>>) -> DateTime<FixedO
 }
 
 fn entry(config: &Config, a: &Article) -> String {
-    render::url_entry(&a.url(config), Some(a.updated))
+    render::url_entry_with_image(&a.url(config), Some(a.updated), a.image.as_deref())
 }
 
 /// A part as last made: what it lists, and its newest change.
@@ -115,6 +118,7 @@ fn print(part: usize, items: &[&Arc<Article>]) -> u64 {
     part.hash(&mut h);
     for a in items {
         a.path.hash(&mut h);
+        a.image.hash(&mut h);
         h.write_i64(a.updated.timestamp());
         h.write_u32(a.updated.timestamp_subsec_nanos());
     }
@@ -229,7 +233,7 @@ pub fn pages_sitemap(pages: &[(String, DateTime<FixedOffset>)]) -> Page {
     page(
         names::PAGES_SITEMAP,
         Kind::Sitemap,
-        render::urlset(entries.iter().map(String::as_str)),
+        render::urlset(entries.iter().map(String::as_str), false),
         updated,
     )
 }
@@ -285,6 +289,8 @@ mod tests {
             date,
             updated: date,
             source_key: [3; 16],
+            image_text: None,
+            image_file: None,
         }
     }
 

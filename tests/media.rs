@@ -162,3 +162,137 @@ fn live_updates_publish_change_and_remove_media() {
     within("the removed photo is gone", &|| status().status == 404);
     within("and gone from feeds/", &|| !out.exists());
 }
+
+/// The first bytes of a PNG of `width` x `height`: what an image header
+/// reader looks at.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    b.extend(width.to_be_bytes());
+    b.extend(height.to_be_bytes());
+    b.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend(pattern(400));
+    b
+}
+
+const PHOTO_ARTICLE: &str = "+++\ntitle = \"配图的稿件\"\ndate = 2023-01-12T09:00:00+08:00\nimage = \"photo.png\"\nimage_caption = \"表彰大会 <现场> & 合影\"\nimage_credit = \"记者 王五\"\nimage_alt = \"领奖台上的劳模\"\n+++\n\n正文。\n";
+
+/// What feedparser reads of the first item of each feed file given:
+/// the enclosure and Media RSS content, as a line of JSON each.
+fn feedparser_reads(files: &[std::path::PathBuf]) -> String {
+    let script = "import feedparser, json, sys\n\
+        for f in sys.argv[1:]:\n\
+        \x20   e = feedparser.parse(open(f, 'rb').read()).entries[0]\n\
+        \x20   print(json.dumps({'enclosures': e.get('enclosures'), 'media': e.get('media_content'), 'credit': e.get('media_credit')}, ensure_ascii=False, sort_keys=True))\n";
+    common::stdout_of(
+        common::python(&["feedparser"])
+            .arg("-c")
+            .arg(script)
+            .args(files),
+    )
+}
+
+#[test]
+fn feeds_pages_and_sitemaps_carry_the_image_with_its_length_and_size() {
+    let site = Site::sample();
+    site.write("content/xiaodian/photo.png", png(640, 480));
+    site.write("content/xiaodian/2023-01-12.md", PHOTO_ARTICLE);
+    site.write(
+        "content/gujiao/2023-01-12.md",
+        "+++\ntitle = \"缺图\"\ndate = 2023-01-12\nimage = \"missing.jpg\"\n+++\n\n正文。\n",
+    );
+    let run = site.run(&["build"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("content/gujiao/2023-01-12.md: warning: `image` names")
+            && run
+                .stderr()
+                .contains("gujiao/missing.jpg, which is no photo, audio or video file"),
+        "{}",
+        run.stderr()
+    );
+    let feeds = site.feeds();
+    let url = "http://127.0.0.1:8080/xiaodian/photo.png";
+    let length = png(640, 480).len();
+    let read = feedparser_reads(&[
+        feeds.join("xiaodian/rss.xml"),
+        feeds.join("xiaodian/atom.xml"),
+    ]);
+    let lines: Vec<&str> = read.lines().collect();
+    assert!(
+        lines[0].contains(&format!("\"enclosures\": [{{\"href\": \"{url}\", \"length\": \"{length}\", \"type\": \"image/png\"}}]")),
+        "{read}"
+    );
+    assert!(
+        lines[0].contains(&format!("\"media\": [{{\"filesize\": \"{length}\", \"height\": \"480\", \"medium\": \"image\", \"type\": \"image/png\", \"url\": \"{url}\", \"width\": \"640\"}}]")),
+        "{read}"
+    );
+    assert!(lines[0].contains("记者 王五"), "{read}");
+    assert!(
+        lines[1].contains(&format!("\"length\": \"{length}\"")),
+        "the Atom enclosure: {read}"
+    );
+    let rss = site.read("feeds/xiaodian/rss.xml");
+    assert!(
+        rss.contains(
+            "<media:description type=\"plain\">表彰大会 &lt;现场&gt; &amp; 合影</media:description>"
+        ),
+        "{rss}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&site.read("feeds/xiaodian/feed.json")).unwrap();
+    assert_eq!(
+        json["items"][0]["attachments"][0],
+        serde_json::json!({"url": url, "mime_type": "image/png", "size_in_bytes": length})
+    );
+
+    let page = site.read("feeds/xiaodian/2023-01-12.html");
+    assert!(
+        page.contains(&format!(
+            "<img src=\"{url}\" alt=\"领奖台上的劳模\" width=\"640\" height=\"480\""
+        )),
+        "{page}"
+    );
+    assert!(page.contains("<figcaption>表彰大会 &lt;现场&gt; &amp; 合影 · 记者 王五</figcaption>"));
+    assert!(page.contains("<meta property=\"og:image:width\" content=\"640\">"));
+    assert!(page.contains("<meta property=\"og:image:alt\" content=\"领奖台上的劳模\">"));
+    assert!(
+        page.contains(&format!(
+            "\"image\":[{{\"@type\":\"ImageObject\",\"url\":\"{url}\",\"width\":640,\"height\":480"
+        )),
+        "{page}"
+    );
+    let sitemap = site.read("feeds/sitemaps/2023-01.xml");
+    assert!(sitemap.contains(&format!(
+        "<image:image><image:loc>{url}</image:loc></image:image>"
+    )));
+    assert!(sitemap.contains("xmlns:image=\"http://www.google.com/schemas/sitemap-image/1.1\""));
+}
+
+#[test]
+fn a_changed_photo_changes_what_the_feeds_say_of_it() {
+    let site = Site::sample();
+    site.write("content/xiaodian/photo.png", png(640, 480));
+    site.write("content/xiaodian/2023-01-12.md", PHOTO_ARTICLE);
+    let server = Server::start(site, &["--debounce-ms", "50"]);
+    let addr = server.addr;
+    let get_text = |path: &str| {
+        String::from_utf8_lossy(&block_on(get(addr, path, &[])).unwrap().body).into_owned()
+    };
+    assert!(get_text("/xiaodian/rss.xml").contains("width=\"640\""));
+    let mut bigger = png(1280, 960);
+    bigger.extend(pattern(100));
+    server.site.write("content/xiaodian/photo.png", &bigger);
+    let t = std::time::Instant::now();
+    while !get_text("/xiaodian/rss.xml").contains("width=\"1280\"") {
+        assert!(
+            t.elapsed().as_secs() < 10,
+            "the feed never showed the new size"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let length = format!("length=\"{}\"", bigger.len());
+    assert!(get_text("/xiaodian/rss.xml").contains(&length));
+    let page = get_text("/xiaodian/2023-01-12.html");
+    assert!(page.contains("width=\"1280\" height=\"960\""), "{page}");
+}

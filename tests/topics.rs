@@ -90,17 +90,12 @@ fn tags_make_one_topic_per_spelling_and_feedparser_reads_every_topic_feed() {
             .contains("/topics/covid/</loc>")
     );
     let script = common::repo().join("tests/interop/check_topics.py");
-    let out = common::python(&["feedparser"])
-        .arg(&script)
-        .args([site.path().join("crier.toml"), site.content(), site.feeds()])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("topic feed parses OK"));
+    let out = common::stdout_of(common::python(&["feedparser"]).arg(&script).args([
+        site.path().join("crier.toml"),
+        site.content(),
+        site.feeds(),
+    ]));
+    assert!(out.contains("topic feed parses OK"));
 }
 
 #[test]

@@ -6,7 +6,19 @@ use serde_json::Value;
 
 /// The fields PRODUCT.md defines; anything else is a warning.
 pub const KNOWN_FIELDS: &[&str] = &[
-    "title", "date", "updated", "summary", "author", "tags", "id", "link", "image", "draft",
+    "title",
+    "date",
+    "updated",
+    "summary",
+    "author",
+    "tags",
+    "id",
+    "link",
+    "image",
+    "image_caption",
+    "image_credit",
+    "image_alt",
+    "draft",
 ];
 
 #[derive(Debug, Default)]
@@ -20,6 +32,9 @@ pub struct FrontMatter {
     pub id: Option<String>,
     pub link: Option<String>,
     pub image: Option<String>,
+    pub image_caption: Option<String>,
+    pub image_credit: Option<String>,
+    pub image_alt: Option<String>,
     pub draft: bool,
 }
 
@@ -135,6 +150,9 @@ impl FrontMatter {
             "id" => &mut self.id,
             "link" => &mut self.link,
             "image" => &mut self.image,
+            "image_caption" => &mut self.image_caption,
+            "image_credit" => &mut self.image_credit,
+            "image_alt" => &mut self.image_alt,
             "tags" => {
                 self.tags = match value {
                     Field::Text(t) => Tags(vec![t]),

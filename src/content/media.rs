@@ -11,8 +11,39 @@ pub struct MediaFile {
     /// Its path in the site, not encoded: `xiaodian/photo.png`.
     pub site_path: String,
     pub stamp: Stamp,
-    /// Its media type, from its name: `image/png`.
+    /// What the feeds and pages say of it.
+    pub facts: Arc<MediaFacts>,
+}
+
+/// What feeds and pages say of a media file: its length and type, and
+/// an image's size in pixels (read from its header; nothing decoded).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MediaFacts {
+    pub length: u64,
+    /// From its name: `image/png`.
     pub media_type: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+impl MediaFacts {
+    /// `image`, `audio` or `video` (Media RSS's `medium`).
+    pub fn medium(&self) -> &str {
+        self.media_type.split('/').next().unwrap_or("image")
+    }
+}
+
+/// An image's size in pixels, from its header; `None` for other media
+/// and for a header that cannot be read.
+fn pixels(path: &Path, media_type: &str) -> Option<(u32, u32)> {
+    if !media_type.starts_with("image/") {
+        return None;
+    }
+    let size = imagesize::size(path).ok()?;
+    Some((
+        u32::try_from(size.width).ok()?,
+        u32::try_from(size.height).ok()?,
+    ))
 }
 
 /// The media files of a listing, in path order, and the warnings about
@@ -64,11 +95,18 @@ pub(super) fn media_file(
         ));
         return None;
     }
+    let media_type = media_type.essence_str().to_string();
+    let size = pixels(path, &media_type);
     Some(MediaFile {
         path: path.to_path_buf(),
         site_path,
         stamp,
-        media_type: media_type.essence_str().to_string(),
+        facts: Arc::new(MediaFacts {
+            length: stamp.size,
+            media_type,
+            width: size.map(|s| s.0),
+            height: size.map(|s| s.1),
+        }),
     })
 }
 

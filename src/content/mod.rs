@@ -68,14 +68,58 @@ pub struct Article {
     /// Front matter `link`, when it is not the page itself.
     pub link: Option<String>,
     pub image: Option<String>,
+    /// What the front matter says of the image (boxed: most have none).
+    pub image_text: Option<Box<ImageText>>,
+    /// The image's file, when it is one of the site's media files: set
+    /// by the library, which knows them (not read from the article).
+    pub image_file: Option<Arc<MediaFacts>>,
     pub date: DateTime<FixedOffset>,
     pub updated: DateTime<FixedOffset>,
-    /// A hash of the file as read: what its page is made from.
+    /// A hash of the file as read.
     pub source_key: crate::fingerprint::Key,
+}
+
+/// Front matter `image_caption`, `image_credit` and `image_alt`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageText {
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+    pub alt: Option<String>,
 }
 
 impl Article {
     /// Absolute URL of the permalink page.
+    /// What its outputs are made from: the file as read and, when its
+    /// image is one of the site's files, what is known of that file.
+    pub fn made_key(&self) -> crate::fingerprint::Key {
+        let Some(f) = &self.image_file else {
+            return self.source_key;
+        };
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(self.source_key);
+        h.update(f.length.to_le_bytes());
+        h.update(f.media_type.as_bytes());
+        h.update([0]);
+        h.update(f.width.unwrap_or(0).to_le_bytes());
+        h.update(f.height.unwrap_or(0).to_le_bytes());
+        crate::fingerprint::finish(h)
+    }
+
+    /// The path in the site (decoded: `xiaodian/photo.png`) of its image,
+    /// when that is under `base_url`.
+    pub fn image_site_path(&self, config: &Config) -> Option<String> {
+        let rest = self
+            .image
+            .as_deref()?
+            .strip_prefix(config.base_url.as_str())?;
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+        let decoded = percent_encoding::percent_decode_str(rest)
+            .decode_utf8()
+            .ok()?;
+        Some(decoded.into_owned())
+    }
+
     pub fn url(&self, config: &Config) -> String {
         config.url(&self.path)
     }

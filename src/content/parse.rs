@@ -75,6 +75,27 @@ pub(super) fn checked_text(
     Ok(text.chars().filter(|ch| !dropped(ch)).collect())
 }
 
+/// A front-matter text with its spaces made single; `None` if empty.
+fn clean(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(body::normalise_space)
+        .filter(|s| !s.is_empty())
+}
+
+/// The image's caption, credit and alternative text, spaces made single.
+fn image_text(
+    caption: &Option<String>,
+    credit: &Option<String>,
+    alt: &Option<String>,
+) -> Option<Box<ImageText>> {
+    let text = ImageText {
+        caption: clean(caption),
+        credit: clean(credit),
+        alt: clean(alt),
+    };
+    (text != ImageText::default()).then(|| Box::new(text))
+}
+
 pub(super) fn parse_article(
     config: &Config,
     c: &Candidate,
@@ -137,17 +158,9 @@ pub(super) fn parse_article(
     let link = absolute("link", fm.link).filter(|l| *l != page_url);
     let image = absolute("image", fm.image);
 
-    let summary = fm
-        .summary
-        .as_deref()
-        .map(body::normalise_space)
-        .filter(|s| !s.is_empty());
+    let summary = clean(&fm.summary);
     let body_start = text.len() - split.body.len();
-    let author = fm
-        .author
-        .as_deref()
-        .map(body::normalise_space)
-        .filter(|a| !a.is_empty());
+    let author = clean(&fm.author);
     let tags = clean_tags(&fm.tags.0);
     if config.topics {
         warn_of_tags(&tags, &split, file, diags);
@@ -161,8 +174,11 @@ pub(super) fn parse_article(
         title,
         author,
         tags,
+        image_text: image_text(&fm.image_caption, &fm.image_credit, &fm.image_alt)
+            .filter(|_| image.is_some()),
         link,
         image,
+        image_file: None,
         date,
         updated,
         source_key: crate::fingerprint::key_of(text.as_bytes()),

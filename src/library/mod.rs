@@ -117,7 +117,7 @@ pub struct Library {
     /// Files read, and taken from the index, when opened.
     opened: (usize, usize),
     /// Media files by their path in the site (`xiaodian/photo.png`).
-    media: BTreeMap<String, Arc<content::MediaFile>>,
+    media: media::Media,
     /// Why media files were left out.
     media_notes: Vec<Diagnostic>,
 }

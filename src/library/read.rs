@@ -63,11 +63,18 @@ impl Library {
         // at once beside the index they go into; a chunk is indexed (in
         // path order) while the next is read.
         let config = self.config.clone();
+        // The articles' images are known before their pages are made.
+        let media = self.media.clone();
         let read_chunk = |chunk: &[&Candidate]| -> Vec<(Option<Stamp>, FileRead)> {
             chunk
                 .par_iter()
                 .map(|c| {
                     let mut read = content::read_article(&config, c);
+                    read.article = read
+                        .article
+                        .take()
+                        // Its warnings come when the library takes it.
+                        .map(|a| media::with_image_file(&config, &media, a, &mut Vec::new()));
                     if let (Some(sink), Some(a)) = (sink, &read.article)
                         && let Some(body) = read.body.take()
                     {
@@ -359,7 +366,10 @@ impl Library {
         let mut diagnostics = read.diagnostics;
         let body = read.body;
         let mut blocked_by = None;
-        let new = match read.article {
+        let article = read
+            .article
+            .map(|a| media::with_image_file(&self.config, &self.media, a, &mut diagnostics));
+        let new = match article {
             Some(a) => match self.ids.get(&a.id) {
                 Some(owner) if **owner != *path => {
                     blocked_by = Some(a.id.clone());

@@ -71,8 +71,10 @@ fn plain_ampersand(feed: &Feed) -> bool {
 fn entry(scope: &Scope<'_>, text: &ItemText<'_, '_>) -> Entry {
     let a = text.article;
     let mut links = vec![link(a.link(scope.config), "alternate", "text/html")];
-    if let Some(img) = &a.image {
-        links.push(link(img.clone(), "enclosure", super::image_type(img)));
+    if let Some(image) = super::image_of(a) {
+        let mut enclosure = link(image.url.to_string(), "enclosure", image.media_type);
+        enclosure.length = image.length.map(|n| n.to_string());
+        links.push(enclosure);
     }
     let odd_author = a.author.as_deref().filter(|n| has_end_tag(n));
     Entry {

@@ -263,6 +263,36 @@ pub fn topics(config: &Config, topics: &[Scope<'_>]) -> Vec<u8> {
 }
 
 /// `/<district>/<slug>.html`: the article itself.
+/// An article's image, with its size when known (no layout shift), what
+/// it says to those who cannot see it, and its caption and credit.
+fn figure(a: &Article) -> String {
+    let Some(image) = super::image_of(a) else {
+        return String::new();
+    };
+    let size = image
+        .file
+        .and_then(|f| Some(format!(" width=\"{}\" height=\"{}\"", f.width?, f.height?)))
+        .unwrap_or_default();
+    let text = image.text;
+    let words: Vec<&str> = [
+        text.and_then(|t| t.caption.as_deref()),
+        text.and_then(|t| t.credit.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let caption = if words.is_empty() {
+        String::new()
+    } else {
+        format!("<figcaption>{}</figcaption>", escape(&words.join(" · ")))
+    };
+    format!(
+        "<figure><img src=\"{}\" alt=\"{}\"{size} style=\"max-width:100%;height:auto\">{caption}</figure>\n",
+        escape(image.url),
+        escape(super::meta::image_alt(a))
+    )
+}
+
 pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Result<Vec<u8>, RenderError> {
     let config = scope.config;
     // A date written without a time shows no time.
@@ -297,8 +327,9 @@ pub fn article(scope: &Scope<'_>, a: &Article, content: &Body) -> Result<Vec<u8>
         None => String::new(),
     };
     let body = format!(
-        "<article>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n{}\n{source}</article>\n<p class=\"feeds\">订阅：{}</p>\n",
+        "<article>\n<h1>{}</h1>\n<p class=\"meta\">{meta}</p>\n{}{}\n{source}</article>\n<p class=\"feeds\">订阅：{}</p>\n",
         escape(&a.title),
+        figure(a),
         content.html,
         feed_links(scope)
     );

@@ -30,6 +30,14 @@ struct Author<'a> {
     name: &'a str,
 }
 
+/// A file of the site the item carries, with its length.
+#[derive(Serialize)]
+struct Attachment<'a> {
+    url: &'a str,
+    mime_type: &'a str,
+    size_in_bytes: u64,
+}
+
 #[derive(Serialize)]
 struct Item<'a> {
     id: &'a str,
@@ -41,6 +49,8 @@ struct Item<'a> {
     summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
     date_published: String,
     date_modified: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -79,6 +89,16 @@ pub fn render(scope: &Scope<'_>) -> Result<Vec<u8>, RenderError> {
                 content_html: &body.html,
                 summary: &body.summary,
                 image: a.image.as_deref(),
+                attachments: super::image_of(a)
+                    .and_then(|i| {
+                        Some(Attachment {
+                            url: i.url,
+                            mime_type: i.media_type,
+                            size_in_bytes: i.length?,
+                        })
+                    })
+                    .into_iter()
+                    .collect(),
                 date_published: a.date.to_rfc3339(),
                 date_modified: a.updated.to_rfc3339(),
                 authors: a.author.iter().map(|n| Author { name: n }).collect(),

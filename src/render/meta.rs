@@ -18,8 +18,19 @@ pub fn article(scope: &Scope<'_>, a: &Article, summary: &str) -> Result<String, 
     ];
     let locale = config.language.replace('-', "_");
     props.push(("og:locale", &locale));
+    let size = super::image_of(a)
+        .and_then(|i| i.file)
+        .and_then(|f| Some((f.width?.to_string(), f.height?.to_string())));
     if let Some(image) = &a.image {
         props.push(("og:image", image));
+        if let Some((w, h)) = &size {
+            props.push(("og:image:width", w));
+            props.push(("og:image:height", h));
+        }
+        let alt = image_alt(a);
+        if !alt.is_empty() {
+            props.push(("og:image:alt", alt));
+        }
     }
     let (published, modified) = (a.date.to_rfc3339(), a.updated.to_rfc3339());
     props.push(("article:published_time", &published));
@@ -63,7 +74,7 @@ struct NewsArticle<'a> {
     author: Named<'a>,
     publisher: Publisher<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<[&'a str; 1]>,
+    image: Option<[Picture<'a>; 1]>,
     main_entity_of_page: WebPage<'a>,
     in_language: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +109,46 @@ struct ImageObject {
     url: String,
     width: u32,
     height: u32,
+}
+
+/// An article's image: an `ImageObject` with its size when it is a file
+/// of the site, else its URL.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Picture<'a> {
+    Url(&'a str),
+    Object {
+        #[serde(rename = "@type")]
+        kind: &'static str,
+        url: &'a str,
+        width: u32,
+        height: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        caption: Option<&'a str>,
+    },
+}
+
+fn picture(a: &Article) -> Option<Picture<'_>> {
+    let image = super::image_of(a)?;
+    let caption = image.text.and_then(|t| t.caption.as_deref());
+    Some(match image.file.and_then(|f| Some((f.width?, f.height?))) {
+        Some((width, height)) => Picture::Object {
+            kind: "ImageObject",
+            url: image.url,
+            width,
+            height,
+            caption,
+        },
+        None => Picture::Url(image.url),
+    })
+}
+
+/// What an image says to those who cannot see it: its `image_alt`, else
+/// its caption, else nothing (a picture that adds nothing to the text).
+pub fn image_alt(a: &Article) -> &str {
+    let text = a.image_text.as_deref();
+    text.and_then(|t| t.alt.as_deref().or(t.caption.as_deref()))
+        .unwrap_or("")
 }
 
 #[derive(serde::Serialize)]
@@ -156,7 +207,7 @@ fn json_ld(scope: &Scope<'_>, a: &Article, url: &str) -> Result<String, RenderEr
                 height: super::LOGO_SIZE,
             },
         },
-        image: a.image.as_deref().map(|i| [i]),
+        image: picture(a).map(|p| [p]),
         main_entity_of_page: WebPage {
             kind: "WebPage",
             id: url,

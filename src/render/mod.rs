@@ -356,6 +356,33 @@ pub const LOGO_SIZE: u32 = 512;
 /// The namespace of `fh:archive`.
 pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 
+/// Media RSS, which Google News, Flipboard, MSN and SmartNews read.
+pub const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+
+/// An article's image as the feeds carry it: its URL, its type and
+/// length (the file's, when it is one of the site's; else the type its
+/// name says and no length) and, for a file of the site, what else is
+/// known of it.
+pub struct ImageOf<'a> {
+    pub url: &'a str,
+    pub media_type: &'a str,
+    pub length: Option<u64>,
+    pub file: Option<&'a crate::content::MediaFacts>,
+    pub text: Option<&'a crate::content::ImageText>,
+}
+
+pub fn image_of(a: &Article) -> Option<ImageOf<'_>> {
+    let url = a.image.as_deref()?;
+    let file = a.image_file.as_deref();
+    Some(ImageOf {
+        url,
+        media_type: file.map_or_else(|| image_type(url), |f| f.media_type.as_str()),
+        length: file.map(|f| f.length),
+        file,
+        text: a.image_text.as_deref(),
+    })
+}
+
 /// Media type of an image URL, from its extension.
 pub fn image_type(url: &str) -> &'static str {
     let path = url

@@ -54,11 +54,12 @@ fn item(scope: &Scope<'_>, text: &Text<'_, '_>) -> Item {
         }),
         pub_date: Some(a.date.to_rfc2822()),
         content: text.html.map(String::from),
-        enclosure: a.image.as_ref().map(|url| Enclosure {
-            url: url.clone(),
-            length: "0".into(),
-            mime_type: super::image_type(url).into(),
+        enclosure: super::image_of(a).map(|i| Enclosure {
+            url: i.url.to_string(),
+            length: i.length.unwrap_or(0).to_string(),
+            mime_type: i.media_type.into(),
         }),
+        extensions: media_rss(a),
         dublin_core_ext: (a.author.is_some() || !subjects.is_empty()).then(|| {
             DublinCoreExtension {
                 creators: a.author.iter().cloned().collect(),
@@ -68,6 +69,63 @@ fn item(scope: &Scope<'_>, text: &Text<'_, '_>) -> Item {
         }),
         ..Default::default()
     }
+}
+
+/// Media RSS of an article's image: `media:content` with what is known
+/// of it, its caption as `media:description` and credit as
+/// `media:credit`.
+fn media_rss(a: &crate::content::Article) -> rss::extension::ExtensionMap {
+    let Some(image) = super::image_of(a) else {
+        return BTreeMap::new();
+    };
+    let mut attrs = BTreeMap::from([
+        ("url".to_string(), image.url.to_string()),
+        ("type".to_string(), image.media_type.to_string()),
+        (
+            "medium".to_string(),
+            image.file.map_or("image", |f| f.medium()).to_string(),
+        ),
+    ]);
+    if let Some(f) = image.file {
+        attrs.insert("fileSize".into(), f.length.to_string());
+        if let (Some(w), Some(h)) = (f.width, f.height) {
+            attrs.insert("width".into(), w.to_string());
+            attrs.insert("height".into(), h.to_string());
+        }
+    }
+    let text = |name: &str, value: Option<&String>, attrs: &[(&str, &str)]| {
+        value.map(|v| {
+            let element = Extension {
+                name: format!("media:{name}"),
+                value: Some(v.clone()),
+                attrs: attrs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            };
+            (name.to_string(), vec![element])
+        })
+    };
+    let words = image.text;
+    let children = [
+        text(
+            "description",
+            words.and_then(|t| t.caption.as_ref()),
+            &[("type", "plain")],
+        ),
+        text("credit", words.and_then(|t| t.credit.as_ref()), &[]),
+    ];
+    let content = Extension {
+        name: "media:content".into(),
+        attrs,
+        children: children.into_iter().flatten().collect(),
+        ..Default::default()
+    };
+    BTreeMap::from([(
+        "media".to_string(),
+        BTreeMap::from([("content".to_string(), vec![content])]),
+    )])
 }
 
 /// The feed, or one of its archive documents (RFC 5005), which list
@@ -92,6 +150,9 @@ pub fn render_doc(scope: &Scope<'_>, doc: Doc) -> Result<Vec<u8>, RenderError> {
         });
     let mut namespaces = BTreeMap::new();
     let mut extensions = BTreeMap::new();
+    if scope.articles.iter().any(|a| a.image.is_some()) {
+        namespaces.insert("media".to_string(), super::MEDIA_NS.to_string());
+    }
     if let Doc::Archive { .. } = doc {
         namespaces.insert("fh".to_string(), super::HISTORY_NS.to_string());
         let archive = Extension {

@@ -10,6 +10,7 @@ use crate::content::Article;
 
 const NS: &str = "http://www.sitemaps.org/schemas/sitemap/0.9";
 const NEWS_NS: &str = "http://www.google.com/schemas/sitemap-news/0.9";
+const IMAGE_NS: &str = "http://www.google.com/schemas/sitemap-image/1.1";
 
 /// At most this many URLs in one sitemap (the protocol's limit).
 pub const MAX_URLS: usize = 50_000;
@@ -38,12 +39,35 @@ pub fn url_entry(loc: &str, changed: Option<DateTime<FixedOffset>>) -> String {
     )
 }
 
-/// The bytes a sitemap holds around its entries.
-pub const FRAME_BYTES: usize = HEAD.len() + 128;
+/// One `<url>` of a sitemap with its image (Google's image sitemaps), if
+/// it has one.
+pub fn url_entry_with_image(
+    loc: &str,
+    changed: Option<DateTime<FixedOffset>>,
+    image: Option<&str>,
+) -> String {
+    let Some(image) = image else {
+        return url_entry(loc, changed);
+    };
+    format!(
+        "<url><loc>{}</loc>{}<image:image><image:loc>{}</image:loc></image:image></url>\n",
+        escape(loc),
+        lastmod(changed),
+        escape(image)
+    )
+}
 
-/// A sitemap of entries made by [`url_entry`].
-pub fn urlset<'a>(entries: impl Iterator<Item = &'a str>) -> Vec<u8> {
-    let mut out = format!("{HEAD}<urlset xmlns=\"{NS}\">\n");
+/// The bytes a sitemap holds around its entries.
+pub const FRAME_BYTES: usize = HEAD.len() + 128 + IMAGE_NS.len();
+
+/// A sitemap of entries made by [`url_entry`] or, with `images`, by
+/// [`url_entry_with_image`].
+pub fn urlset<'a>(entries: impl Iterator<Item = &'a str>, images: bool) -> Vec<u8> {
+    let mut out = if images {
+        format!("{HEAD}<urlset xmlns=\"{NS}\" xmlns:image=\"{IMAGE_NS}\">\n")
+    } else {
+        format!("{HEAD}<urlset xmlns=\"{NS}\">\n")
+    };
     entries.for_each(|e| out.push_str(e));
     out.push_str("</urlset>\n");
     out.into_bytes()
@@ -131,7 +155,7 @@ mod tests {
             e,
             "<url><loc>https://x.cn/a?b=1&amp;c=&lt;2&gt;</loc><lastmod>2023-01-10T09:00:00+08:00</lastmod></url>\n"
         );
-        let doc = String::from_utf8(urlset([e.as_str()].into_iter())).unwrap();
+        let doc = String::from_utf8(urlset([e.as_str()].into_iter(), false)).unwrap();
         assert!(doc.len() < e.len() + FRAME_BYTES);
     }
 }

@@ -432,7 +432,12 @@ impl Routes {
 
     /// Adds a media file, served from its file in `content`.
     pub fn insert_media(&mut self, m: &crate::content::MediaFile) {
-        let stored = MediaStored::new(m.path.clone(), &m.media_type, m.stamp.size, m.stamp.mtime);
+        let stored = MediaStored::new(
+            m.path.clone(),
+            &m.facts.media_type,
+            m.stamp.size,
+            m.stamp.mtime,
+        );
         let secs = m.stamp.mtime.div_euclid(1_000_000_000);
         let path = format!("/{}", m.site_path);
         self.insert(path, Kind::Media, secs, Stored::File(Box::new(stored)));

@@ -219,7 +219,7 @@ pub(super) fn topic_print(topic: &Topic, items: &[Arc<Article>], archives: usize
     (&topic.name, topic.count, archives).hash(&mut h);
     for a in items {
         a.path.hash(&mut h);
-        a.source_key.hash(&mut h);
+        a.made_key().hash(&mut h);
     }
     h.finish()
 }

@@ -49,7 +49,7 @@ impl Work for Arc<Article> {
         article_page(config, self, &body)
     }
     fn made_from(&self, h: &mut Sha256) {
-        h.update(self.source_key);
+        h.update(self.made_key());
     }
     fn is_current(&self, library: &Library, _: &Prints) -> bool {
         library.is_current(self)
@@ -80,7 +80,7 @@ impl Work for ArchiveDoc {
         for a in self.items.iter() {
             h.update(a.file().as_os_str().as_encoded_bytes());
             h.update([0]);
-            h.update(a.source_key);
+            h.update(a.made_key());
         }
     }
     fn is_current(&self, _: &Library, prints: &Prints) -> bool {
@@ -112,7 +112,7 @@ impl Work for TopicDoc {
         for a in self.items.iter() {
             h.update(a.file().as_os_str().as_encoded_bytes());
             h.update([0]);
-            h.update(a.source_key);
+            h.update(a.made_key());
         }
     }
     fn is_current(&self, _: &Library, prints: &Prints) -> bool {
@@ -141,6 +141,8 @@ impl Work for SitemapDoc {
             h.update(a.path.as_bytes());
             h.update([0]);
             h.update(a.updated.to_rfc3339().as_bytes());
+            h.update(a.image.as_deref().unwrap_or_default().as_bytes());
+            h.update([0]);
         }
     }
     fn is_current(&self, _: &Library, prints: &Prints) -> bool {

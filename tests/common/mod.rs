@@ -368,6 +368,18 @@ pub fn node() -> Command {
 
 /// `python3`, once the Python modules the script imports are known to be
 /// there (else one line saying how to install the missing one).
+/// What `cmd` printed, after asserting it succeeded (showing its stderr
+/// when not).
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn python(modules: &[&str]) -> Command {
     need_command("python3");
     for module in modules {
