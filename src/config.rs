@@ -115,6 +115,9 @@ pub struct Config {
     pub import_dir: Option<std::path::PathBuf>,
     /// The largest media file published.
     pub media_max_bytes: u64,
+    /// `static/` beside `crier.toml`, published at `/` (when loaded from
+    /// a file).
+    pub static_dir: Option<std::path::PathBuf>,
 }
 
 /// Names a district may not take: they are paths of the server itself.
@@ -153,7 +156,10 @@ impl Config {
                 "cannot read the site config ({e}); create it or point --config / CRIER_CONFIG at it"
             ),
         })?;
-        Self::from_toml(&text, &origin, overrides)
+        let mut config = Self::from_toml(&text, &origin, overrides)?;
+        let beside = path.parent().filter(|p| !p.as_os_str().is_empty());
+        config.static_dir = Some(beside.map_or_else(|| "static".into(), |p| p.join("static")));
+        Ok(config)
     }
 
     pub fn from_toml(
@@ -258,6 +264,7 @@ impl Config {
             hub_callbacks: file.hub_callbacks,
             import_dir: o.import_dir.clone().or(file.import_dir),
             media_max_bytes: file.media_max_bytes.unwrap_or(20_000_000),
+            static_dir: None,
         })
     }
 

@@ -24,6 +24,8 @@ pub enum Route {
     Sitemap,
     /// Photos, audio and video.
     Media,
+    /// The files of `static/`.
+    Static,
     Health,
     Metrics,
     WebSub,
@@ -42,6 +44,7 @@ impl Route {
             Route::Opml => "opml",
             Route::Sitemap => "sitemap",
             Route::Media => "media",
+            Route::Static => "static",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
             Route::WebSub => "websub",

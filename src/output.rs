@@ -53,6 +53,8 @@ pub enum Kind {
     /// A photo, audio or video file beside the articles, published as it
     /// is (its own media type, no compressed forms).
     Media,
+    /// A file of `static/` (its own media type, from its name).
+    Static,
 }
 
 /// `Cache-Control` of closed archive documents.
@@ -79,7 +81,7 @@ impl Kind {
             Kind::Robots => "text/plain; charset=utf-8",
             Kind::Logo => "image/svg+xml",
             // Each file says its own.
-            Kind::Media => "application/octet-stream",
+            Kind::Media | Kind::Static => "application/octet-stream",
         }
     }
 
@@ -90,7 +92,8 @@ impl Kind {
             Kind::Article
             | Kind::Archive { .. }
             | Kind::ArchivePage { .. }
-            | Kind::MonthSitemap => Effort::Fast,
+            | Kind::MonthSitemap
+            | Kind::Static => Effort::Fast,
             _ => Effort::Best,
         }
     }
@@ -153,12 +156,13 @@ impl Kind {
             | Kind::ArchivePage { .. } => Route::Page,
             Kind::Sitemap | Kind::MonthSitemap | Kind::NewsSitemap | Kind::Robots => Route::Sitemap,
             Kind::Media => Route::Media,
+            Kind::Static => Route::Static,
         }
     }
 }
 
 /// Every kind, for naming them in saved files.
-const KINDS: [(Kind, &str); 26] = [
+const KINDS: [(Kind, &str); 27] = [
     (Kind::Feed(FeedKind::Rss), "feed-rss"),
     (Kind::Feed(FeedKind::Atom), "feed-atom"),
     (Kind::Feed(FeedKind::Json), "feed-json"),
@@ -221,7 +225,21 @@ const KINDS: [(Kind, &str); 26] = [
     (Kind::Topics, "topics"),
     (Kind::Logo, "logo"),
     (Kind::Media, "media"),
+    (Kind::Static, "static"),
 ];
+
+impl Kind {
+    /// The media type of an output of this kind at `file`: for static
+    /// files, what its name says.
+    pub fn content_type_of(self, file: &Path) -> &'static str {
+        match self {
+            Kind::Static => mime_guess::from_path(file)
+                .first_raw()
+                .unwrap_or("application/octet-stream"),
+            _ => self.content_type(),
+        }
+    }
+}
 
 impl Kind {
     /// Its name in saved files.
@@ -409,6 +427,8 @@ pub enum BuildError {
     },
     #[error("{path}: cannot read the article for its page: {message}")]
     Source { path: String, message: String },
+    #[error("{file} would be served at {path}, which crier makes itself: rename or remove it")]
+    Clash { file: String, path: String },
 }
 
 /// One encoding of an output, with its strong ETag: a hash of exactly

@@ -10,10 +10,12 @@ pub mod topic;
 mod listing;
 mod media;
 mod parse;
+mod statics;
 
 pub use listing::*;
 pub use media::*;
 use parse::parse_article;
+pub use statics::*;
 
 use std::fmt;
 use std::io::Read;

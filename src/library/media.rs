@@ -41,8 +41,8 @@ pub(super) fn with_image_file(
 }
 
 impl Library {
-    /// Takes the media of a whole listing: what is new or changed, and
-    /// what is gone, go to `change`.
+    /// Takes the media of a whole listing (what is new or changed, and
+    /// what is gone, go to `change`) and reads `static/` again.
     pub(super) fn take_media(&mut self, listed: MediaListing, change: &mut Change) {
         let now: BTreeMap<String, Arc<MediaFile>> = listed
             .files
@@ -59,7 +59,11 @@ impl Library {
                 change.media.push(m.clone());
             }
         }
-        change.diagnostics.extend(listed.notes.iter().cloned());
+        let (statics, static_notes) = content::read_statics(&self.config);
+        self.statics = statics.into_iter().map(Arc::new).collect();
+        let mut notes = listed.notes;
+        notes.extend(static_notes);
+        change.diagnostics.extend(notes.iter().cloned());
         let touched: BTreeSet<String> = change
             .media
             .iter()
@@ -67,7 +71,7 @@ impl Library {
             .map(|m| m.site_path.clone())
             .collect();
         self.media = now;
-        self.media_notes = listed.notes;
+        self.media_notes = notes;
         for site_path in touched {
             self.reread_images(&site_path, change);
         }
@@ -132,6 +136,11 @@ impl Library {
                 self.set(&path, stamp(&path), read, change);
             }
         }
+    }
+
+    /// The files of `static/`, in path order.
+    pub fn statics(&self) -> &[Arc<content::StaticFile>] {
+        &self.statics
     }
 
     /// Every media file, by its path in the site.

@@ -118,8 +118,10 @@ pub struct Library {
     opened: (usize, usize),
     /// Media files by their path in the site (`xiaodian/photo.png`).
     media: media::Media,
-    /// Why media files were left out.
+    /// Why media and static files were left out.
     media_notes: Vec<Diagnostic>,
+    /// The files of `static/`, read.
+    statics: Vec<Arc<content::StaticFile>>,
 }
 
 /// Which articles: all of them, a district's (by slug) or a topic's (by
@@ -337,6 +339,7 @@ impl Library {
             opened: (0, 0),
             media: BTreeMap::new(),
             media_notes: Vec::new(),
+            statics: Vec::new(),
         };
         let mut change = Change::default();
         lib.scan(&mut change, Some(sink), index, listing)?;

@@ -32,6 +32,8 @@ pub const SITE: [&str; 7] = [
     ROBOTS,
     LOGO,
 ];
+/// What `static/` may replace: the rest of crier's files it may not.
+pub const REPLACEABLE: [&str; 1] = [ROBOTS];
 /// The files of a site with topics.
 pub const TOPICS: [&str; 2] = [TOPICS_PAGE, TOPICS_OPML];
 

@@ -57,6 +57,10 @@ impl Resource {
     pub fn content_type(&self) -> HeaderValue {
         match &self.stored {
             Stored::File(f) => f.content_type.clone(),
+            Stored::Memory(v) => v
+                .content_type
+                .clone()
+                .unwrap_or_else(|| HeaderValue::from_static(self.kind.content_type())),
             _ => HeaderValue::from_static(self.kind.content_type()),
         }
     }
@@ -130,11 +134,18 @@ pub struct Variants {
     identity: Variant,
     gzip: Variant,
     br: Variant,
+    /// Its own media type, where the kind has none (a static file).
+    content_type: Option<HeaderValue>,
+}
+
+/// The media type of a static file, from its name.
+fn own_type(kind: Kind, file: &Path) -> Option<HeaderValue> {
+    (kind == Kind::Static).then(|| HeaderValue::from_static(kind.content_type_of(file)))
 }
 
 impl Variants {
     /// The encodings from a file and its siblings in the output folder.
-    fn from_files(file: &Path) -> Option<Variants> {
+    fn from_files(file: &Path, kind: Kind) -> Option<Variants> {
         let read = |f: PathBuf| -> Option<Variant> {
             let bytes = std::fs::read(f).ok()?;
             let etag = crate::fingerprint::etag(&bytes);
@@ -148,6 +159,7 @@ impl Variants {
             identity: read(own)?,
             gzip: read(gz)?,
             br: read(br)?,
+            content_type: own_type(kind, file),
         })
     }
 
@@ -156,6 +168,7 @@ impl Variants {
             identity: Variant::new(&o.body),
             gzip: Variant::new(&o.gzip),
             br: Variant::new(&o.br),
+            content_type: own_type(o.kind, &o.file),
         }
     }
 
@@ -337,7 +350,7 @@ impl Routes {
     ) -> Option<Routes> {
         let mut routes = Routes::new(config, content);
         for e in table.select(Kind::in_memory) {
-            let variants = Variants::from_files(&out.join(&e.file))?;
+            let variants = Variants::from_files(&out.join(&e.file), e.kind)?;
             routes.insert(
                 e.path,
                 e.kind,

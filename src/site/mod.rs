@@ -256,6 +256,7 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
     }
     if change.full {
         pages.extend([Ok(sitemaps::robots(config)), Ok(logo())]);
+        statics(library, &built.jobs, &mut pages, &mut built.errors);
     }
     built.removed.extend(
         change
@@ -303,6 +304,52 @@ fn media(library: &Library, change: &Change, built: &mut Built) {
             .filter(|m| library.media_at(&m.site_path).is_none() && !own(m))
             .map(|m| (names::path_of(&m.site_path), PathBuf::from(&m.site_path))),
     );
+}
+
+/// The files of `static/` as pages, each at its own path; `robots.txt`
+/// replaces crier's, and a file at a path crier makes
+/// otherwise is an error naming both, and is not published.
+fn statics(
+    library: &Library,
+    jobs: &[Job],
+    pages: &mut Vec<Result<Page, BuildError>>,
+    errors: &mut Vec<BuildError>,
+) {
+    if library.statics().is_empty() {
+        return;
+    }
+    let replaced: Vec<String> = library
+        .statics()
+        .iter()
+        .filter(|f| names::REPLACEABLE.contains(&f.site_path.as_str()))
+        .map(|f| names::path_of(&f.site_path))
+        .collect();
+    pages.retain(|p| p.as_ref().map_or(true, |p| !replaced.contains(&p.path)));
+    let mut made: std::collections::HashSet<String> = pages
+        .iter()
+        .filter_map(|p| p.as_ref().ok())
+        .map(|p| p.file.to_string_lossy().into_owned())
+        .collect();
+    made.extend(jobs.iter().map(|j| j.file().to_string_lossy().into_owned()));
+    made.extend(library.media().map(|m| m.site_path.clone()));
+    for f in library.statics() {
+        let path = names::path_of(&f.site_path);
+        let file = PathBuf::from(&f.site_path);
+        if made.contains(&f.site_path) {
+            errors.push(BuildError::Clash {
+                file: f.path.to_string_lossy().into_owned(),
+                path,
+            });
+            continue;
+        }
+        pages.push(Ok(Page {
+            path,
+            file,
+            kind: Kind::Static,
+            body: f.bytes.to_vec(),
+            last_modified: f.modified,
+        }));
+    }
 }
 
 /// What the site serves for a media file (for a sealed folder's table).
@@ -365,6 +412,7 @@ pub fn all_files(library: &Library, prints: &Prints) -> std::collections::HashSe
     }
     files.extend(prints.months.files());
     files.extend(library.media().map(|m| m.site_path.clone()));
+    files.extend(library.statics().iter().map(|f| f.site_path.clone()));
     files.extend(
         library
             .articles()

@@ -147,7 +147,8 @@ edit 2
 if wait_for 5 served 2 && wait_for 5 test "$(grep -c delivered "$T/callback.log")" -gt "$before"; then
   ok "a new container on the state volume delivers to the old subscription: $(grep delivered "$T/callback.log" | tail -1)"
 else
-  fail "no delivery from the new container"
+  fail "no delivery from the new container (served: $(served 2 && echo yes || echo no))"
+  docker logs "$NAME-b" 2>&1 | tail -20
 fi
 docker rm -f "$NAME-b" >/dev/null
 
