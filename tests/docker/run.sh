@@ -144,7 +144,7 @@ start "$NAME-b"
 wait_for 30 healthz || fail "the new container never answered /healthz"
 before=$(grep -c delivered "$T/callback.log" || true)
 edit 2
-if wait_for 5 served 2 && wait_for 5 test "$(grep -c delivered "$T/callback.log")" -gt "$before"; then
+if wait_for 15 served 2 && wait_for 15 test "$(grep -c delivered "$T/callback.log")" -gt "$before"; then
   ok "a new container on the state volume delivers to the old subscription: $(grep delivered "$T/callback.log" | tail -1)"
 else
   fail "no delivery from the new container (served: $(served 2 && echo yes || echo no))"
