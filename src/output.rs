@@ -53,7 +53,8 @@ pub enum Kind {
     /// A photo, audio or video file beside the articles, published as it
     /// is (its own media type, no compressed forms).
     Media,
-    /// A file of `static/` (its own media type, from its name).
+    /// A file of `static/` (its own media type, from its name), or the
+    /// built-in icon.
     Static,
 }
 

@@ -1,6 +1,6 @@
 //! The site's own files: `static/` beside crier.toml published at `/`
-//! with their types, ETags and compressed forms; `robots.txt` replaces
-//! crier's; a file at a path crier makes is an
+//! with their types, ETags and compressed forms; `robots.txt` and
+//! `favicon.ico` replace crier's; a file at a path crier makes is an
 //! error naming both; a link out of `static/` publishes nothing.
 
 mod common;
@@ -23,9 +23,11 @@ fn a_build_publishes_static_files_and_refuses_clashes() {
         site.read("feeds/robots.txt"),
         "User-agent: *\nDisallow: /drafts/\n"
     );
-    assert!(
-        !site.feeds().join("favicon.ico").exists(),
-        "none of its own yet"
+    let icon = std::fs::read(site.feeds().join("favicon.ico")).unwrap();
+    assert_eq!(
+        &icon[..4],
+        b"\0\0\x01\0",
+        "the built-in icon is an ICO file"
     );
 
     site.write("static/favicon.ico", "our own icon");

@@ -350,6 +350,9 @@ pub fn archive_links(scope: &Scope<'_>, kind: FeedKind, doc: Doc) -> Vec<(&'stat
 /// The built-in logo: the publisher's logo in JSON-LD and the pages'
 /// icon, at `/logo.svg`.
 pub const LOGO: &[u8] = include_bytes!("logo.svg");
+/// The built-in icon browsers ask for at `/favicon.ico` (a 16 × 16
+/// square of the logo's red), until `static/favicon.ico` replaces it.
+pub const FAVICON: &[u8] = include_bytes!("favicon.ico");
 /// The logo's size in pixels (its `width` and `height`).
 pub const LOGO_SIZE: u32 = 512;
 

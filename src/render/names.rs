@@ -21,9 +21,11 @@ pub const NEWS_SITEMAP: &str = "news-sitemap.xml";
 pub const ROBOTS: &str = "robots.txt";
 /// The built-in logo.
 pub const LOGO: &str = "logo.svg";
+/// The built-in icon, which `static/favicon.ico` replaces.
+pub const FAVICON: &str = "favicon.ico";
 
 /// The files every site has, whatever it holds.
-pub const SITE: [&str; 7] = [
+pub const SITE: [&str; 8] = [
     INDEX,
     FEEDS_OPML,
     SITEMAP,
@@ -31,9 +33,10 @@ pub const SITE: [&str; 7] = [
     NEWS_SITEMAP,
     ROBOTS,
     LOGO,
+    FAVICON,
 ];
 /// What `static/` may replace: the rest of crier's files it may not.
-pub const REPLACEABLE: [&str; 1] = [ROBOTS];
+pub const REPLACEABLE: [&str; 2] = [ROBOTS, FAVICON];
 /// The files of a site with topics.
 pub const TOPICS: [&str; 2] = [TOPICS_PAGE, TOPICS_OPML];
 

@@ -255,7 +255,7 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
         pages.push(Ok(sitemaps::news_sitemap(library, now)));
     }
     if change.full {
-        pages.extend([Ok(sitemaps::robots(config)), Ok(logo())]);
+        pages.extend([Ok(sitemaps::robots(config)), Ok(logo()), Ok(favicon())]);
         statics(library, &built.jobs, &mut pages, &mut built.errors);
     }
     built.removed.extend(
@@ -307,7 +307,7 @@ fn media(library: &Library, change: &Change, built: &mut Built) {
 }
 
 /// The files of `static/` as pages, each at its own path; `robots.txt`
-/// replaces crier's, and a file at a path crier makes
+/// and `favicon.ico` replace crier's, and a file at a path crier makes
 /// otherwise is an error naming both, and is not published.
 fn statics(
     library: &Library,
@@ -349,6 +349,17 @@ fn statics(
             body: f.bytes.to_vec(),
             last_modified: f.modified,
         }));
+    }
+}
+
+/// `/favicon.ico`, the built-in icon: the same bytes in every build.
+fn favicon() -> Page {
+    Page {
+        path: names::path_of(names::FAVICON),
+        file: names::FAVICON.into(),
+        kind: Kind::Static,
+        body: render::FAVICON.to_vec(),
+        last_modified: DateTime::UNIX_EPOCH.fixed_offset(),
     }
 }
 
