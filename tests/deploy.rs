@@ -236,6 +236,7 @@ fn two_replicas_give_identical_bytes_etags_and_dates() {
         }
     }
     // Feeds and pages, the OPML and index, the sitemaps, robots.txt and
-    // the logo, the topic's feeds and page, /topics/ and its OPML.
-    assert_eq!(compared, 3 * (66 + 2 + 6 + 6));
+    // the logo and the icon, the topic's feeds and page, /topics/ and its
+    // OPML.
+    assert_eq!(compared, 3 * (67 + 2 + 6 + 6));
 }
