@@ -44,6 +44,10 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
                 stack.push(path);
                 continue;
             }
+            // Sources only: `src/render/` holds the logo and the icon too.
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
             let rel = path.strip_prefix(&src).unwrap();
             let first = rel
                 .components()

@@ -278,6 +278,18 @@ pub fn whole(name: &str, bytes: &[u8]) -> bool {
         serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
     } else if name.ends_with(".html") {
         std::str::from_utf8(bytes).is_ok_and(|t| t.trim_end().ends_with("</html>"))
+    } else if name.ends_with(".ico") {
+        // An icon file: its header, then as many bytes as its one
+        // image's entry says, from the offset it gives.
+        let le32 = |at: usize| {
+            bytes
+                .get(at..at + 4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        bytes.starts_with(b"\0\0\x01\0")
+            && le32(14)
+                .zip(le32(18))
+                .is_some_and(|(len, at)| (len + at) as usize == bytes.len())
     } else {
         std::str::from_utf8(bytes).is_ok()
     }
