@@ -2,6 +2,7 @@
 # crier build against Hugo on the same corpus, and crier's rebuilds on disk.
 #
 # usage: bench/build.sh [SIZES] [RUNS]      e.g. bench/build.sh "1000 10000 100000" 3
+#        PHOTOS=1 bench/build.sh ...   (a photo beside one article in five: bench/corpus.py)
 #
 # For each size: bench/corpus.py writes the corpus to /dev/shm; Hugo (from
 # Debian, `apt-get install hugo`) and `crier build` each build it RUNS

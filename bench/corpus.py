@@ -4,8 +4,16 @@ twelve districts) and content/<district>/<n>.md with TOML front matter and
 Chinese bodies, from a fixed seed, so every run gets the same corpus. The
 same tree builds with Hugo (content/<section>/<file>.md).
 
-usage: bench/corpus.py N DIR
+With PHOTOS=1 in the environment, one article in five has a photo beside
+it (`image = "<n>.png"`, with a caption and a credit): a small real PNG
+of its own size (64 to 1024 pixels a side, a few KB), so that reading
+its header and publishing it cost what they cost.
+
+usage: [PHOTOS=1] bench/corpus.py N DIR
 """
+import os
+import struct
+import zlib
 import datetime as dt
 import pathlib
 import random
@@ -38,7 +46,19 @@ def tags_for(rng, names):
     return sorted(set(rng.choices(names, weights, k=rng.randint(1, 3))))
 
 
+def png(width, height, shade):
+    """A real PNG of one colour: signature, IHDR, one IDAT, IEND."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    row = b"\x00" + bytes([shade, 255 - shade, 128]) * width
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height, 9))
+            + chunk(b"IEND", b""))
+
+
 def main(n, out):
+    photos = os.environ.get("PHOTOS") == "1"
     out = pathlib.Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -56,9 +76,15 @@ def main(n, out):
         body = "\n\n".join("".join(rng.sample(pool, 3)) for _ in range(rng.randint(2, 5)))
         title = rng.choice(pool)[:24].rstrip("，。、")
         tags = ", ".join(f"\"{t}\"" for t in tags_for(rng, names))
+        image = ""
+        if photos and i % 5 == 0:
+            side = 64 * (1 + i % 16)
+            (out / "content" / d / f"{i:06d}.png").write_bytes(png(side, side * 3 // 4, i % 256))
+            image = (f"image = \"{i:06d}.png\"\nimage_caption = \"{title}\"\n"
+                     f"image_credit = \"记者{i % 40 + 1}\"\n")
         (out / "content" / d / f"{i:06d}.md").write_text(
             f"+++\ntitle = \"{title}（{i}）\"\ndate = {when.isoformat()}+08:00\n"
-            f"author = \"记者{rng.randint(1, 40)}\"\ntags = [{tags}]\n+++\n\n{body}\n",
+            f"author = \"记者{rng.randint(1, 40)}\"\ntags = [{tags}]\n{image}+++\n\n{body}\n",
             "utf-8",
         )
 

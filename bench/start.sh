@@ -4,6 +4,7 @@
 # just to read the corpus once.
 #
 # usage: bench/start.sh [N=100000] [RUNS=3]
+#        PHOTOS=1 bench/start.sh ...   (a photo beside one article in five: bench/corpus.py)
 #        CRIER=/path/to/crier bench/start.sh ...   (use that binary, no build)
 #
 # bench/corpus.py writes N articles to /dev/shm. Each run, in this order
