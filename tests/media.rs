@@ -296,3 +296,27 @@ fn a_changed_photo_changes_what_the_feeds_say_of_it() {
     let page = get_text("/xiaodian/2023-01-12.html");
     assert!(page.contains("width=\"1280\" height=\"960\""), "{page}");
 }
+
+/// A restart over the sealed output folder serves the copy in `feeds/`
+/// at once, with the ETag the original had: a reader's conditional
+/// request still gets 304.
+#[test]
+fn a_restart_serves_the_copy_with_the_same_etag() {
+    let site = Site::sample();
+    site.write("content/xiaodian/photo.jpg", pattern(50_000));
+    let server = Server::start(site, &[]);
+    server.wait_complete();
+    let first = block_on(get(server.addr, "/xiaodian/photo.jpg", &[])).unwrap();
+    let etag = first.header("etag").unwrap().to_string();
+    let site = server.stop();
+    let server = Server::start(site, &[]);
+    let again = block_on(get(
+        server.addr,
+        "/xiaodian/photo.jpg",
+        &[("if-none-match", &etag)],
+    ));
+    assert_eq!(again.unwrap().status, 304);
+    let whole = block_on(get(server.addr, "/xiaodian/photo.jpg", &[])).unwrap();
+    assert_eq!(whole.header("etag"), Some(etag.as_str()));
+    assert_eq!(&whole.body[..], &pattern(50_000)[..]);
+}
