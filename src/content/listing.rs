@@ -260,6 +260,9 @@ impl Listing {
         let mut problems = Vec::new();
         let mut media = MediaListing::default();
         let found = discover(config, dir, stamped, &mut media, &mut problems)?;
+        let (statics, notes) = read_statics(config);
+        media.statics = statics;
+        media.notes.extend(notes);
         Ok(Listing {
             found,
             problems,
@@ -273,11 +276,18 @@ impl Listing {
         if !self.problems.is_empty() {
             return None;
         }
-        let media = self
+        let media = (self
             .media
             .files
             .iter()
-            .map(|m| Some((m.path.as_path(), &m.stamp)));
+            .map(|m| (m.path.as_path(), &m.stamp)))
+        .chain(
+            self.media
+                .statics
+                .iter()
+                .map(|f| (f.path.as_path(), &f.stamp)),
+        )
+        .map(Some);
         let files: Option<Vec<(&Path, &Stamp)>> = self
             .found
             .iter()

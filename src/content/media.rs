@@ -46,12 +46,13 @@ fn pixels(path: &Path, media_type: &str) -> Option<(u32, u32)> {
     ))
 }
 
-/// The media files of a listing, in path order, and the warnings about
-/// those left out (which, unlike a folder's problems, do not keep the
-/// output folder from being sealed).
+/// The media files of a listing, in path order, the files of `static/`,
+/// and the warnings about those left out (which, unlike a folder's
+/// problems, do not keep the output folder from being sealed).
 #[derive(Debug, Default)]
 pub struct MediaListing {
     pub files: Vec<MediaFile>,
+    pub statics: Vec<StaticFile>,
     pub notes: Vec<Diagnostic>,
 }
 

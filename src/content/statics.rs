@@ -14,6 +14,8 @@ pub struct StaticFile {
     pub bytes: Arc<[u8]>,
     /// Its modification time (Last-Modified).
     pub modified: DateTime<FixedOffset>,
+    /// Its stamp when read: part of the listing's key.
+    pub stamp: Stamp,
 }
 
 /// Every file of `config.static_dir` (none when there is no such folder),
@@ -101,5 +103,6 @@ fn read_static(
         site_path,
         bytes: Arc::from(bytes),
         modified,
+        stamp: Stamp::of(&meta),
     }))
 }

@@ -42,7 +42,7 @@ pub(super) fn with_image_file(
 
 impl Library {
     /// Takes the media of a whole listing (what is new or changed, and
-    /// what is gone, go to `change`) and reads `static/` again.
+    /// what is gone, go to `change`) and the files of `static/`.
     pub(super) fn take_media(&mut self, listed: MediaListing, change: &mut Change) {
         let now: BTreeMap<String, Arc<MediaFile>> = listed
             .files
@@ -59,10 +59,8 @@ impl Library {
                 change.media.push(m.clone());
             }
         }
-        let (statics, static_notes) = content::read_statics(&self.config);
-        self.statics = statics.into_iter().map(Arc::new).collect();
-        let mut notes = listed.notes;
-        notes.extend(static_notes);
+        self.statics = listed.statics.into_iter().map(Arc::new).collect();
+        let notes = listed.notes;
         change.diagnostics.extend(notes.iter().cloned());
         let touched: BTreeSet<String> = change
             .media

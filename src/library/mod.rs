@@ -392,6 +392,9 @@ impl Library {
             }
             files.push((&**path, st));
         }
+        // As the listing's key has them: the media and static files too.
+        files.extend(self.media.values().map(|m| (m.path.as_path(), &m.stamp)));
+        files.extend(self.statics.iter().map(|f| (f.path.as_path(), &f.stamp)));
         Some(content::listing_key(files))
     }
 }
