@@ -13,6 +13,9 @@ use common::http::{Server, free_port};
 #[test]
 fn every_kind_of_page_passes_axe_in_a_real_browser() {
     common::need_command("chromium");
+    // Every tool first: a missing one ends the test binary at once, and a
+    // server started before it would be left running.
+    let mut axe = common::node();
     let site = Site::hostile();
     site.write(
         "content/xiaodian/headings.md",
@@ -34,11 +37,7 @@ fn every_kind_of_page_passes_axe_in_a_real_browser() {
         "2023-01-14.html",
     ];
     let urls: Vec<String> = pages.iter().map(|p| format!("{base}{p}")).collect();
-    let out = common::node()
-        .arg("axe.mjs")
-        .args(&urls)
-        .output()
-        .expect("node runs");
+    let out = axe.arg("axe.mjs").args(&urls).output().expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");

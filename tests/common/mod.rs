@@ -378,8 +378,6 @@ pub fn node() -> Command {
     c
 }
 
-/// `python3`, once the Python modules the script imports are known to be
-/// there (else one line saying how to install the missing one).
 /// What `cmd` printed, after asserting it succeeded (showing its stderr
 /// when not).
 pub fn stdout_of(cmd: &mut Command) -> String {
@@ -392,6 +390,8 @@ pub fn stdout_of(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `python3`, once the Python modules the script imports are known to be
+/// there (else one line saying how to install the missing one).
 pub fn python(modules: &[&str]) -> Command {
     need_command("python3");
     for module in modules {
