@@ -38,6 +38,18 @@ pub fn outside(root: &Path, path: &Path) -> Option<PathBuf> {
     (!real.starts_with(root)).then_some(real)
 }
 
+/// Where the file `path` under `dir` (in a folder of `dir` when
+/// `in_folder`) really is, when it or its folder is a link that leads
+/// out of `dir`: one `lstat` (two in a folder) when neither is a link.
+pub fn linked_out(dir: &Path, path: &Path, in_folder: bool) -> Option<PathBuf> {
+    let linked = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink());
+    let folder_linked = in_folder && path.parent().is_some_and(linked);
+    if !linked(path) && !folder_linked {
+        return None;
+    }
+    outside(&std::fs::canonicalize(dir).ok()?, path)
+}
+
 /// The warning for a link out of the content folder.
 pub(super) fn outside_message(real: &Path, is_dir: bool) -> String {
     let what = if is_dir {

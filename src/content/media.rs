@@ -129,10 +129,7 @@ pub fn media_at(
     {
         return None;
     }
-    let linked = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink());
-    let outside = (linked(path) || (parts.len() == 2 && path.parent().is_some_and(linked)))
-        .then(|| listing::outside(&std::fs::canonicalize(dir).ok()?, path))
-        .flatten();
+    let outside = listing::linked_out(dir, path, parts.len() == 2);
     let stamp = Stamp::at(path).filter(|_| outside.is_none());
     let site_path = parts.join("/");
     media_file(config, path, site_path, stamp, outside.as_deref(), diags)

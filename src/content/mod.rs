@@ -296,11 +296,7 @@ impl Candidate {
             return None;
         }
         name.strip_suffix(".md")?;
-        let linked = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink());
-        let in_linked_dir = district.is_some() && path.parent().is_some_and(linked);
-        let outside = (linked(path) || in_linked_dir)
-            .then(|| listing::outside(&std::fs::canonicalize(dir).ok()?, path))
-            .flatten();
+        let outside = listing::linked_out(dir, path, district.is_some());
         Some(Candidate {
             path: path.to_path_buf(),
             district,

@@ -147,7 +147,7 @@ impl Library {
     }
 
     /// The media file at a path of the site (`xiaodian/photo.png`).
-    pub fn media_at(&self, site_path: &str) -> Option<&Arc<MediaFile>> {
+    pub fn media_file(&self, site_path: &str) -> Option<&Arc<MediaFile>> {
         self.media.get(site_path)
     }
 }

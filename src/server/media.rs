@@ -44,12 +44,15 @@ fn wanted(headers: &HeaderMap, size: u64, etag: &HeaderValue, modified: &HeaderV
         // A header that is not a range is ignored (RFC 9110, 14.2).
         return Wanted::All;
     };
+    // Several ranges (overlapping or not): the whole file, which a
+    // client must accept.
+    if parsed.ranges.len() > 1 {
+        return Wanted::All;
+    }
     if size == 0 {
         return Wanted::Unsatisfiable;
     }
     match parsed.validate(size) {
-        // Several ranges: the whole file, which a client must accept.
-        Ok(ranges) if ranges.len() > 1 => Wanted::All,
         Ok(mut ranges) => ranges.pop().map_or(Wanted::All, Wanted::Part),
         // A suffix longer than the file is the whole file.
         Err(RangeUnsatisfiableError::FileSuffixOutOfBounds) => Wanted::Part(0..=size - 1),
@@ -172,6 +175,7 @@ mod tests {
         assert_eq!(ask("bytes=500-5000", None), Wanted::Part(500..=999));
         assert_eq!(ask("bytes=1000-", None), Wanted::Unsatisfiable);
         assert_eq!(ask("bytes=0-1,5-9", None), Wanted::All);
+        assert_eq!(ask("bytes=0-0,0-0,0-0", None), Wanted::All);
         assert_eq!(ask("lines=1-2", None), Wanted::All);
         assert_eq!(ask("bytes=0-99", Some("\"abc\"")), Wanted::Part(0..=99));
         assert_eq!(ask("bytes=0-99", Some("\"old\"")), Wanted::All);

@@ -301,7 +301,7 @@ fn media(library: &Library, change: &Change, built: &mut Built) {
         change
             .media_gone
             .iter()
-            .filter(|m| library.media_at(&m.site_path).is_none() && !own(m))
+            .filter(|m| library.media_file(&m.site_path).is_none() && !own(m))
             .map(|m| (names::path_of(&m.site_path), PathBuf::from(&m.site_path))),
     );
 }
