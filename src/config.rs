@@ -8,6 +8,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use url::Url;
 
+use crate::templates::Templates;
+
 /// A configuration problem: always names the key (or the file) at fault.
 #[derive(Debug, thiserror::Error)]
 #[error("{origin}: {message}")]
@@ -118,7 +120,15 @@ pub struct Config {
     /// `static/` beside `crier.toml`, published at `/` (when loaded from
     /// a file).
     pub static_dir: Option<std::path::PathBuf>,
+    /// The pages' templates: the built-ins, with `templates/` beside
+    /// `crier.toml` over them (when loaded from a file).
+    pub templates: std::sync::Arc<Templates>,
 }
+
+/// The folders beside `crier.toml` the site is made with besides its
+/// content: the newsroom's templates and its static files.
+pub const TEMPLATES_DIR: &str = "templates";
+pub const STATIC_DIR: &str = "static";
 
 /// Names a district may not take: they are paths of the server itself.
 const RESERVED_SLUGS: &[&str] = &["healthz", "metrics", "websub", "index", "archive"];
@@ -158,7 +168,12 @@ impl Config {
         })?;
         let mut config = Self::from_toml(&text, &origin, overrides)?;
         let beside = path.parent().filter(|p| !p.as_os_str().is_empty());
-        config.static_dir = Some(beside.map_or_else(|| "static".into(), |p| p.join("static")));
+        let dir = |name: &str| beside.map_or_else(|| name.into(), |p| p.join(name));
+        config.static_dir = Some(dir(STATIC_DIR));
+        config.templates = Templates::load(&dir(TEMPLATES_DIR)).map_err(|e| ConfigError {
+            origin: e.place,
+            message: e.message,
+        })?;
         Ok(config)
     }
 
@@ -265,6 +280,7 @@ impl Config {
             import_dir: o.import_dir.clone().or(file.import_dir),
             media_max_bytes: file.media_max_bytes.unwrap_or(20_000_000),
             static_dir: None,
+            templates: Templates::built_in(),
         })
     }
 

@@ -11,7 +11,6 @@ use chrono::{DateTime, FixedOffset};
 
 use crate::config::Config;
 use crate::content::Listing;
-use crate::fingerprint::Key;
 use crate::index::Index;
 use crate::library::{Change, Library, Sink};
 use crate::output::{EntryLines, Page};
@@ -29,16 +28,16 @@ pub fn list(config: &Config, content: &Path, out: &Path) -> std::io::Result<List
 }
 
 /// Reads the library: unchanged files from the output folder's index
-/// (of `epoch`), the others from `content`, each given to `sink` as read.
-/// With the number of articles the index held.
+/// (of this program and config), the others from `content`, each given
+/// to `sink` as read. With the number of articles the index held.
 pub fn read(
     config: Config,
     content: &Path,
     out: &Path,
-    epoch: Option<Key>,
     listing: Listing,
     sink: Sink<'_>,
 ) -> std::io::Result<(Library, usize)> {
+    let epoch = crate::index::epoch(&config);
     let index = Index::load(&out.join(crate::index::FILE), epoch);
     tracing::debug!(entries = index.len(), "index loaded");
     let library = Library::open_listed(config, content, &index, sink, Some(listing))?;

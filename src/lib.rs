@@ -3,7 +3,7 @@
 //! Layers, each importing only those below it (see docs/architecture.md):
 //! app (`live`, `watch`, `intake`, the commands) → `server` / `store` / `hub` and
 //! `websub` → build (`site`, `render`, `output`, `compress`) → core
-//! (`config`, `content`, `library`, `index`, `import`) → leaves (`metrics`,
+//! (`config`, `templates`, `content`, `library`, `index`, `import`) → leaves (`metrics`,
 //! `atomic`, `fingerprint`, `logging`, `table`).
 #![forbid(unsafe_code)]
 
@@ -28,5 +28,6 @@ pub mod site;
 pub mod sitemaps;
 pub mod store;
 pub mod table;
+pub mod templates;
 pub mod watch;
 pub mod websub;

@@ -1,10 +1,12 @@
-//! Watching `content/` and `crier.toml` with notify, debounced by
+//! Watching `content/`, `crier.toml`, `templates/` and `static/` with notify, debounced by
 //! notify-debouncer-full: each batch of changes arrives as one message.
 //! The watcher belongs to the live thread, which adds new folders.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
+
+use crate::config::{STATIC_DIR, TEMPLATES_DIR};
 
 use notify::{EventKind, PollWatcher, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{
@@ -92,7 +94,9 @@ pub fn start(
         )?;
         d.watch(content, RecursiveMode::Recursive)?;
         d.watch(config_dir, RecursiveMode::NonRecursive)?;
-        Ok(Watch::Poll(d))
+        let mut w = Watch::Poll(d);
+        w.site_folders(config_dir, None)?;
+        Ok(w)
     } else {
         let mut d = new_debouncer_opt::<_, RecommendedWatcher, RecommendedCache>(
             debounce,
@@ -109,11 +113,29 @@ pub fn start(
         d.watch(content, RecursiveMode::NonRecursive)?;
         let mut w = Watch::Native(d);
         w.folders(content)?;
+        w.site_folders(config_dir, None)?;
         Ok(w)
     }
 }
 
 impl Watch {
+    /// Watches `templates/` and `static/` beside `crier.toml` (in
+    /// `config_dir`) with what is in them, those that exist; with `only`,
+    /// just that one (it has just appeared).
+    pub fn site_folders(&mut self, config_dir: &Path, only: Option<&Path>) -> notify::Result<()> {
+        for name in [TEMPLATES_DIR, STATIC_DIR] {
+            let dir = config_dir.join(name);
+            if !dir.is_dir() || only.is_some_and(|o| o != dir) {
+                continue;
+            }
+            match self {
+                Watch::Native(d) => d.watch(&dir, RecursiveMode::Recursive)?,
+                Watch::Poll(d) => d.watch(&dir, RecursiveMode::Recursive)?,
+            }
+        }
+        Ok(())
+    }
+
     /// Watches every folder in `content` (again: watching a watched
     /// folder changes nothing). Called at the start and whenever a
     /// folder may have appeared; a poll watcher sees them by itself.

@@ -16,7 +16,17 @@ const LAYERS: &[(&str, &[&str])] = &[
         "build",
         &["site", "sitemaps", "render", "output", "compress"],
     ),
-    ("core", &["library", "index", "content", "config", "import"]),
+    (
+        "core",
+        &[
+            "library",
+            "index",
+            "content",
+            "config",
+            "templates",
+            "import",
+        ],
+    ),
     (
         "leaves",
         &["metrics", "atomic", "fingerprint", "logging", "table"],

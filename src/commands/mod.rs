@@ -89,11 +89,23 @@ pub fn check(input: &Input) -> ExitCode {
     // The feeds and index pages are rendered too: a document the feed
     // libraries refuse is an error here, not a surprise in production.
     let (built, _) = full::render(&library, None);
-    for e in &built.errors {
+    // And one page of each kind made later (an article's, an archive's,
+    // a topic's): a template that fails on one fails here.
+    let mut kinds = Vec::new();
+    let mut errors = built.errors;
+    for job in &built.jobs {
+        if !kinds.contains(&job.kind()) {
+            kinds.push(job.kind());
+            if let Err(e) = job.work().render(&library.config, &input.content) {
+                errors.push(e);
+            }
+        }
+    }
+    for e in &errors {
         eprintln!("error: {e}");
     }
     println!("{}", summary(&library));
-    if built.errors.is_empty() {
+    if errors.is_empty() {
         exit_for(&library)
     } else {
         ExitCode::from(CONTENT_ERRORS)
@@ -156,11 +168,12 @@ fn read_content(
     let page_config = config.clone();
     let tally = Tally::default();
     let sink = store.page_sink(&page_config, &tally);
-    let (library, indexed) = full::read(config, content, out, epoch, listing, &sink)
+    let (library, indexed) = full::read(config, content, out, listing, &sink)
         .map_err(|e| content_unreadable(content, &e))?;
     drop(sink);
     let (read, _) = library.opened();
-    if let Some(epoch) = epoch.filter(|_| read > 0 || library.count(None) != indexed)
+    let index_epoch = epoch.and(crier::index::epoch(&library.config));
+    if let Some(epoch) = index_epoch.filter(|_| read > 0 || library.count(None) != indexed)
         && let Err(e) = library.save_index(&out.join(crier::index::FILE), epoch)
     {
         return Err(store_failed(e.into(), out));

@@ -170,7 +170,8 @@ impl Live {
         // Saved when something was read: an index that gave every file
         // is still right (a 100,000-article index is 36 MB to write).
         let stale_index = library.opened().0 > 0 || self.completion.dirty;
-        if let Some(epoch) = self.epoch.filter(|_| stale_index)
+        let index_epoch = self.epoch.and(crate::index::epoch(&library.config));
+        if let Some(epoch) = index_epoch.filter(|_| stale_index)
             && let Err(e) = library.save_index(&store.path().join(crate::index::FILE), epoch)
         {
             failure.get_or_insert(format!("the article index: {e}"));

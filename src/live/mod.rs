@@ -35,6 +35,7 @@ const STEP: usize = 256;
 mod folder;
 mod health;
 mod run;
+mod settings;
 
 use folder::{Completion, Sealed};
 
@@ -199,6 +200,13 @@ impl Live {
     /// Reads everything with `config`, serves the feeds and index pages
     /// at once, and queues the rest for the output folder.
     pub fn build_all(&mut self, config: Config) {
+        self.rebuild(config, true);
+    }
+
+    /// [`Live::build_all`]; the hubs hear of every feed if `announce`
+    /// (not after a change of templates or static files alone, which
+    /// make no feed).
+    fn rebuild(&mut self, config: Config, announce: bool) {
         let started = Instant::now();
         self.health.full_build();
         let epoch = store::epoch(&config);
@@ -228,7 +236,7 @@ impl Live {
                 None
             }
         };
-        let read = full::read(config, &self.content, &self.out, epoch, listing, &|_, _| {});
+        let read = full::read(config, &self.content, &self.out, listing, &|_, _| {});
         let library = match read {
             Ok((l, _)) => l,
             Err(e) => return self.unreadable(&e),
@@ -251,7 +259,9 @@ impl Live {
         self.record(&library, started);
         let served = started.elapsed();
         // After a start or a new config every feed may have changed.
-        self.announce(&config, &feed_urls(&config, &built), &[]);
+        if announce {
+            self.announce(&config, &feed_urls(&config, &built), &[]);
+        }
         let written = match &self.store {
             Some(s) => s
                 .write_outputs(&built.outputs)
@@ -339,29 +349,8 @@ impl Live {
     pub fn apply(&mut self, batch: Batch) {
         tracing::debug!(paths = ?batch.paths, rescan = batch.rescan, "batch");
         self.watch_new_folders(&batch);
-        let config_changed = batch.paths.iter().any(|p| p == &self.config_abs);
-        if config_changed {
-            match Config::load(&self.config_path, &self.overrides) {
-                // Saved again as it was (or touched): nothing to rebuild.
-                Ok(config)
-                    if self
-                        .library
-                        .as_ref()
-                        .is_some_and(|l| format!("{:?}", l.config) == format!("{config:?}")) => {}
-                Ok(config) => {
-                    tracing::info!(
-                        "{} changed: rebuilding everything",
-                        self.config_path.display()
-                    );
-                    return self.build_all(config);
-                }
-                Err(e) => {
-                    tracing::error!("{e}; the site built from the previous config is still served");
-                    if batch.paths.iter().all(|p| p == &self.config_abs) {
-                        return;
-                    }
-                }
-            }
+        if self.settings_changed(&batch) {
+            return;
         }
         if self.recovered() {
             return;

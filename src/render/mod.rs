@@ -403,24 +403,5 @@ pub fn image_type(url: &str) -> &'static str {
     }
 }
 
-/// Escapes text for HTML and XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut last = 0;
-    // The five are ASCII: never a byte of a longer character.
-    for (i, b) in s.bytes().enumerate() {
-        let with = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.push_str(&s[last..i]);
-        out.push_str(with);
-        last = i + 1;
-    }
-    out.push_str(&s[last..]);
-    out
-}
+/// Escapes text for HTML and XML (one rule for templates and feeds).
+pub use crate::templates::escape;

@@ -89,7 +89,10 @@ impl TopicDoc {
         let body = match self.feed {
             None => {
                 let scope = Scope::of_topic(config, &self.topic, articles, Vec::new());
-                render::html::district(&scope)
+                render::html::district(&scope).map_err(|source| BuildError::Render {
+                    path: self.path(),
+                    source,
+                })?
             }
             Some(feed) => {
                 let bodies = self
@@ -250,7 +253,7 @@ pub(super) fn archive_page(
     let body = match d.feed {
         Some(FeedKind::Atom) => render::atom::render_doc(&scope, doc),
         Some(_) => render::rss::render_doc(&scope, doc),
-        None => Ok(render::html::archive(&scope, d.number, d.of)),
+        None => render::html::archive(&scope, d.number, d.of),
     }
     .map_err(|source| BuildError::Render {
         path: path.clone(),

@@ -71,18 +71,37 @@ fn feed_page(scope: &Scope<'_>, feed: FeedKind) -> Result<Page, BuildError> {
     })
 }
 
+/// An HTML page at `file`, or why its template failed.
+fn html_page(
+    file: &str,
+    kind: Kind,
+    body: Result<Vec<u8>, render::RenderError>,
+    last_modified: DateTime<FixedOffset>,
+) -> Result<Page, BuildError> {
+    let path = names::path_of(file);
+    match body {
+        Ok(body) => Ok(Page {
+            file: PathBuf::from(file),
+            path,
+            kind,
+            body,
+            last_modified,
+        }),
+        Err(source) => Err(BuildError::Render { path, source }),
+    }
+}
+
 /// A scope's three feeds, and its page for a district.
 fn scope_pages(scope: &Scope<'_>, pages: &mut Vec<Result<Page, BuildError>>) {
     pages.extend(FeedKind::ALL.iter().map(|k| feed_page(scope, *k)));
     if scope.district.is_some() {
         let file = names::scope_file(&scope.key(), None);
-        pages.push(Ok(Page {
-            path: names::path_of(&file),
-            file: PathBuf::from(file),
-            kind: Kind::District,
-            body: render::html::district(scope),
-            last_modified: scope.updated(),
-        }));
+        pages.push(html_page(
+            &file,
+            Kind::District,
+            render::html::district(scope),
+            scope.updated(),
+        ));
     }
 }
 
@@ -95,13 +114,12 @@ fn directory_pages(
 ) {
     let updated = newest(districts.iter().map(Scope::updated).chain([city.updated()]));
     let all: Vec<&Scope<'_>> = std::iter::once(city).chain(districts).collect();
-    pages.push(Ok(Page {
-        path: names::path_of(names::INDEX),
-        file: PathBuf::from(names::INDEX),
-        kind: Kind::Index,
-        body: render::html::index(city, districts, topics.len()),
-        last_modified: city.updated(),
-    }));
+    pages.push(html_page(
+        names::INDEX,
+        Kind::Index,
+        render::html::index(city, districts, topics.len()),
+        city.updated(),
+    ));
     pages.push(Ok(Page {
         path: names::path_of(names::FEEDS_OPML),
         file: PathBuf::from(names::FEEDS_OPML),
@@ -111,13 +129,12 @@ fn directory_pages(
     }));
     if city.config.topics {
         let updated = newest(topics.iter().map(Scope::updated));
-        pages.push(Ok(Page {
-            path: names::path_of(names::TOPICS_PAGE),
-            file: PathBuf::from(names::TOPICS_PAGE),
-            kind: Kind::Topics,
-            body: render::html::topics(city.config, topics),
-            last_modified: updated,
-        }));
+        pages.push(html_page(
+            names::TOPICS_PAGE,
+            Kind::Topics,
+            render::html::topics(city.config, topics),
+            updated,
+        ));
         let mut listed: Vec<&Scope<'_>> = vec![city];
         listed.extend(topics);
         pages.push(Ok(Page {

@@ -13,7 +13,15 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-pub use crate::index::epoch;
+/// The epoch of an output folder: what every output is made with (the
+/// program, the config, the templates). Another epoch's files are made
+/// again.
+pub fn epoch(config: &crate::config::Config) -> Option<Key> {
+    let mut h = Sha256::new();
+    h.update(crate::index::epoch(config)?);
+    h.update(config.templates.key());
+    Some(fingerprint::finish(h))
+}
 
 use crate::atomic::{self, WriteError};
 use crate::compress;
@@ -376,24 +384,27 @@ impl Store {
     ) -> impl Fn(&Article, Pending) + Sync + 'a {
         move |a, pending| {
             let job = Job::Article(std::sync::Arc::new(a.clone()));
-            tally
-                .handled
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(a.file());
+            let handled = || {
+                let mut handled = tally.handled.lock().unwrap_or_else(|e| e.into_inner());
+                handled.insert(a.file());
+            };
             if self.is_current(&job) {
+                handled();
                 tally.unchanged.fetch_add(3, Ordering::Relaxed);
                 return;
             }
             let body = pending.render();
             tally.summaries.keep(a, &body);
-            let result = site::article_page(config, a, &body)
-                .and_then(|page| page.finish())
-                .map_err(|e| e.to_string())
-                .and_then(|o| {
-                    self.write_output(&job, &o)
-                        .map_err(|e| e.describe(&self.out))
-                });
+            // A page its template fails on is left to the jobs, which
+            // report it among the build's errors and go on.
+            let Ok(page) = site::article_page(config, a, &body) else {
+                return;
+            };
+            handled();
+            let result = page.finish().map_err(|e| e.to_string()).and_then(|o| {
+                self.write_output(&job, &o)
+                    .map_err(|e| e.describe(&self.out))
+            });
             match result {
                 Ok(r) => {
                     tally.written.fetch_add(r.written, Ordering::Relaxed);
