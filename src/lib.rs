@@ -1,8 +1,8 @@
 //! crier: turns a folder of article files into RSS, Atom and JSON feeds.
 //!
 //! Layers, each importing only those below it (see docs/architecture.md):
-//! app (`live`, `watch`, `intake`, the commands) → `server` / `store` / `hub` and
-//! `websub` → build (`site`, `render`, `output`, `compress`) → core
+//! app (`live`, `watch`, `intake`, the commands) → `server` / `store` / `hub`,
+//! `websub` and `readers` → build (`site`, `render`, `output`, `compress`) → core
 //! (`config`, `templates`, `content`, `library`, `index`, `import`) → leaves (`metrics`,
 //! `atomic`, `fingerprint`, `logging`, `table`).
 #![forbid(unsafe_code)]
@@ -22,6 +22,7 @@ pub mod live;
 pub mod logging;
 pub mod metrics;
 pub mod output;
+pub mod readers;
 pub mod render;
 pub mod server;
 pub mod site;

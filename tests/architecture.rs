@@ -10,7 +10,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("app", &["live", "watch", "intake"]),
     (
         "serve, store, notify",
-        &["server", "store", "full", "hub", "websub"],
+        &["server", "store", "full", "hub", "websub", "readers"],
     ),
     (
         "build",

@@ -1,0 +1,239 @@
+//! Who reads each feed, counted in memory as requests come: what the
+//! aggregators report in their User-Agent (the latest count of each,
+//! until it has not polled for 7 days) and direct readers (distinct
+//! clients a day, each an address and User-Agent through a keyed hash
+//! whose key is made afresh each day and never written anywhere: no
+//! reader's address or User-Agent is kept).
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+
+mod report;
+
+pub use report::{Aggregator, MAX_READERS, Report, Said, said};
+
+/// How long a reported count holds after its aggregator last polled.
+pub const REPORT_HOLDS: i64 = 7 * 86_400;
+
+/// A reported count, and when it was last seen (seconds since the epoch).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    readers: u64,
+    at: i64,
+}
+
+/// The direct readers of one day, by feed: their keyed hashes.
+struct Day {
+    /// Days since the epoch (UTC).
+    number: i64,
+    key: std::collections::hash_map::RandomState,
+    seen: HashMap<Arc<str>, HashSet<u64>>,
+}
+
+impl Day {
+    fn new(number: i64) -> Day {
+        Day {
+            number,
+            // A fresh key: yesterday's hashes cannot be matched with today's.
+            key: std::collections::hash_map::RandomState::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    fn counts(&self) -> HashMap<Arc<str>, u64> {
+        self.seen
+            .iter()
+            .map(|(feed, set)| (feed.clone(), set.len() as u64))
+            .collect()
+    }
+}
+
+/// The counts of every feed. The caller gives the time, so that tests
+/// can move it.
+pub struct Counts {
+    reported: HashMap<(Arc<str>, Aggregator, Option<String>), Seen>,
+    today: Day,
+    /// Yesterday's direct readers per feed, whole.
+    yesterday: HashMap<Arc<str>, u64>,
+    bad_reports: u64,
+}
+
+fn day_of(now: i64) -> i64 {
+    now.div_euclid(86_400)
+}
+
+impl Counts {
+    pub fn new(now: i64) -> Counts {
+        Counts {
+            reported: HashMap::new(),
+            today: Day::new(day_of(now)),
+            yesterday: HashMap::new(),
+            bad_reports: 0,
+        }
+    }
+
+    /// A fetch of `feed` (its path, answered 200 or 304) by `client`
+    /// (its address) with `agent`. A plain reader's costs no allocation
+    /// once its feed has been seen that day.
+    pub fn fetched(&mut self, feed: &str, client: &[u8], agent: &str, now: i64) {
+        match said(agent) {
+            Said::Report(r) => {
+                let seen = Seen {
+                    readers: r.readers,
+                    at: now,
+                };
+                self.reported
+                    .insert((Arc::from(feed), r.aggregator, r.feed_id), seen);
+            }
+            Said::Bad => self.bad_reports += 1,
+            Said::Nothing => self.direct(feed, client, agent, now),
+        }
+    }
+
+    fn direct(&mut self, feed: &str, client: &[u8], agent: &str, now: i64) {
+        self.roll(now);
+        let mut h = self.today.key.build_hasher();
+        h.write(client);
+        h.write_u8(0);
+        h.write(agent.as_bytes());
+        let reader = h.finish();
+        match self.today.seen.get_mut(feed) {
+            Some(set) => {
+                set.insert(reader);
+            }
+            None => {
+                self.today
+                    .seen
+                    .insert(Arc::from(feed), HashSet::from([reader]));
+            }
+        }
+    }
+
+    /// A new day: yesterday's readers are kept as a count, the key that
+    /// hashed them is dropped.
+    fn roll(&mut self, now: i64) {
+        let day = day_of(now);
+        if day == self.today.number {
+            return;
+        }
+        let old = std::mem::replace(&mut self.today, Day::new(day));
+        self.yesterday = if old.number == day - 1 {
+            old.counts()
+        } else {
+            HashMap::new()
+        };
+    }
+
+    /// Reported readers per feed: the latest count of each aggregator
+    /// (and its feed id) that polled in the last 7 days, summed.
+    pub fn reported(&self, now: i64) -> HashMap<Arc<str>, u64> {
+        let mut out = HashMap::new();
+        for ((feed, _, _), seen) in self.live_reports(now) {
+            *out.entry(feed.clone()).or_default() += seen.readers;
+        }
+        out
+    }
+
+    /// Reported readers per aggregator, over every feed.
+    pub fn by_aggregator(&self, now: i64) -> HashMap<Aggregator, u64> {
+        let mut out = HashMap::new();
+        for ((_, aggregator, _), seen) in self.live_reports(now) {
+            *out.entry(*aggregator).or_default() += seen.readers;
+        }
+        out
+    }
+
+    fn live_reports(
+        &self,
+        now: i64,
+    ) -> impl Iterator<Item = (&(Arc<str>, Aggregator, Option<String>), &Seen)> {
+        self.reported
+            .iter()
+            .filter(move |(_, s)| now - s.at < REPORT_HOLDS)
+    }
+
+    /// Direct readers per feed: the distinct clients of today so far or of
+    /// yesterday, whichever are more (a day's key hashes only that day's
+    /// readers, so the two days cannot be joined).
+    pub fn direct_readers(&mut self, now: i64) -> HashMap<Arc<str>, u64> {
+        self.roll(now);
+        let mut out = self.yesterday.clone();
+        for (feed, n) in self.today.counts() {
+            let e = out.entry(feed).or_default();
+            *e = (*e).max(n);
+        }
+        out
+    }
+
+    /// Reports that were not a number or claimed too many.
+    pub fn bad_reports(&self) -> u64 {
+        self.bad_reports
+    }
+
+    /// Drops reports older than 7 days (they no longer count).
+    pub fn expire(&mut self, now: i64) {
+        self.reported.retain(|_, s| now - s.at < REPORT_HOLDS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+    const FEEDLY: &str = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462 subscribers; )";
+
+    #[test]
+    fn a_report_holds_until_its_aggregator_has_not_polled_for_a_week() {
+        let feed = "/xiaodian/rss.xml";
+        let t0 = 100 * DAY + 3_600;
+        let mut c = Counts::new(t0);
+        c.fetched(feed, b"1.2.3.4", FEEDLY, t0);
+        c.fetched(
+            feed,
+            b"1.2.3.5",
+            "Feedly/1.0 (poller; 131 subscribers;)",
+            t0 + 10,
+        );
+        assert_eq!(c.reported(t0 + 20)[feed], 131, "the latest count of Feedly");
+        c.fetched(feed, b"9.9.9.9", "Feedbin feed-id:1 - 4 subscribers", t0);
+        c.fetched(feed, b"9.9.9.9", "Feedbin feed-id:2 - 6 subscribers", t0);
+        assert_eq!(
+            c.reported(t0 + 20)[feed],
+            141,
+            "Feedbin's two feed ids apart"
+        );
+        assert_eq!(c.by_aggregator(t0 + 20)[&Aggregator::Feedbin], 10);
+        assert!(
+            c.direct_readers(t0 + 20).is_empty(),
+            "aggregators are not direct readers"
+        );
+        assert_eq!(c.reported(t0 + 10 + REPORT_HOLDS - 1)[feed], 131);
+        assert!(c.reported(t0 + 10 + REPORT_HOLDS).is_empty());
+        c.fetched(feed, b"1.2.3.4", "Feedly/1.0 (lots of subscribers)", t0);
+        assert_eq!(c.bad_reports(), 1);
+    }
+
+    #[test]
+    fn direct_readers_are_distinct_clients_of_a_day() {
+        let (feed, other) = ("/rss.xml", "/yingze/atom.xml");
+        let t0 = 200 * DAY + 60;
+        let mut c = Counts::new(t0);
+        for i in 0..50u32 {
+            c.fetched(feed, &i.to_be_bytes(), "newsboat/2.36", t0 + i64::from(i));
+            c.fetched(feed, &i.to_be_bytes(), "newsboat/2.36", t0 + 1_000);
+        }
+        c.fetched(feed, &1u32.to_be_bytes(), "NetNewsWire", t0);
+        c.fetched(other, &1u32.to_be_bytes(), "NetNewsWire", t0);
+        let now = c.direct_readers(t0 + 2_000);
+        assert_eq!(now[feed], 51, "an address with two readers is two");
+        assert_eq!(now[other], 1);
+        // The next day: yesterday's 51 stand until today's are more.
+        let t1 = t0 + DAY;
+        c.fetched(feed, &7u32.to_be_bytes(), "newsboat/2.36", t1);
+        assert_eq!(c.direct_readers(t1)[feed], 51);
+        // Two days on, nothing is left of them.
+        assert!(c.direct_readers(t1 + 2 * DAY).is_empty());
+    }
+}
