@@ -88,6 +88,54 @@ pub struct Metrics {
     pub output_write_errors: Counter,
     /// 1 while `feeds/` cannot be written (the site is served from memory).
     pub output_failing: Gauge,
+    pub readers: ReaderMetrics,
+}
+
+/// Each feed's readers (docs/readers.md): label sets bounded by the
+/// site's feeds and the aggregators crier names.
+pub struct ReaderMetrics {
+    pub feed: Family<FeedReaders, Gauge>,
+    pub aggregator: Family<AggregatorReaders, Gauge>,
+    /// User-Agents whose count was not a number or too large.
+    pub bad_reports: Counter,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedReaders {
+    /// The feed's path, as the site serves it.
+    pub feed: String,
+    /// `reported`, `hub` or `direct`.
+    pub source: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AggregatorReaders {
+    pub aggregator: &'static str,
+}
+
+impl ReaderMetrics {
+    fn new(r: &mut Registry) -> ReaderMetrics {
+        ReaderMetrics {
+            feed: add(
+                r,
+                "feed_subscribers",
+                "Readers of each feed by source: reported by aggregators, the built-in hub's subscriptions, direct readers a day",
+                Family::default(),
+            ),
+            aggregator: add(
+                r,
+                "aggregator_subscribers",
+                "Readers the aggregators report, over every feed",
+                Family::default(),
+            ),
+            bad_reports: add(
+                r,
+                "bad_reader_reports",
+                "User-Agents whose reader count was not a number or over 10,000,000: ignored",
+                Counter::default(),
+            ),
+        }
+    }
 }
 
 /// What became of one try of a WebSub publish ping.
@@ -232,6 +280,7 @@ impl Metrics {
             ),
             websub_pings,
             websub_deliveries,
+            readers: ReaderMetrics::new(r),
             registry,
         }
     }

@@ -40,6 +40,11 @@ fn families(text: &str) -> BTreeSet<String> {
 fn exported() -> BTreeSet<String> {
     let server = Server::start(Site::sample(), &["--hub", "builtin"]);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // A feed read by an aggregator that reports its readers: the readers'
+    // families have no series (and no TYPE line) until one is counted.
+    let feedly = [("user-agent", "Feedly/1.0 (poller; 3 subscribers;)")];
+    let feed = rt.block_on(get(server.addr, "/rss.xml", &feedly));
+    assert_eq!(feed.expect("GET /rss.xml").status, 200);
     let r = rt
         .block_on(get(server.addr, "/metrics", &[]))
         .expect("GET /metrics");

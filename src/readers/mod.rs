@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 mod report;
 
+use crate::metrics::{AggregatorReaders, FeedReaders, ReaderMetrics};
+
 pub use report::{Aggregator, MAX_READERS, Report, Said, said};
 
 /// How long a reported count holds after its aggregator last polled.
@@ -174,6 +176,80 @@ impl Counts {
     /// Drops reports older than 7 days (they no longer count).
     pub fn expire(&mut self, now: i64) {
         self.reported.retain(|_, s| now - s.at < REPORT_HOLDS);
+    }
+}
+
+/// The counts of a running server: taken on the request path under a
+/// lock held for a hash and an insert (never across an await), and
+/// published to /metrics when it is read.
+pub struct Readers {
+    counts: std::sync::Mutex<Counts>,
+}
+
+impl Default for Readers {
+    fn default() -> Self {
+        Readers {
+            counts: std::sync::Mutex::new(Counts::new(now())),
+        }
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Readers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        // Counting cannot leave the counts half-changed.
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A feed at `feed` (its path) answered 200 or 304 to `client`.
+    pub fn fetched(
+        &self,
+        feed: &str,
+        client: std::net::IpAddr,
+        agent: &str,
+        metrics: &ReaderMetrics,
+    ) {
+        let address = match client {
+            std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            std::net::IpAddr::V6(a) => a.octets(),
+        };
+        let mut counts = self.lock();
+        let bad = counts.bad_reports();
+        counts.fetched(feed, &address, agent, now());
+        if counts.bad_reports() > bad {
+            metrics.bad_reports.inc();
+        }
+    }
+
+    /// Sets the readers' gauges to the counts now (a feed or aggregator
+    /// whose readers are gone shows none).
+    pub fn publish(&self, metrics: &ReaderMetrics) {
+        let now = now();
+        let mut counts = self.lock();
+        counts.expire(now);
+        let (reported, direct) = (counts.reported(now), counts.direct_readers(now));
+        let aggregators = counts.by_aggregator(now);
+        drop(counts);
+        metrics.feed.clear();
+        for (source, figures) in [("reported", reported), ("direct", direct)] {
+            for (feed, n) in figures {
+                let labels = FeedReaders {
+                    feed: feed.to_string(),
+                    source,
+                };
+                metrics.feed.get_or_create(&labels).set(n as i64);
+            }
+        }
+        metrics.aggregator.clear();
+        for (aggregator, n) in aggregators {
+            let labels = AggregatorReaders {
+                aggregator: aggregator.as_str(),
+            };
+            metrics.aggregator.get_or_create(&labels).set(n as i64);
+        }
     }
 }
 

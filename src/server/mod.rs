@@ -202,9 +202,12 @@ pub async fn serve(
             if !started {
                 return;
             }
+            let client = stream
+                .peer_addr()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |a| a.ip());
             let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(service::respond(&state, req).await) }
+                async move { Ok::<_, Infallible>(service::respond(&state, req, client).await) }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             let _ = watcher.watch(conn.into_owned()).await;

@@ -47,6 +47,8 @@ pub struct State {
     pub routes: ArcSwapOption<Routes>,
     pub metrics: Arc<Metrics>,
     pub form: Option<Arc<dyn FormHandler>>,
+    /// Who reads each feed.
+    pub readers: crate::readers::Readers,
 }
 
 const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
@@ -54,8 +56,13 @@ const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
-/// Answers one request and records it in the access log and the metrics.
-pub async fn respond(state: &State, req: Request<hyper::body::Incoming>) -> Response<Body> {
+/// Answers one request from `client` and records it in the access log,
+/// the metrics and the feeds' readers.
+pub async fn respond(
+    state: &State,
+    req: Request<hyper::body::Incoming>,
+    client: std::net::IpAddr,
+) -> Response<Body> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let (response, route) = match &state.form {
@@ -65,7 +72,25 @@ pub async fn respond(state: &State, req: Request<hyper::body::Incoming>) -> Resp
         _ => handle(state, &parts),
     };
     record(state, &parts, &response, route, started);
+    if route == Route::Feed && matches!(response.status().as_u16(), 200 | 304) {
+        count_reader(state, &parts, client);
+    }
     response
+}
+
+/// A feed fetched: a reader of it, or an aggregator's report. The feed
+/// is named by its decoded path (no allocation for an ASCII one), so
+/// that spellings of one path are one feed.
+fn count_reader(state: &State, req: &hyper::http::request::Parts, client: std::net::IpAddr) {
+    let agent = req
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let feed = percent_encoding::percent_decode_str(req.uri.path()).decode_utf8_lossy();
+    state
+        .readers
+        .fetched(&feed, client, agent, &state.metrics.readers);
 }
 
 /// Reads a form (up to the handler's limit) and hands it over.
@@ -231,6 +256,7 @@ fn own_path(state: &State, path: &str, built: bool, head: bool) -> Option<Answer
             Route::Health,
         )),
         "/metrics" => {
+            state.readers.publish(&state.metrics.readers);
             let mut r = with_body(StatusCode::OK, state.metrics.encode().into(), head);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
