@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
-use crate::content::{Article, ImageText, Stamp};
+use crate::content::{Article, ImageText, MediaFacts, MediaFile, Stamp};
 use crate::fingerprint::{self, Key};
 use crate::table;
 
@@ -61,7 +61,15 @@ pub struct Entry {
 pub struct Index {
     /// By the article's source path, as the library names it.
     entries: HashMap<Arc<Path>, Entry>,
+    /// What is known of each media file, by its path in the site: an
+    /// image's size is read from its header once, not at every restart.
+    media: HashMap<String, (Stamp, Arc<MediaFacts>)>,
 }
+
+/// The media index's file name, beside the article index.
+pub const MEDIA_FILE: &str = ".crier-media";
+
+const MEDIA_MAGIC: &str = "crier-media 1";
 
 impl Index {
     /// The entry of `source` if its file still has `stamp`.
@@ -70,6 +78,13 @@ impl Index {
             .get(source)
             .filter(|e| e.stamp == *stamp)
             .map(|e| &e.article)
+    }
+
+    /// What is known of the media file at `site_path` if it still has
+    /// `stamp`.
+    pub fn media(&self, site_path: &str, stamp: &Stamp) -> Option<Arc<MediaFacts>> {
+        let (known, facts) = self.media.get(site_path)?;
+        (known == stamp).then(|| facts.clone())
     }
 
     pub fn len(&self) -> usize {
@@ -86,7 +101,7 @@ impl Index {
         let Some(epoch) = epoch else {
             return Index::default();
         };
-        match std::fs::read(path) {
+        let mut index = match std::fs::read(path) {
             Ok(bytes) => parse(&bytes, epoch).unwrap_or_else(|| {
                 tracing::info!(
                     "{}: not a usable article index (another crier, another config, or damaged); every file is read",
@@ -95,8 +110,90 @@ impl Index {
                 Index::default()
             }),
             Err(_) => Index::default(),
-        }
+        };
+        let media = path.with_file_name(MEDIA_FILE);
+        // Damaged or foreign: every image's header is read again.
+        index.media = std::fs::read_to_string(media)
+            .ok()
+            .and_then(|text| parse_media(&text, epoch))
+            .unwrap_or_default();
+        index
     }
+}
+
+/// Writes the media index of `files` beside the article index at
+/// `path`: those changed within [`RACY`] of now are left out.
+pub fn save_media<'a>(
+    path: &Path,
+    epoch: Key,
+    files: impl Iterator<Item = &'a MediaFile>,
+) -> Result<usize, crate::atomic::WriteError> {
+    let now = crate::content::now_ns();
+    let mut count = 0;
+    let path = path.with_file_name(MEDIA_FILE);
+    crate::atomic::write_with(&path, crate::atomic::Access::Public, |out| {
+        let out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let mut table = table::Writer::new(out, MEDIA_MAGIC, &[&fingerprint::hex(&epoch)])?;
+        for m in files {
+            let (s, f) = (&m.stamp, &m.facts);
+            if s.mtime.max(s.ctime) >= now.saturating_sub(RACY) {
+                continue;
+            }
+            let number = |n: Option<u32>| n.map_or_else(String::new, |n| n.to_string());
+            let row = [
+                m.site_path.clone(),
+                s.size.to_string(),
+                s.mtime.to_string(),
+                s.ctime.to_string(),
+                s.inode.to_string(),
+                f.media_type.clone(),
+                number(f.width),
+                number(f.height),
+            ];
+            table.row(row.iter().map(String::as_str))?;
+        }
+        count = table.finish()?;
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+fn parse_media(text: &str, epoch: Key) -> Option<HashMap<String, (Stamp, Arc<MediaFacts>)>> {
+    let checked = table::check(text, MEDIA_MAGIC)?;
+    let [made_in] = checked.header.as_slice() else {
+        return None;
+    };
+    if fingerprint::parse_key(made_in)? != epoch {
+        return None;
+    }
+    let mut media = HashMap::default();
+    for line in checked.lines(text) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [path, size, mtime, ctime, inode, media_type, width, height] = f.as_slice() else {
+            return None;
+        };
+        let number = |s: &str| -> Option<Option<u32>> {
+            if s.is_empty() {
+                Some(None)
+            } else {
+                s.parse().ok().map(Some)
+            }
+        };
+        let stamp = Stamp {
+            size: size.parse().ok()?,
+            mtime: mtime.parse().ok()?,
+            ctime: ctime.parse().ok()?,
+            inode: inode.parse().ok()?,
+        };
+        let facts = MediaFacts {
+            length: stamp.size,
+            media_type: unescape(media_type)?,
+            width: number(width)?,
+            height: number(height)?,
+        };
+        media.insert(unescape(path)?, (stamp, Arc::new(facts)));
+    }
+    (media.len() == checked.count).then_some(media)
 }
 
 /// Writes the index of `entries`: (stamp, when its reading began in ns
@@ -179,7 +276,10 @@ fn parse(bytes: &[u8], epoch: Key) -> Option<Index> {
     for e in parsed? {
         entries.insert(e.article.source.clone(), e);
     }
-    (entries.len() == checked.count).then_some(Index { entries })
+    (entries.len() == checked.count).then_some(Index {
+        entries,
+        media: HashMap::default(),
+    })
 }
 
 fn entry(l: &str) -> Option<Entry> {
@@ -342,6 +442,46 @@ mod tests {
         assert!(Index::load(&path, Some(EPOCH)).is_empty());
         std::fs::write(&path, [0xff, 0xfe, b'\n']).unwrap();
         assert!(Index::load(&path, Some(EPOCH)).is_empty());
+    }
+
+    #[test]
+    fn an_images_size_is_kept_beside_the_index_while_its_file_is_unchanged() {
+        let text = "title = \"t\"\nbase_url = \"https://n.example/\"\nid_authority = \"n.example\"\n[districts.a]\nname = \"A\"\n";
+        let config = || Config::from_toml(text, "crier.toml", &Overrides::default()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let content = dir.path().join("content");
+        std::fs::create_dir_all(content.join("a")).unwrap();
+        // A PNG's header: 640 x 480.
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+        png.extend(640u32.to_be_bytes());
+        png.extend(480u32.to_be_bytes());
+        png.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+        png.extend([0; 64]);
+        std::fs::write(content.join("a/photo.png"), &png).unwrap();
+        write(&content.join("a/one.md"), "one");
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let index_file = dir.path().join(FILE);
+        let lib = Library::load(config(), &content).unwrap();
+        lib.save_index(&index_file, EPOCH).unwrap();
+
+        let index = Index::load(&index_file, Some(EPOCH));
+        let stamp = Stamp::at(&content.join("a/photo.png")).unwrap();
+        let facts = index.media("a/photo.png", &stamp).expect("kept");
+        assert_eq!((facts.width, facts.height), (Some(640), Some(480)));
+        assert_eq!(facts.media_type, "image/png");
+        let other = Stamp {
+            inode: stamp.inode + 1,
+            ..stamp
+        };
+        assert!(index.media("a/photo.png", &other).is_none(), "another file");
+        assert!(
+            Index::load(&index_file, Some([8; 16]))
+                .media("a/photo.png", &stamp)
+                .is_none()
+        );
+        let lib = Library::open(config(), &content, &index, &|_, _| {}).unwrap();
+        let m = lib.media_file("a/photo.png").expect("listed");
+        assert_eq!(m.facts, facts, "the size as the index gave it");
     }
 
     fn write(path: &Path, title: &str) {

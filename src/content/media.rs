@@ -96,19 +96,36 @@ pub(super) fn media_file(
         ));
         return None;
     }
-    let media_type = media_type.essence_str().to_string();
-    let size = pixels(path, &media_type);
+    // An image's size is read later (`MediaFile::measured`): a restart
+    // takes it from the index instead.
     Some(MediaFile {
         path: path.to_path_buf(),
         site_path,
         stamp,
         facts: Arc::new(MediaFacts {
             length: stamp.size,
-            media_type,
-            width: size.map(|s| s.0),
-            height: size.map(|s| s.1),
+            media_type: media_type.essence_str().to_string(),
+            width: None,
+            height: None,
         }),
     })
+}
+
+impl MediaFile {
+    /// The file with an image's size: `known` (what an index or an
+    /// earlier listing read of the file as it is now), else read from
+    /// its header.
+    pub fn measured(self, known: Option<Arc<MediaFacts>>) -> MediaFile {
+        let facts = known.unwrap_or_else(|| {
+            let size = pixels(&self.path, &self.facts.media_type);
+            Arc::new(MediaFacts {
+                width: size.map(|s| s.0),
+                height: size.map(|s| s.1),
+                ..(*self.facts).clone()
+            })
+        });
+        MediaFile { facts, ..self }
+    }
 }
 
 /// The media file at `path` under `dir` as a live update sees it: `None`
@@ -132,7 +149,7 @@ pub fn media_at(
     let outside = listing::linked_out(dir, path, parts.len() == 2);
     let stamp = Stamp::at(path).filter(|_| outside.is_none());
     let site_path = parts.join("/");
-    media_file(config, path, site_path, stamp, outside.as_deref(), diags)
+    media_file(config, path, site_path, stamp, outside.as_deref(), diags).map(|m| m.measured(None))
 }
 
 #[cfg(test)]

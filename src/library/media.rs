@@ -43,11 +43,21 @@ pub(super) fn with_image_file(
 impl Library {
     /// Takes the media of a whole listing (what is new or changed, and
     /// what is gone, go to `change`) and the files of `static/`.
-    pub(super) fn take_media(&mut self, listed: MediaListing, change: &mut Change) {
+    /// An image's size comes from the library (a rescan) or `index` (a
+    /// restart) when its file is as it was, else from its header.
+    pub(super) fn take_media(&mut self, listed: MediaListing, index: &Index, change: &mut Change) {
+        let known = |m: &MediaFile| {
+            let old = self.media.get(&m.site_path).filter(|o| o.stamp == m.stamp);
+            old.map(|o| o.facts.clone())
+                .or_else(|| index.media(&m.site_path, &m.stamp))
+        };
         let now: BTreeMap<String, Arc<MediaFile>> = listed
             .files
-            .into_iter()
-            .map(|m| (m.site_path.clone(), Arc::new(m)))
+            .into_par_iter()
+            .map(|m| {
+                let facts = known(&m);
+                (m.site_path.clone(), Arc::new(m.measured(facts)))
+            })
             .collect();
         for (path, old) in &self.media {
             if !now.contains_key(path) {

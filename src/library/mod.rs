@@ -364,6 +364,7 @@ impl Library {
             let clean = s.notes.is_none();
             clean.then_some((s.stamp.as_ref()?, s.read_at, a.as_ref()))
         });
+        crate::index::save_media(path, epoch, self.media.values().map(|m| m.as_ref()))?;
         crate::index::save(path, epoch, entries)
     }
 

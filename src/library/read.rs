@@ -28,7 +28,7 @@ impl Library {
             Some(l) => l,
             None => Listing::of(&self.config, &self.content)?,
         };
-        self.take_media(media, change);
+        self.take_media(media, index, change);
         tracing::debug!(elapsed = ?t.elapsed(), files = found.len(), "content listed");
         change.diagnostics.extend(problems.iter().cloned());
         self.folder_problems = problems;
