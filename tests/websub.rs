@@ -491,8 +491,19 @@ async fn the_builtin_hub_verifies_delivers_signed_retries_and_remembers() {
         s.wait_exit(Duration::from_secs(10))
             .is_some_and(|st| st.success())
     );
+    // A change made while crier was stopped reaches the subscriber when
+    // it starts again: the feed differs from the one the folder holds.
+    edit(&s, "xiaodian/2023-01-10.md", "\n停机时补充。\n");
     let site = std::mem::replace(&mut s.site, Site::sample());
     let s = Server::start(site, &[]);
+    wait_until("delivery of a change made while stopped", || {
+        seen.lock()
+            .unwrap()
+            .deliveries
+            .iter()
+            .any(|d| String::from_utf8_lossy(&d.3).contains("停机时补充"))
+    })
+    .await;
     edit(&s, "xiaodian/2023-01-10.md", "\n补充二。\n");
     wait_until("delivery after restart", || {
         seen.lock()

@@ -260,7 +260,8 @@ impl Live {
         let served = started.elapsed();
         // After a start or a new config every feed may have changed.
         if announce {
-            self.announce(&config, &feed_urls(&config, &built), &[]);
+            let deliver = self.changed_feeds(&built);
+            self.announce(&config, &feed_urls(&config, &built), &deliver);
         }
         let written = match &self.store {
             Some(s) => s
@@ -292,6 +293,25 @@ impl Live {
             written,
         );
         self.library = Some(library);
+    }
+
+    /// The feeds of a full build whose bytes differ from those the
+    /// output folder holds (written before them): what the built-in
+    /// hub's subscribers have not had, a change made while crier was
+    /// stopped or before its watcher began. A feed the folder lacks is
+    /// not known to have changed.
+    fn changed_feeds<'a>(&self, built: &'a Built) -> Vec<&'a Output> {
+        if self.hub.is_none() {
+            return Vec::new();
+        }
+        built
+            .outputs
+            .iter()
+            .filter(|o| o.kind.is_feed())
+            .filter(|o| {
+                std::fs::read(self.out.join(&o.file)).is_ok_and(|old| old != o.body.bytes[..])
+            })
+            .collect()
     }
 
     /// After the output folder failed, a change is a full pass that
