@@ -114,7 +114,20 @@ impl Hub {
         let now = now();
         self.lock().values().filter(|s| s.expires > now).count()
     }
+}
 
+impl crate::readers::Subscriptions for Hub {
+    fn by_topic(&self) -> BTreeMap<String, u64> {
+        let now = now();
+        let mut out = BTreeMap::new();
+        for s in self.lock().values().filter(|s| s.expires > now) {
+            *out.entry(s.topic.clone()).or_default() += 1;
+        }
+        out
+    }
+}
+
+impl Hub {
     /// Writes the subscriptions whole; the file holds secrets, so only
     /// its owner may read it.
     fn save(&self) {

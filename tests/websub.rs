@@ -414,6 +414,13 @@ async fn the_builtin_hub_verifies_delivers_signed_retries_and_remembers() {
         ("subscribe".into(), topic.into(), "3600".into())
     );
     s.wait_for_log("WebSub subscription active");
+    // The feed's readers count the hub's subscriber.
+    let metrics = get(s.addr, "/metrics", &[]).await.unwrap();
+    let text = String::from_utf8_lossy(&metrics.body).into_owned();
+    assert!(
+        text.contains("crier_feed_subscribers{feed=\"/xiaodian/rss.xml\",source=\"hub\"} 1"),
+        "{text}"
+    );
 
     // A change arrives signed within a second; the first try is refused
     // and tried again.

@@ -53,6 +53,9 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         form: hub
             .clone()
             .map(|h| Arc::new(HubForm(h)) as Arc<dyn FormHandler>),
+        subscriptions: hub
+            .clone()
+            .map(|h| h as Arc<dyn crier::readers::Subscriptions>),
         ..State::default()
     });
     let limits = Limits {

@@ -179,6 +179,12 @@ impl Counts {
     }
 }
 
+/// What the built-in hub tells of its subscribers: its active
+/// subscriptions by topic (a feed's public URL).
+pub trait Subscriptions: Send + Sync {
+    fn by_topic(&self) -> std::collections::BTreeMap<String, u64>;
+}
+
 /// The counts of a running server: taken on the request path under a
 /// lock held for a hash and an insert (never across an await), and
 /// published to /metrics when it is read.
@@ -225,16 +231,25 @@ impl Readers {
     }
 
     /// Sets the readers' gauges to the counts now (a feed or aggregator
-    /// whose readers are gone shows none).
-    pub fn publish(&self, metrics: &ReaderMetrics) {
+    /// whose readers are gone shows none), with the subscriptions of the
+    /// built-in hub (`hub`, topics under `base_url`).
+    pub fn publish(&self, metrics: &ReaderMetrics, hub: Option<(&dyn Subscriptions, &str)>) {
         let now = now();
         let mut counts = self.lock();
         counts.expire(now);
         let (reported, direct) = (counts.reported(now), counts.direct_readers(now));
         let aggregators = counts.by_aggregator(now);
         drop(counts);
+        let subscribed: HashMap<Arc<str>, u64> = hub
+            .map(|(hub, base_url)| hub_counts(hub, base_url))
+            .unwrap_or_default();
         metrics.feed.clear();
-        for (source, figures) in [("reported", reported), ("direct", direct)] {
+        let sources = [
+            ("reported", reported),
+            ("hub", subscribed),
+            ("direct", direct),
+        ];
+        for (source, figures) in sources {
             for (feed, n) in figures {
                 let labels = FeedReaders {
                     feed: feed.to_string(),
@@ -251,6 +266,23 @@ impl Readers {
             metrics.aggregator.get_or_create(&labels).set(n as i64);
         }
     }
+}
+
+/// The hub's subscriptions by feed path (decoded, as the other counts
+/// name feeds): a topic is the feed's public URL.
+fn hub_counts(hub: &dyn Subscriptions, base_url: &str) -> HashMap<Arc<str>, u64> {
+    let mut out = HashMap::new();
+    for (topic, n) in hub.by_topic() {
+        let Some(rest) = topic.strip_prefix(base_url) else {
+            continue;
+        };
+        let path = format!(
+            "/{}",
+            percent_encoding::percent_decode_str(rest).decode_utf8_lossy()
+        );
+        *out.entry(Arc::from(path)).or_default() += n;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -49,6 +49,8 @@ pub struct State {
     pub form: Option<Arc<dyn FormHandler>>,
     /// Who reads each feed.
     pub readers: crate::readers::Readers,
+    /// The built-in hub's subscriptions, when it is one.
+    pub subscriptions: Option<Arc<dyn crate::readers::Subscriptions>>,
 }
 
 const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
@@ -256,7 +258,10 @@ fn own_path(state: &State, path: &str, built: bool, head: bool) -> Option<Answer
             Route::Health,
         )),
         "/metrics" => {
-            state.readers.publish(&state.metrics.readers);
+            let routes = state.routes.load();
+            let base_url = routes.as_ref().map(|r| r.config().base_url.to_string());
+            let hub = state.subscriptions.as_deref().zip(base_url.as_deref());
+            state.readers.publish(&state.metrics.readers, hub);
             let mut r = with_body(StatusCode::OK, state.metrics.encode().into(), head);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
