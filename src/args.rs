@@ -122,6 +122,10 @@ pub struct ServeArgs {
     /// Import printed pages dropped into this folder, once each (moved to done/ or failed/) [crier.toml: import_dir].
     #[arg(long, env = "CRIER_IMPORT_DIR")]
     pub import_dir: Option<PathBuf>,
+    /// Do not count each feed's readers (see docs/readers.md): for
+    /// measuring what counting costs.
+    #[arg(long, env = "CRIER_NO_READER_COUNTS")]
+    pub no_reader_counts: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -80,3 +80,21 @@ fn metrics_show_the_readers_of_each_feed_by_source_and_aggregator() {
         "no reader is named"
     );
 }
+
+#[test]
+fn no_reader_counts_counts_nothing() {
+    let server = Server::start(Site::sample(), &["--no-reader-counts"]);
+    let feedly = [("user-agent", "Feedly/1.0 (poller; 131 subscribers;)")];
+    let r = block_on(get(server.addr, "/rss.xml", &feedly)).unwrap();
+    assert_eq!(r.status, 200);
+    let m = block_on(get(server.addr, "/metrics", &[])).unwrap();
+    let text = String::from_utf8_lossy(&m.body).to_string();
+    assert!(
+        metric_line(&text, "crier_feed_subscribers{").is_none(),
+        "{text}"
+    );
+    assert!(
+        metric_line(&text, "crier_aggregator_subscribers{").is_none(),
+        "{text}"
+    );
+}

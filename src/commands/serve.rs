@@ -56,6 +56,11 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         subscriptions: hub
             .clone()
             .map(|h| h as Arc<dyn crier::readers::Subscriptions>),
+        readers: if args.no_reader_counts {
+            crier::readers::Readers::off()
+        } else {
+            crier::readers::Readers::default()
+        },
         ..State::default()
     });
     let limits = Limits {

@@ -190,12 +190,15 @@ pub trait Subscriptions: Send + Sync {
 /// published to /metrics when it is read.
 pub struct Readers {
     counts: std::sync::Mutex<Counts>,
+    /// False with `--no-reader-counts`: nothing is counted.
+    on: bool,
 }
 
 impl Default for Readers {
     fn default() -> Self {
         Readers {
             counts: std::sync::Mutex::new(Counts::new(now())),
+            on: true,
         }
     }
 }
@@ -205,6 +208,14 @@ fn now() -> i64 {
 }
 
 impl Readers {
+    /// Counts that count nothing.
+    pub fn off() -> Readers {
+        Readers {
+            on: false,
+            ..Readers::default()
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
         // Counting cannot leave the counts half-changed.
         self.counts.lock().unwrap_or_else(|e| e.into_inner())
@@ -218,6 +229,9 @@ impl Readers {
         agent: &str,
         metrics: &ReaderMetrics,
     ) {
+        if !self.on {
+            return;
+        }
         let address = match client {
             std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
             std::net::IpAddr::V6(a) => a.octets(),
