@@ -2,6 +2,7 @@
 //! builds and follows changes, the drop folder's thread, and shutdown.
 
 use super::*;
+use crier::readers::{Readers, Subscriptions};
 
 pub fn serve(args: &ServeArgs) -> ExitCode {
     let overrides = args.input.site.overrides();
@@ -53,14 +54,8 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         form: hub
             .clone()
             .map(|h| Arc::new(HubForm(h)) as Arc<dyn FormHandler>),
-        subscriptions: hub
-            .clone()
-            .map(|h| h as Arc<dyn crier::readers::Subscriptions>),
-        readers: if args.no_reader_counts {
-            crier::readers::Readers::off()
-        } else {
-            crier::readers::Readers::default()
-        },
+        subscriptions: hub.clone().map(|h| h as Arc<dyn Subscriptions>),
+        readers: Readers::new(!args.no_reader_counts),
         ..State::default()
     });
     let limits = Limits {

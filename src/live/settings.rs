@@ -44,17 +44,17 @@ impl Live {
     /// Whether `p` is in `templates/` or `static/` beside `crier.toml`,
     /// or is one of them (a new one is watched from now on).
     fn in_site_folder(&self, p: &Path) -> bool {
-        let Some(dir) = self.config_abs.parent() else {
-            return false;
-        };
-        [TEMPLATES_DIR, STATIC_DIR]
-            .iter()
-            .any(|name| p.starts_with(dir.join(name)))
+        self.in_folder(p, TEMPLATES_DIR) || self.in_folder(p, STATIC_DIR)
     }
 
     fn in_static(&self, p: &Path) -> bool {
+        self.in_folder(p, STATIC_DIR)
+    }
+
+    /// Whether `p` is the folder `name` beside `crier.toml` or in it.
+    fn in_folder(&self, p: &Path, name: &str) -> bool {
         let dir = self.config_abs.parent();
-        dir.is_some_and(|d| p.starts_with(d.join(STATIC_DIR)))
+        dir.is_some_and(|d| p.starts_with(d.join(name)))
     }
 
     /// Watches a `templates/` or `static/` folder that has just appeared.

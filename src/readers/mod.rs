@@ -58,7 +58,17 @@ pub struct Counts {
     today: Day,
     /// Yesterday's direct readers per feed, whole.
     yesterday: HashMap<Arc<str>, u64>,
-    bad_reports: u64,
+}
+
+/// What a fetch was to the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetched {
+    /// An aggregator's count of its readers.
+    Report,
+    /// A count that was not a number or claimed too many: ignored.
+    Bad,
+    /// A reader of its own.
+    Direct,
 }
 
 fn day_of(now: i64) -> i64 {
@@ -71,14 +81,13 @@ impl Counts {
             reported: HashMap::new(),
             today: Day::new(day_of(now)),
             yesterday: HashMap::new(),
-            bad_reports: 0,
         }
     }
 
     /// A fetch of `feed` (its path, answered 200 or 304) by `client`
-    /// (its address) with `agent`. A plain reader's costs no allocation
-    /// once its feed has been seen that day.
-    pub fn fetched(&mut self, feed: &str, client: &[u8], agent: &str, now: i64) {
+    /// (its address) with `agent`: what it was. A plain reader's costs
+    /// no allocation once its feed has been seen that day.
+    pub fn fetched(&mut self, feed: &str, client: &[u8], agent: &str, now: i64) -> Fetched {
         match said(agent) {
             Said::Report(r) => {
                 let seen = Seen {
@@ -87,9 +96,13 @@ impl Counts {
                 };
                 self.reported
                     .insert((Arc::from(feed), r.aggregator, r.feed_id), seen);
+                Fetched::Report
             }
-            Said::Bad => self.bad_reports += 1,
-            Said::Nothing => self.direct(feed, client, agent, now),
+            Said::Bad => Fetched::Bad,
+            Said::Nothing => {
+                self.direct(feed, client, agent, now);
+                Fetched::Direct
+            }
         }
     }
 
@@ -168,11 +181,6 @@ impl Counts {
         out
     }
 
-    /// Reports that were not a number or claimed too many.
-    pub fn bad_reports(&self) -> u64 {
-        self.bad_reports
-    }
-
     /// Drops reports older than 7 days (they no longer count).
     pub fn expire(&mut self, now: i64) {
         self.reported.retain(|_, s| now - s.at < REPORT_HOLDS);
@@ -196,10 +204,7 @@ pub struct Readers {
 
 impl Default for Readers {
     fn default() -> Self {
-        Readers {
-            counts: std::sync::Mutex::new(Counts::new(now())),
-            on: true,
-        }
+        Readers::new(true)
     }
 }
 
@@ -208,11 +213,11 @@ fn now() -> i64 {
 }
 
 impl Readers {
-    /// Counts that count nothing.
-    pub fn off() -> Readers {
+    /// Counts that count, or (`on` false) count nothing.
+    pub fn new(on: bool) -> Readers {
         Readers {
-            on: false,
-            ..Readers::default()
+            counts: std::sync::Mutex::new(Counts::new(now())),
+            on,
         }
     }
 
@@ -236,10 +241,7 @@ impl Readers {
             std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
             std::net::IpAddr::V6(a) => a.octets(),
         };
-        let mut counts = self.lock();
-        let bad = counts.bad_reports();
-        counts.fetched(feed, &address, agent, now());
-        if counts.bad_reports() > bad {
+        if self.lock().fetched(feed, &address, agent, now()) == Fetched::Bad {
             metrics.bad_reports.inc();
         }
     }
@@ -333,8 +335,13 @@ mod tests {
         );
         assert_eq!(c.reported(t0 + 10 + REPORT_HOLDS - 1)[feed], 131);
         assert!(c.reported(t0 + 10 + REPORT_HOLDS).is_empty());
-        c.fetched(feed, b"1.2.3.4", "Feedly/1.0 (lots of subscribers)", t0);
-        assert_eq!(c.bad_reports(), 1);
+        let bad = c.fetched(feed, b"1.2.3.4", "Feedly/1.0 (lots of subscribers)", t0);
+        assert_eq!(bad, Fetched::Bad);
+        assert_eq!(
+            c.reported(t0 + 20)[feed],
+            141,
+            "a bad report changes nothing"
+        );
     }
 
     #[test]
