@@ -25,8 +25,8 @@ COPY --from=builder /src/target/release/crier /usr/local/bin/crier
 COPY --chown=65532:65532 crier.toml ./crier.toml
 COPY --chown=65532:65532 content ./content
 COPY --chown=65532:65532 feeds ./feeds
-# The built-in WebSub hub's subscriptions (they hold subscribers' secrets:
-# not in feeds/). Owned by the runtime user so that a new volume is too.
+# The built-in WebSub hub's subscriptions and the readers' database and
+# secret (not in feeds/). Owned by the runtime user so that a new volume is too.
 COPY --from=builder --chown=65532:65532 /out/state ./state
 USER 65532:65532
 ENV CRIER_ADDR=0.0.0.0:8080 \
@@ -34,6 +34,7 @@ ENV CRIER_ADDR=0.0.0.0:8080 \
     CRIER_CONTENT=/srv/crier/content \
     CRIER_OUT=/srv/crier/feeds \
     CRIER_WEBSUB_STATE=/srv/crier/state/websub.json \
+    CRIER_STATE_DIR=/srv/crier/state \
     RUST_LOG=info
 EXPOSE 8080
 VOLUME ["/srv/crier/content", "/srv/crier/feeds", "/srv/crier/state"]

@@ -16,6 +16,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   for pair in $TOOLS; do
     command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
   done
+  # The real PostgreSQL of tests/readers.rs (its binaries are off PATH).
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}"
     apt-get update -qq

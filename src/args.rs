@@ -64,6 +64,16 @@ pub enum Command {
         #[arg(long, env = "CRIER_CONTENT", default_value = "content")]
         content: PathBuf,
     },
+    /// Print each feed's readers (reported by aggregators, hub, direct, total, change over 7 and 30 days) from the database `crier serve` writes them to.
+    Stats {
+        #[command(flatten)]
+        input: Input,
+        #[command(flatten)]
+        readers: ReaderArgs,
+        /// Print the figures as JSON (as /stats/subscribers.json) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script: `crier completions bash > /etc/bash_completion.d/crier`.
     Completions {
         /// The shell.
@@ -126,6 +136,43 @@ pub struct ServeArgs {
     /// measuring what counting costs.
     #[arg(long, env = "CRIER_NO_READER_COUNTS")]
     pub no_reader_counts: bool,
+    #[command(flatten)]
+    pub readers: ReaderArgs,
+    /// Seconds between writes of the readers' counts to the database.
+    #[arg(
+        long,
+        env = "CRIER_READER_FLUSH_SECONDS",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub reader_flush_seconds: u64,
+}
+
+/// Where the readers' counts are kept (docs/readers.md).
+#[derive(Debug, Args)]
+pub struct ReaderArgs {
+    /// Folder of crier's state: the SQLite database of readers' counts (crier.db) when no --database-url is set.
+    #[arg(long, env = "CRIER_STATE_DIR", default_value = ".crier-state")]
+    pub state_dir: PathBuf,
+    /// PostgreSQL for the readers' counts, shared by replicas: postgres://user:password@host/db (crier.toml: database_url).
+    #[arg(long, env = "CRIER_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Token that opens /stats/: Authorization: Bearer <token> (crier.toml: stats_token).
+    #[arg(long, env = "CRIER_STATS_TOKEN", hide_env_values = true)]
+    pub stats_token: Option<String>,
+    /// Secret the daily keys of direct readers derive from; the same on every replica (crier.toml: readers_secret).
+    #[arg(long, env = "CRIER_READERS_SECRET", hide_env_values = true)]
+    pub readers_secret: Option<String>,
+}
+
+impl ReaderArgs {
+    /// These settings over `overrides`.
+    pub fn over(&self, mut overrides: Overrides) -> Overrides {
+        overrides.database_url = self.database_url.clone();
+        overrides.stats_token = self.stats_token.clone();
+        overrides.readers_secret = self.readers_secret.clone();
+        overrides
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -214,7 +261,7 @@ pub fn completions(shell: clap_complete::Shell) -> ExitCode {
 }
 
 /// Bytes to stdout; a closed pipe or full disk is a message, not a panic.
-fn print_out(bytes: &[u8]) -> ExitCode {
+pub fn print_out(bytes: &[u8]) -> ExitCode {
     match std::io::stdout().write_all(bytes) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

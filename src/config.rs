@@ -51,6 +51,12 @@ pub struct FileConfig {
     /// Media files beside the articles larger than this are not
     /// published (default 20 MB).
     pub media_max_bytes: Option<u64>,
+    /// PostgreSQL for the readers' counts (default: SQLite in the state folder).
+    pub database_url: Option<String>,
+    /// The bearer token of `/stats/` (none: no `/stats/`).
+    pub stats_token: Option<String>,
+    /// What direct readers' daily keys derive from: one for all replicas.
+    pub readers_secret: Option<String>,
 }
 
 /// `hub = "https://hub.example/"` or a list of them.
@@ -123,7 +129,13 @@ pub struct Config {
     /// The pages' templates: the built-ins, with `templates/` beside
     /// `crier.toml` over them (when loaded from a file).
     pub templates: std::sync::Arc<Templates>,
+    /// Where the readers' counts are kept, and who may read them.
+    pub readers: ReaderSettings,
 }
+
+mod readers;
+
+pub use readers::ReaderSettings;
 
 /// The folders beside `crier.toml` the site is made with besides its
 /// content: the newsroom's templates and its static files.
@@ -131,7 +143,7 @@ pub const TEMPLATES_DIR: &str = "templates";
 pub const STATIC_DIR: &str = "static";
 
 /// Names a district may not take: they are paths of the server itself.
-const RESERVED_SLUGS: &[&str] = &["healthz", "metrics", "websub", "index", "archive"];
+const RESERVED_SLUGS: &[&str] = &["healthz", "metrics", "websub", "index", "archive", "stats"];
 
 /// The config the site is built with now, shared by the threads that use
 /// it: the build thread reads `crier.toml` and sets it, the drop folder
@@ -229,6 +241,7 @@ impl Config {
 
     fn merge(file: FileConfig, o: &Overrides, origin: &str) -> Result<Config, ConfigError> {
         let keys = Keys(origin);
+        let readers = readers::of(&file, o).map_err(|(key, m)| keys.err(key, m))?;
         let title = pick(&o.title, &file.title)
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| keys.err("title", "missing: set the site title".into()))?;
@@ -281,6 +294,7 @@ impl Config {
             media_max_bytes: file.media_max_bytes.unwrap_or(20_000_000),
             static_dir: None,
             templates: Templates::built_in(),
+            readers,
         })
     }
 

@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod compress;
 pub mod config;
 pub mod content;
+pub mod database;
 pub mod fingerprint;
 pub mod full;
 pub mod hub;

@@ -35,6 +35,11 @@ fn main() -> ExitCode {
         Command::Build { input, out } => commands::build(&input, &out),
         Command::Serve(args) => commands::serve(&args),
         Command::Healthcheck { addr } => commands::healthcheck(addr),
+        Command::Stats {
+            input,
+            readers,
+            json,
+        } => commands::stats(&input, &readers, json),
         Command::Import {
             page,
             date,

@@ -28,6 +28,8 @@ pub enum Route {
     Static,
     Health,
     Metrics,
+    /// `/stats/`: the readers' figures.
+    Stats,
     WebSub,
     Redirect,
     Gone,
@@ -47,6 +49,7 @@ impl Route {
             Route::Static => "static",
             Route::Health => "healthz",
             Route::Metrics => "metrics",
+            Route::Stats => "stats",
             Route::WebSub => "websub",
             Route::Redirect => "redirect",
             Route::Gone => "gone",

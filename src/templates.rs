@@ -176,7 +176,7 @@ impl Templates {
 /// The environment every site's templates compile in: blocks on lines of
 /// their own leave no blank lines, HTML is escaped (as crier escapes it
 /// everywhere: `/` stays), and an undefined variable is an error.
-fn environment() -> Environment<'static> {
+pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     let mut syntax = SyntaxConfig::builder();
     syntax

@@ -10,7 +10,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("app", &["live", "watch", "intake"]),
     (
         "serve, store, notify",
-        &["server", "store", "full", "hub", "websub", "readers"],
+        &[
+            "server", "store", "full", "hub", "websub", "readers", "database",
+        ],
     ),
     (
         "build",

@@ -38,19 +38,31 @@ fn families(text: &str) -> BTreeSet<String> {
 
 /// The families a server with the built-in hub exports.
 fn exported() -> BTreeSet<String> {
-    let server = Server::start(Site::sample(), &["--hub", "builtin"]);
+    let server = Server::start(
+        Site::sample(),
+        &["--hub", "builtin", "--reader-flush-seconds", "1"],
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     // A feed read by an aggregator that reports its readers: the readers'
     // families have no series (and no TYPE line) until one is counted.
     let feedly = [("user-agent", "Feedly/1.0 (poller; 3 subscribers;)")];
     let feed = rt.block_on(get(server.addr, "/rss.xml", &feedly));
     assert_eq!(feed.expect("GET /rss.xml").status, 200);
-    let r = rt
-        .block_on(get(server.addr, "/metrics", &[]))
-        .expect("GET /metrics");
-    assert_eq!(r.status, 200);
-    String::from_utf8_lossy(&r.body)
-        .lines()
+    // They show once written to the database and read back (a second).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let r = rt
+            .block_on(get(server.addr, "/metrics", &[]))
+            .expect("GET /metrics");
+        assert_eq!(r.status, 200);
+        let text = String::from_utf8_lossy(&r.body).into_owned();
+        if text.contains("crier_aggregator_subscribers{") {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    text.lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)

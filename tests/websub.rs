@@ -314,7 +314,8 @@ async fn the_builtin_hub_verifies_delivers_signed_retries_and_remembers() {
     let (sub_addr, seen) = start_subscriber(1).await;
     let callback = format!("http://{sub_addr}/cb?feed=xiaodian");
     let topic = "http://127.0.0.1:8080/xiaodian/rss.xml";
-    let mut s = Server::start(builtin_site(), &[]);
+    // The readers' figures are written (and read back) every second.
+    let mut s = Server::start(builtin_site(), &["--reader-flush-seconds", "1"]);
 
     // Discovery names crier itself.
     let r = get(s.addr, "/xiaodian/rss.xml", &[]).await.unwrap();
@@ -415,12 +416,16 @@ async fn the_builtin_hub_verifies_delivers_signed_retries_and_remembers() {
     );
     s.wait_for_log("WebSub subscription active");
     // The feed's readers count the hub's subscriber.
-    let metrics = get(s.addr, "/metrics", &[]).await.unwrap();
-    let text = String::from_utf8_lossy(&metrics.body).into_owned();
-    assert!(
-        text.contains("crier_feed_subscribers{feed=\"/xiaodian/rss.xml\",source=\"hub\"} 1"),
-        "{text}"
-    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = get(s.addr, "/metrics", &[]).await.unwrap();
+        let text = String::from_utf8_lossy(&metrics.body).into_owned();
+        if text.contains("crier_feed_subscribers{feed=\"/xiaodian/rss.xml\",source=\"hub\"} 1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no hub readers: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // A change arrives signed within a second; the first try is refused
     // and tried again.

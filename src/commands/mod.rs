@@ -23,8 +23,10 @@ use crier::watch;
 use crate::args::{Input, ServeArgs};
 
 mod serve;
+mod stats;
 
 pub use serve::{healthcheck, serve};
+pub use stats::stats;
 
 const CONTENT_ERRORS: u8 = 1;
 const BAD_CONFIG: u8 = 2;
@@ -40,6 +42,17 @@ fn load_config_with(input: &Input, overrides: &Overrides) -> Result<Config, Exit
         eprintln!("error: {e}");
         ExitCode::from(BAD_CONFIG)
     })
+}
+
+/// The main thread's runtime: signals, builds, the readers' database.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::from(BAD_CONFIG)
+        })
 }
 
 fn load_library(config: Config, dir: &Path) -> Result<Library, ExitCode> {

@@ -1,44 +1,29 @@
 //! `crier serve` and `crier healthcheck`: the server, the thread that
 //! builds and follows changes, the drop folder's thread, and shutdown.
 
+use super::stats::start_readers;
 use super::*;
-use crier::readers::{Readers, Subscriptions};
+use crier::readers::Subscriptions;
 
 pub fn serve(args: &ServeArgs) -> ExitCode {
-    let overrides = args.input.site.overrides();
+    let overrides = args.readers.over(args.input.site.overrides());
     let config = match load_config_with(&args.input, &overrides) {
         Ok(c) => c,
         Err(code) => return code,
     };
     // The main thread's runtime waits for signals and runs builds; the
     // server threads have runtimes of their own.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(BAD_CONFIG);
-        }
+        Err(code) => return code,
     };
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let listeners = match runtime.block_on(async { server::bind(args.addr, threads) }) {
+    let (listeners, addr) = match listen(&runtime, args.addr, threads) {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "error: cannot listen on {} ({e}); pick another --addr / CRIER_ADDR",
-                args.addr
-            );
-            return ExitCode::from(BAD_CONFIG);
-        }
+        Err(code) => return code,
     };
-    let addr = listeners
-        .first()
-        .and_then(|l| l.local_addr().ok())
-        .unwrap_or(args.addr);
     let metrics = Arc::new(crier::metrics::Metrics::new());
     let hub = config.builtin_hub.then(|| {
         Arc::new(Hub::new(
@@ -49,13 +34,22 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
             metrics.clone(),
         ))
     });
+    let current = crier::config::Current::new(config.clone());
+    let subscriptions = hub
+        .clone()
+        .map(|h| (h as Arc<dyn Subscriptions>, current.clone()));
+    let (readers, keeping) = match start_readers(args, &runtime, &config, subscriptions) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let token = config.readers.stats_token.as_deref();
     let state = Arc::new(State {
         metrics: metrics.clone(),
         form: hub
             .clone()
             .map(|h| Arc::new(HubForm(h)) as Arc<dyn FormHandler>),
-        subscriptions: hub.clone().map(|h| h as Arc<dyn Subscriptions>),
-        readers: Readers::new(!args.no_reader_counts),
+        readers,
+        stats_token: token.map(server::stats::Token::new),
         ..State::default()
     });
     let limits = Limits {
@@ -76,7 +70,6 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     // Serving starts at once (/healthz says 503 until the first build is
     // in); a thread builds, then applies each batch of file changes.
     let publisher = crier::websub::Publisher::new(runtime.handle().clone(), metrics);
-    let current = crier::config::Current::new(config.clone());
     let live = Live::new(
         state,
         &args.input.config,
@@ -99,8 +92,29 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     runtime.block_on(shutdown_signal());
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop();
+    if let Some(keeping) = keeping {
+        keeping.stop(&runtime);
+    }
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// `threads` sockets listening on `addr`, and the address they got.
+fn listen(
+    runtime: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    threads: usize,
+) -> Result<(Vec<std::net::TcpListener>, std::net::SocketAddr), ExitCode> {
+    match runtime.block_on(async { server::bind(addr, threads) }) {
+        Ok(listeners) => {
+            let bound = listeners.first().and_then(|l| l.local_addr().ok());
+            Ok((listeners, bound.unwrap_or(addr)))
+        }
+        Err(e) => {
+            eprintln!("error: cannot listen on {addr} ({e}); pick another --addr / CRIER_ADDR");
+            Err(ExitCode::from(BAD_CONFIG))
+        }
+    }
 }
 
 /// The thread that builds the site, then watches `content/` and

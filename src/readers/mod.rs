@@ -1,63 +1,84 @@
-//! Who reads each feed, counted in memory as requests come: what the
-//! aggregators report in their User-Agent (the latest count of each,
-//! until it has not polled for 7 days) and direct readers (distinct
-//! clients a day, each an address and User-Agent through a keyed hash
-//! whose key is made afresh each day and never written anywhere: no
-//! reader's address or User-Agent is kept).
+//! Who reads each feed: what the aggregators report in their User-Agent
+//! (the latest count of each, until it has not polled for 7 days), the
+//! built-in hub's subscriptions, and direct readers (distinct clients a
+//! day, each an address and User-Agent through a keyed hash whose key is
+//! that day's, derived from a secret and never written anywhere: no
+//! reader's address or User-Agent is kept). Counted in memory on the
+//! request path (`Counts`), written to the database every minute
+//! (`keeper`), read back from it as `Figures` for /metrics, `/stats/`
+//! and `crier stats`.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
+use std::hash::Hasher;
 use std::sync::Arc;
 
+mod figures;
+mod keeper;
+mod page;
 mod report;
+mod secret;
+mod store;
 
 use crate::metrics::{AggregatorReaders, FeedReaders, ReaderMetrics};
 
+pub use figures::{DayFigures, FeedFigures, Figures};
+pub use keeper::Keeper;
+pub use page::{html, json};
 pub use report::{Aggregator, MAX_READERS, Report, Said, said};
+pub use secret::Secret;
+pub use store::read_figures;
 
 /// How long a reported count holds after its aggregator last polled.
 pub const REPORT_HOLDS: i64 = 7 * 86_400;
 
-/// A reported count, and when it was last seen (seconds since the epoch).
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    readers: u64,
-    at: i64,
+/// An aggregator's count of one feed's readers, and when it said so
+/// (seconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    pub feed: Arc<str>,
+    pub aggregator: Aggregator,
+    /// The aggregator's own id of the feed ('' when it sends none).
+    pub feed_id: String,
+    pub readers: u64,
+    pub at: i64,
 }
 
-/// The direct readers of one day, by feed: their keyed hashes.
-struct Day {
+/// A direct reader of a feed on a day: its keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Direct {
     /// Days since the epoch (UTC).
+    pub day: i64,
+    pub feed: Arc<str>,
+    pub reader: u64,
+}
+
+/// What was counted since the counts were last written.
+#[derive(Debug, Default)]
+pub struct Pending {
+    pub reports: Vec<Reported>,
+    pub direct: Vec<Direct>,
+}
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.reports.is_empty() && self.direct.is_empty()
+    }
+}
+
+/// The direct readers seen today, by feed: their keyed hashes.
+struct Day {
     number: i64,
-    key: std::collections::hash_map::RandomState,
+    key: (u64, u64),
     seen: HashMap<Arc<str>, HashSet<u64>>,
 }
 
-impl Day {
-    fn new(number: i64) -> Day {
-        Day {
-            number,
-            // A fresh key: yesterday's hashes cannot be matched with today's.
-            key: std::collections::hash_map::RandomState::new(),
-            seen: HashMap::new(),
-        }
-    }
-
-    fn counts(&self) -> HashMap<Arc<str>, u64> {
-        self.seen
-            .iter()
-            .map(|(feed, set)| (feed.clone(), set.len() as u64))
-            .collect()
-    }
-}
-
-/// The counts of every feed. The caller gives the time, so that tests
-/// can move it.
+/// The counts of one process since they were last written, and the
+/// day's readers already seen (so that each is written once).
 pub struct Counts {
-    reported: HashMap<(Arc<str>, Aggregator, Option<String>), Seen>,
+    secret: Secret,
+    reports: HashMap<(Arc<str>, Aggregator, String), Reported>,
     today: Day,
-    /// Yesterday's direct readers per feed, whole.
-    yesterday: HashMap<Arc<str>, u64>,
+    fresh: Vec<Direct>,
 }
 
 /// What a fetch was to the counts.
@@ -71,31 +92,42 @@ pub enum Fetched {
     Direct,
 }
 
-fn day_of(now: i64) -> i64 {
+/// Days since the epoch (UTC) at `now` (seconds since it).
+pub fn day_of(now: i64) -> i64 {
     now.div_euclid(86_400)
 }
 
 impl Counts {
-    pub fn new(now: i64) -> Counts {
+    pub fn new(secret: Secret, now: i64) -> Counts {
+        let day = day_of(now);
         Counts {
-            reported: HashMap::new(),
-            today: Day::new(day_of(now)),
-            yesterday: HashMap::new(),
+            today: Day {
+                number: day,
+                key: secret.day_key(day),
+                seen: HashMap::new(),
+            },
+            secret,
+            reports: HashMap::new(),
+            fresh: Vec::new(),
         }
     }
 
     /// A fetch of `feed` (its path, answered 200 or 304) by `client`
     /// (its address) with `agent`: what it was. A plain reader's costs
-    /// no allocation once its feed has been seen that day.
+    /// no allocation once it has been seen that day.
     pub fn fetched(&mut self, feed: &str, client: &[u8], agent: &str, now: i64) -> Fetched {
         match said(agent) {
             Said::Report(r) => {
-                let seen = Seen {
+                let feed_id = r.feed_id.unwrap_or_default();
+                let key: (Arc<str>, _, _) = (Arc::from(feed), r.aggregator, feed_id.clone());
+                let reported = Reported {
+                    feed: key.0.clone(),
+                    aggregator: r.aggregator,
+                    feed_id,
                     readers: r.readers,
                     at: now,
                 };
-                self.reported
-                    .insert((Arc::from(feed), r.aggregator, r.feed_id), seen);
+                self.reports.insert(key, reported);
                 Fetched::Report
             }
             Said::Bad => Fetched::Bad,
@@ -108,82 +140,64 @@ impl Counts {
 
     fn direct(&mut self, feed: &str, client: &[u8], agent: &str, now: i64) {
         self.roll(now);
-        let mut h = self.today.key.build_hasher();
+        let (k0, k1) = self.today.key;
+        let mut h = siphasher::sip::SipHasher13::new_with_keys(k0, k1);
         h.write(client);
         h.write_u8(0);
         h.write(agent.as_bytes());
         let reader = h.finish();
-        match self.today.seen.get_mut(feed) {
-            Some(set) => {
-                set.insert(reader);
-            }
+        let new = match self.today.seen.get_mut(feed) {
+            Some(set) => set.insert(reader),
             None => {
-                self.today
-                    .seen
-                    .insert(Arc::from(feed), HashSet::from([reader]));
+                let set = HashSet::from([reader]);
+                self.today.seen.insert(Arc::from(feed), set);
+                true
             }
+        };
+        if new {
+            let name = match self.today.seen.get_key_value(feed) {
+                Some((name, _)) => name.clone(),
+                None => Arc::from(feed),
+            };
+            self.fresh.push(Direct {
+                day: self.today.number,
+                feed: name,
+                reader,
+            });
         }
     }
 
-    /// A new day: yesterday's readers are kept as a count, the key that
-    /// hashed them is dropped.
+    /// A new day: a new key, and no reader seen yet (what yesterday's
+    /// were is in the database).
     fn roll(&mut self, now: i64) {
         let day = day_of(now);
-        if day == self.today.number {
-            return;
+        if day != self.today.number {
+            self.today = Day {
+                number: day,
+                key: self.secret.day_key(day),
+                seen: HashMap::new(),
+            };
         }
-        let old = std::mem::replace(&mut self.today, Day::new(day));
-        self.yesterday = if old.number == day - 1 {
-            old.counts()
-        } else {
-            HashMap::new()
-        };
     }
 
-    /// Reported readers per feed: the latest count of each aggregator
-    /// (and its feed id) that polled in the last 7 days, summed.
-    pub fn reported(&self, now: i64) -> HashMap<Arc<str>, u64> {
-        let mut out = HashMap::new();
-        for ((feed, _, _), seen) in self.live_reports(now) {
-            *out.entry(feed.clone()).or_default() += seen.readers;
+    /// What was counted since the last call, to be written.
+    pub fn take(&mut self) -> Pending {
+        Pending {
+            reports: self.reports.drain().map(|(_, r)| r).collect(),
+            direct: std::mem::take(&mut self.fresh),
         }
-        out
     }
 
-    /// Reported readers per aggregator, over every feed.
-    pub fn by_aggregator(&self, now: i64) -> HashMap<Aggregator, u64> {
-        let mut out = HashMap::new();
-        for ((_, aggregator, _), seen) in self.live_reports(now) {
-            *out.entry(*aggregator).or_default() += seen.readers;
+    /// Counts that could not be written, kept for the next try (a report
+    /// made since stands over an older one of the same feed).
+    pub fn restore(&mut self, pending: Pending) {
+        for r in pending.reports {
+            let key = (r.feed.clone(), r.aggregator, r.feed_id.clone());
+            self.reports.entry(key).or_insert(r);
         }
-        out
-    }
-
-    fn live_reports(
-        &self,
-        now: i64,
-    ) -> impl Iterator<Item = (&(Arc<str>, Aggregator, Option<String>), &Seen)> {
-        self.reported
-            .iter()
-            .filter(move |(_, s)| now - s.at < REPORT_HOLDS)
-    }
-
-    /// Direct readers per feed: the distinct clients of today so far or of
-    /// yesterday, whichever are more (a day's key hashes only that day's
-    /// readers, so the two days cannot be joined).
-    pub fn direct_readers(&mut self, now: i64) -> HashMap<Arc<str>, u64> {
-        self.roll(now);
-        let mut out = self.yesterday.clone();
-        for (feed, n) in self.today.counts() {
-            let e = out.entry(feed).or_default();
-            *e = (*e).max(n);
-        }
-        out
-    }
-
-    /// Drops reports older than 7 days (they no longer count).
-    pub fn expire(&mut self, now: i64) {
-        self.reported.retain(|_, s| now - s.at < REPORT_HOLDS);
+        let mut direct = pending.direct;
+        direct.append(&mut self.fresh);
+        self.fresh = direct;
     }
 }
 
@@ -194,36 +208,43 @@ pub trait Subscriptions: Send + Sync {
 }
 
 /// The counts of a running server: taken on the request path under a
-/// lock held for a hash and an insert (never across an await), and
-/// published to /metrics when it is read.
+/// lock held for a hash and an insert (never across an await); and the
+/// figures last read from the database, for /metrics.
 pub struct Readers {
     counts: std::sync::Mutex<Counts>,
     /// False with `--no-reader-counts`: nothing is counted.
     on: bool,
+    figures: std::sync::Mutex<Arc<Figures>>,
 }
 
 impl Default for Readers {
     fn default() -> Self {
-        Readers::new(true)
+        Readers::new(false, Secret::from_setting(""))
     }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Counting cannot leave the counts half-changed.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Readers {
-    /// Counts that count, or (`on` false) count nothing.
-    pub fn new(on: bool) -> Readers {
+    /// Counts that count (with day keys from `secret`), or (`on` false)
+    /// count nothing.
+    pub fn new(on: bool, secret: Secret) -> Readers {
         Readers {
-            counts: std::sync::Mutex::new(Counts::new(now())),
+            counts: std::sync::Mutex::new(Counts::new(secret, now())),
             on,
+            figures: std::sync::Mutex::new(Arc::new(Figures::default())),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
-        // Counting cannot leave the counts half-changed.
-        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn is_on(&self) -> bool {
+        self.on
     }
 
     /// A feed at `feed` (its path) answered 200 or 304 to `client`.
@@ -241,40 +262,54 @@ impl Readers {
             std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
             std::net::IpAddr::V6(a) => a.octets(),
         };
-        if self.lock().fetched(feed, &address, agent, now()) == Fetched::Bad {
+        if locked(&self.counts).fetched(feed, &address, agent, now()) == Fetched::Bad {
             metrics.bad_reports.inc();
         }
     }
 
-    /// Sets the readers' gauges to the counts now (a feed or aggregator
-    /// whose readers are gone shows none), with the subscriptions of the
-    /// built-in hub (`hub`, topics under `base_url`).
-    pub fn publish(&self, metrics: &ReaderMetrics, hub: Option<(&dyn Subscriptions, &str)>) {
-        let now = now();
-        let mut counts = self.lock();
-        counts.expire(now);
-        let (reported, direct) = (counts.reported(now), counts.direct_readers(now));
-        let aggregators = counts.by_aggregator(now);
-        drop(counts);
-        let subscribed: HashMap<Arc<str>, u64> = hub
-            .map(|(hub, base_url)| hub_counts(hub, base_url))
-            .unwrap_or_default();
+    /// What was counted since the last call.
+    pub fn take(&self) -> Pending {
+        locked(&self.counts).take()
+    }
+
+    /// Counts that could not be written, back for the next try.
+    pub fn restore(&self, pending: Pending) {
+        locked(&self.counts).restore(pending);
+    }
+
+    /// The figures last read from the database.
+    pub fn figures(&self) -> Arc<Figures> {
+        locked(&self.figures).clone()
+    }
+
+    pub fn set_figures(&self, figures: Figures) {
+        *locked(&self.figures) = Arc::new(figures);
+    }
+
+    /// Sets the readers' gauges to the figures last read from the
+    /// database (a feed or aggregator whose readers are gone shows none).
+    pub fn publish(&self, metrics: &ReaderMetrics) {
+        let figures = self.figures();
         metrics.feed.clear();
-        let sources = [
-            ("reported", reported),
-            ("hub", subscribed),
-            ("direct", direct),
-        ];
-        for (source, figures) in sources {
-            for (feed, n) in figures {
-                let labels = FeedReaders {
-                    feed: feed.to_string(),
-                    source,
-                };
-                metrics.feed.get_or_create(&labels).set(n as i64);
+        metrics.aggregator.clear();
+        let mut aggregators: HashMap<Aggregator, u64> = HashMap::new();
+        for f in &figures.feeds {
+            let reported = f.reported.values().sum::<u64>();
+            for (source, n) in [("reported", reported), ("hub", f.hub), ("direct", f.direct)] {
+                if n > 0 {
+                    let labels = FeedReaders {
+                        feed: f.feed.clone(),
+                        source,
+                    };
+                    metrics.feed.get_or_create(&labels).set(n as i64);
+                }
+            }
+            for (name, n) in &f.reported {
+                if let Some(a) = Aggregator::named(name) {
+                    *aggregators.entry(a).or_default() += n;
+                }
             }
         }
-        metrics.aggregator.clear();
         for (aggregator, n) in aggregators {
             let labels = AggregatorReaders {
                 aggregator: aggregator.as_str(),
@@ -286,7 +321,7 @@ impl Readers {
 
 /// The hub's subscriptions by feed path (decoded, as the other counts
 /// name feeds): a topic is the feed's public URL.
-fn hub_counts(hub: &dyn Subscriptions, base_url: &str) -> HashMap<Arc<str>, u64> {
+pub fn hub_counts(hub: &dyn Subscriptions, base_url: &str) -> HashMap<Arc<str>, u64> {
     let mut out = HashMap::new();
     for (topic, n) in hub.by_topic() {
         let Some(rest) = topic.strip_prefix(base_url) else {
@@ -308,11 +343,15 @@ mod tests {
     const DAY: i64 = 86_400;
     const FEEDLY: &str = "Feedly/1.0 (+http://www.feedly.com/fetcher.html; 462 subscribers; )";
 
+    fn counts(now: i64) -> Counts {
+        Counts::new(Secret::from_setting("test"), now)
+    }
+
     #[test]
-    fn a_report_holds_until_its_aggregator_has_not_polled_for_a_week() {
+    fn the_latest_report_of_each_aggregator_and_feed_id_is_kept() {
         let feed = "/xiaodian/rss.xml";
         let t0 = 100 * DAY + 3_600;
-        let mut c = Counts::new(t0);
+        let mut c = counts(t0);
         c.fetched(feed, b"1.2.3.4", FEEDLY, t0);
         c.fetched(
             feed,
@@ -320,49 +359,87 @@ mod tests {
             "Feedly/1.0 (poller; 131 subscribers;)",
             t0 + 10,
         );
-        assert_eq!(c.reported(t0 + 20)[feed], 131, "the latest count of Feedly");
         c.fetched(feed, b"9.9.9.9", "Feedbin feed-id:1 - 4 subscribers", t0);
         c.fetched(feed, b"9.9.9.9", "Feedbin feed-id:2 - 6 subscribers", t0);
-        assert_eq!(
-            c.reported(t0 + 20)[feed],
-            141,
-            "Feedbin's two feed ids apart"
-        );
-        assert_eq!(c.by_aggregator(t0 + 20)[&Aggregator::Feedbin], 10);
-        assert!(
-            c.direct_readers(t0 + 20).is_empty(),
-            "aggregators are not direct readers"
-        );
-        assert_eq!(c.reported(t0 + 10 + REPORT_HOLDS - 1)[feed], 131);
-        assert!(c.reported(t0 + 10 + REPORT_HOLDS).is_empty());
         let bad = c.fetched(feed, b"1.2.3.4", "Feedly/1.0 (lots of subscribers)", t0);
         assert_eq!(bad, Fetched::Bad);
+        let mut p = c.take();
+        p.reports
+            .sort_by_key(|r| (r.aggregator.as_str(), r.feed_id.clone()));
+        let got: Vec<_> = p
+            .reports
+            .iter()
+            .map(|r| (r.aggregator.as_str(), r.feed_id.as_str(), r.readers))
+            .collect();
         assert_eq!(
-            c.reported(t0 + 20)[feed],
-            141,
-            "a bad report changes nothing"
+            got,
+            [
+                ("feedbin", "1", 4),
+                ("feedbin", "2", 6),
+                ("feedly", "", 131)
+            ]
         );
+        assert!(p.direct.is_empty(), "aggregators are not direct readers");
+        assert!(c.take().is_empty(), "taken once");
     }
 
     #[test]
-    fn direct_readers_are_distinct_clients_of_a_day() {
+    fn a_direct_reader_is_written_once_a_day() {
         let (feed, other) = ("/rss.xml", "/yingze/atom.xml");
         let t0 = 200 * DAY + 60;
-        let mut c = Counts::new(t0);
+        let mut c = counts(t0);
         for i in 0..50u32 {
             c.fetched(feed, &i.to_be_bytes(), "newsboat/2.36", t0 + i64::from(i));
             c.fetched(feed, &i.to_be_bytes(), "newsboat/2.36", t0 + 1_000);
         }
         c.fetched(feed, &1u32.to_be_bytes(), "NetNewsWire", t0);
         c.fetched(other, &1u32.to_be_bytes(), "NetNewsWire", t0);
-        let now = c.direct_readers(t0 + 2_000);
-        assert_eq!(now[feed], 51, "an address with two readers is two");
-        assert_eq!(now[other], 1);
-        // The next day: yesterday's 51 stand until today's are more.
-        let t1 = t0 + DAY;
-        c.fetched(feed, &7u32.to_be_bytes(), "newsboat/2.36", t1);
-        assert_eq!(c.direct_readers(t1)[feed], 51);
-        // Two days on, nothing is left of them.
-        assert!(c.direct_readers(t1 + 2 * DAY).is_empty());
+        let p = c.take();
+        assert_eq!(p.direct.iter().filter(|d| &*d.feed == feed).count(), 51);
+        assert_eq!(p.direct.len(), 52);
+        c.fetched(feed, &7u32.to_be_bytes(), "newsboat/2.36", t0 + 2_000);
+        assert!(c.take().is_empty(), "seen today already");
+        // The next day the same reader is new again, under another key.
+        c.fetched(feed, &7u32.to_be_bytes(), "newsboat/2.36", t0 + DAY);
+        let next = c.take();
+        assert_eq!(next.direct.len(), 1);
+        assert_eq!(next.direct[0].day, 201);
+        let same_day: Vec<_> = p.direct.iter().map(|d| d.reader).collect();
+        assert!(!same_day.contains(&next.direct[0].reader));
+    }
+
+    #[test]
+    fn two_processes_with_one_secret_hash_a_reader_alike() {
+        let t0 = 300 * DAY;
+        let (mut a, mut b) = (counts(t0), counts(t0 + 500));
+        a.fetched("/rss.xml", b"10.0.0.1", "newsboat", t0);
+        b.fetched("/rss.xml", b"10.0.0.1", "newsboat", t0 + 500);
+        assert_eq!(a.take().direct, b.take().direct);
+        let mut c = Counts::new(Secret::from_setting("another"), t0);
+        c.fetched("/rss.xml", b"10.0.0.1", "newsboat", t0);
+        let mut a2 = counts(t0);
+        a2.fetched("/rss.xml", b"10.0.0.1", "newsboat", t0);
+        assert_ne!(c.take().direct, a2.take().direct);
+    }
+
+    #[test]
+    fn counts_not_written_are_kept_for_the_next_try() {
+        let t0 = 400 * DAY;
+        let mut c = counts(t0);
+        c.fetched("/rss.xml", b"1", "newsboat", t0);
+        c.fetched("/rss.xml", b"2", "Feedbin feed-id:1 - 4 subscribers", t0);
+        let failed = c.take();
+        c.fetched("/rss.xml", b"3", "newsboat", t0 + 60);
+        c.fetched(
+            "/rss.xml",
+            b"2",
+            "Feedbin feed-id:1 - 5 subscribers",
+            t0 + 60,
+        );
+        c.restore(failed);
+        let p = c.take();
+        assert_eq!(p.direct.len(), 2);
+        assert_eq!(p.reports.len(), 1);
+        assert_eq!(p.reports[0].readers, 5, "the newer report stands");
     }
 }

@@ -37,6 +37,11 @@ impl Aggregator {
         }
     }
 
+    /// The aggregator of a name `as_str` gives.
+    pub fn named(name: &str) -> Option<Aggregator> {
+        Aggregator::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     /// The aggregator a User-Agent names (its name anywhere in it, any
     /// case), else `Other`.
     fn of(agent: &str) -> Aggregator {

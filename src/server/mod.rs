@@ -13,6 +13,7 @@ pub mod media;
 pub mod negotiate;
 pub mod routes;
 pub mod service;
+pub mod stats;
 
 use std::convert::Infallible;
 use std::future::Future;

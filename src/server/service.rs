@@ -48,9 +48,9 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     pub form: Option<Arc<dyn FormHandler>>,
     /// Who reads each feed.
-    pub readers: crate::readers::Readers,
-    /// The built-in hub's subscriptions, when it is one.
-    pub subscriptions: Option<Arc<dyn crate::readers::Subscriptions>>,
+    pub readers: Arc<crate::readers::Readers>,
+    /// Who may read the readers' figures at `/stats/`, when anyone may.
+    pub stats_token: Option<super::stats::Token>,
 }
 
 const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
@@ -184,7 +184,7 @@ pub fn handle(state: &State, req: &hyper::http::request::Parts) -> (Response<Bod
         return (r, Route::Other);
     }
     let routes = state.routes.load();
-    if let Some(answer) = own_path(state, req.uri.path(), routes.is_some(), head) {
+    if let Some(answer) = own_path(state, req, routes.is_some(), head) {
         return answer;
     }
     let Some(routes) = routes.as_ref() else {
@@ -250,18 +250,20 @@ fn not_modified(headers: &HeaderMap, etag: &HeaderValue, resource: &Resource) ->
 type Answered = (Response<Body>, Route);
 
 /// `/healthz` and `/metrics`, which are crier's, not the site's.
-fn own_path(state: &State, path: &str, built: bool, head: bool) -> Option<Answered> {
-    match path {
+fn own_path(
+    state: &State,
+    req: &hyper::http::request::Parts,
+    built: bool,
+    head: bool,
+) -> Option<Answered> {
+    match req.uri.path() {
         "/healthz" if built => Some((plain(StatusCode::OK, "ok\n", head), Route::Health)),
         "/healthz" => Some((
             plain(StatusCode::SERVICE_UNAVAILABLE, "building\n", head),
             Route::Health,
         )),
         "/metrics" => {
-            let routes = state.routes.load();
-            let base_url = routes.as_ref().map(|r| r.config().base_url.to_string());
-            let hub = state.subscriptions.as_deref().zip(base_url.as_deref());
-            state.readers.publish(&state.metrics.readers, hub);
+            state.readers.publish(&state.metrics.readers);
             let mut r = with_body(StatusCode::OK, state.metrics.encode().into(), head);
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -272,8 +274,40 @@ fn own_path(state: &State, path: &str, built: bool, head: bool) -> Option<Answer
             r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
             Some((r, Route::Metrics))
         }
+        path if path == "/stats" || path.starts_with("/stats/") => {
+            stats(state, req, head).map(|r| (r, Route::Stats))
+        }
         _ => None,
     }
+}
+
+/// The readers' figures, for the holder of the stats token.
+fn stats(state: &State, req: &hyper::http::request::Parts, head: bool) -> Option<Response<Body>> {
+    let title = || {
+        let routes = state.routes.load();
+        routes
+            .as_ref()
+            .map_or("crier".into(), |r| r.config().title.clone())
+    };
+    let a = super::stats::answer(
+        state.stats_token.as_ref(),
+        req.uri.path(),
+        req.headers.get(header::AUTHORIZATION),
+        state.readers.figures(),
+        title,
+    )?;
+    let mut r = with_body(a.status, a.body, head);
+    let headers = r.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(a.content_type),
+    );
+    // A private page: no cache keeps it.
+    headers.insert(header::CACHE_CONTROL, NO_STORE);
+    if let Some((name, value)) = a.header {
+        headers.insert(name, value);
+    }
+    Some(r)
 }
 
 /// The resource at `path`, or the answer when there is none: a redirect,

@@ -219,6 +219,7 @@ pub fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
 pub mod http;
+pub mod postgres;
 
 /// A small deterministic generator (xorshift): the same run every time.
 pub struct Rng(pub u64);
