@@ -2,7 +2,9 @@
 # Memory of counting readers: `crier serve` on the sample, then N fetches
 # of /rss.xml each with a User-Agent of its own (N distinct direct
 # readers, by wrk and a Lua script); prints crier's resident memory
-# before and after, and what /metrics counts.
+# before, after (the new readers' hashes also waiting to be written) and
+# once they are written to the database (SQLite, in a temp state folder,
+# every 20 s here), and what /metrics counts then.
 #
 # usage: bench/readers.sh [N=100000]
 # needs: wrk (apt-get install wrk), curl.
@@ -16,7 +18,8 @@ done
 cargo build --release --quiet
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/crier.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
-RUST_LOG=warn ./target/release/crier serve --out "$work/feeds" --addr "127.0.0.1:$PORT" 2>"$work/crier.log" &
+RUST_LOG=warn ./target/release/crier serve --out "$work/feeds" --addr "127.0.0.1:$PORT" \
+  --state-dir "$work/state" --reader-flush-seconds 20 2>"$work/crier.log" &
 echo $! > "$work/crier.pid"
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
@@ -37,6 +40,12 @@ LUA
 # One thread, so the N User-Agents are N distinct ones.
 wrk -t1 -c16 -d120s -s "$work/readers.lua" "http://127.0.0.1:$PORT/rss.xml" >/dev/null
 after=$(rss)
-direct=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/crier_feed_subscribers\{feed="\/rss.xml",source="direct"\}/{print $2}')
+direct=0
+for _ in $(seq 120); do
+  direct=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/crier_feed_subscribers\{feed="\/rss.xml",source="direct"\}/{print $2}')
+  [ "${direct:-0}" -gt "$N" ] && break
+  sleep 1
+done
+written=$(rss)
 echo "direct readers counted on /rss.xml: $direct ($N + 1 asked for; wrk's open connections may send a few more)"
-echo "crier VmRSS: $before KB before, $after KB after: $((after - before)) KB for the readers"
+echo "crier VmRSS: $before KB before, $after KB after ($((after - before)) KB for the readers, with their hashes waiting to be written), $written KB once written ($((written - before)) KB)"

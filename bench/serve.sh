@@ -53,8 +53,10 @@ nginx -c "$work/nginx.conf"
 
 # crier with as many server threads as nginx has workers (its default
 # is one per core), its access log going to a file like nginx's.
+# The counting one keeps its counts in SQLite in a temp state folder,
+# written every minute as by default.
 ./target/release/crier serve --threads "$THREADS" --out "$work/served" \
-  --addr "127.0.0.1:$CRIER_PORT" 2>"$work/crier.log" &
+  --state-dir "$work/state" --addr "127.0.0.1:$CRIER_PORT" 2>"$work/crier.log" &
 echo $! > "$work/crier.pid"
 ./target/release/crier serve --threads "$THREADS" --out "$work/quiet" --no-reader-counts \
   --addr "127.0.0.1:$QUIET_PORT" 2>"$work/quiet.log" &

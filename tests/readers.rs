@@ -43,6 +43,19 @@ fn feed<'a>(figures: &'a serde_json::Value, path: &str) -> Option<&'a serde_json
         .find(|f| f["feed"] == path)
 }
 
+/// Waits up to 20 s for a log line with `needle`.
+fn wait_log(server: &Server, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.log_text().contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle}: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Waits until `check` holds of the figures (`crier stats`), up to 20 s.
 fn wait_figures(
     site: &Site,
@@ -429,4 +442,35 @@ fn two_replicas_on_one_postgres_count_as_one_server() {
     )
     .unwrap();
     assert!(line.ends_with(" 245"), "{line}");
+}
+
+#[test]
+fn a_database_lost_while_serving_gets_the_counts_when_it_is_back() {
+    let pg = Postgres::start();
+    let url = pg.url();
+    let args = [&FLUSH[..], &["--database-url", &url]].concat();
+    let server = Server::start(Site::sample(), &args);
+    let db = ["--database-url", url.as_str()];
+    fetch(&server, "/rss.xml", "newsboat/1");
+    wait_figures(&server.site, &db, "written", |f| {
+        feed(f, "/rss.xml").is_some_and(|r| r["direct"] == 1)
+    });
+    pg.down();
+    // A write waits up to 5 s for a connection before it fails.
+    wait_log(&server, "cannot write the readers' counts");
+    // Serving goes on; what is counted meanwhile is kept.
+    fetch(&server, "/rss.xml", "newsboat/2");
+    fetch(&server, "/rss.xml", "Feedly/1.0 (poller; 131 subscribers;)");
+    std::thread::sleep(Duration::from_secs(8));
+    let failures = server
+        .log_text()
+        .matches("cannot write the readers' counts")
+        .count();
+    assert_eq!(failures, 1, "logged once: {}", server.log_text());
+    pg.up();
+    wait_log(&server, "the database answers again");
+    let figures = wait_figures(&server.site, &db, "written when back", |f| {
+        feed(f, "/rss.xml").is_some_and(|r| r["total"] == 133)
+    });
+    assert_eq!(feed(&figures, "/rss.xml").unwrap()["direct"], 2);
 }

@@ -62,21 +62,32 @@ impl Postgres {
                 "--no-sync",
             ],
         );
+        pg.up();
+        pg
+    }
+
+    /// Starts the server (again) on its port.
+    pub fn up(&self) {
         let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
-            pg.dir.path().display()
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.path().display()
         );
-        let log = format!("{}/log", pg.dir.path().display());
-        pg.run(
-            "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
-        );
+        let log = format!("{}/log", self.dir.path().display());
+        let data = self.data();
+        let args = ["-D", &data, "-o", &options, "-l", &log, "-w", "start"];
+        self.run("pg_ctl", &args);
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(Instant::now() < deadline, "PostgreSQL never listened");
             std::thread::sleep(Duration::from_millis(50));
         }
-        pg
+    }
+
+    /// Stops the server, closing every connection (its data stays).
+    pub fn down(&self) {
+        let data = self.data();
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
     }
 
     fn data(&self) -> String {
