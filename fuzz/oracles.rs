@@ -447,13 +447,22 @@ static HUB: LazyLock<Arc<crier::hub::Hub>> = LazyLock::new(|| {
             .build()
             .expect("a runtime")
     });
-    let hub = crier::hub::Hub::new(
-        &std::env::temp_dir().join("crier-fuzz-websub.json"),
-        "https://news.example.cn/websub".into(),
-        vec!["hub.invalid".into()],
-        RUNTIME.handle().clone(),
-        Arc::new(crier::metrics::Metrics::new()),
-    );
+    let tmp = std::env::temp_dir();
+    let at = crier::database::Location::Sqlite(tmp.join("crier-fuzz-hub.db"));
+    let hub = RUNTIME.block_on(async {
+        let db = crier::database::Database::open(&at)
+            .await
+            .expect("a SQLite database in the temp folder");
+        crier::hub::Hub::open(
+            db,
+            &tmp.join("crier-fuzz-websub.json"),
+            "https://news.example.cn/websub".into(),
+            vec!["hub.invalid".into()],
+            crier::hub::Limits::default(),
+            Arc::new(crier::metrics::Metrics::new()),
+        )
+        .await
+    });
     hub.set_topics(["https://news.example.cn/rss.xml".to_string()]);
     Arc::new(hub)
 });

@@ -37,7 +37,7 @@ pub enum Command {
         input: Input,
     },
     /// Build the site (writing the output folder as build does) and serve it over HTTP.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Exit 0 if a running `crier serve` answers /healthz with 200 within a few seconds, else 1 (for Docker's HEALTHCHECK).
     Healthcheck {
         /// The server's address; 0.0.0.0 / [::] mean this machine.
@@ -136,6 +136,20 @@ pub struct ServeArgs {
     /// measuring what counting costs.
     #[arg(long, env = "CRIER_NO_READER_COUNTS")]
     pub no_reader_counts: bool,
+    /// With hub = "builtin": deliveries to subscribers in flight at once.
+    #[arg(long, env = "CRIER_HUB_CONCURRENCY", default_value_t = 64)]
+    pub hub_concurrency: usize,
+    /// With hub = "builtin": deliveries in flight to one host at once.
+    #[arg(long, env = "CRIER_HUB_PER_HOST", default_value_t = 8)]
+    pub hub_per_host: usize,
+    /// Seconds a claimed delivery is this server's before another may make it.
+    #[arg(
+        long,
+        env = "CRIER_HUB_CLAIM_SECONDS",
+        default_value_t = 120,
+        hide = true
+    )]
+    pub hub_claim_seconds: u64,
     #[command(flatten)]
     pub readers: ReaderArgs,
     /// Seconds between writes of the readers' counts to the database.

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reader flushes",
         include_str!("database/0002_reader_flushes.sql"),
     ),
+    (3, "hub", include_str!("database/0003_hub.sql")),
 ];
 
 /// Where the database is.

@@ -83,6 +83,10 @@ pub struct Metrics {
     pub last_build: Gauge<f64, AtomicU64>,
     pub websub_pings: Family<PingLabels, Counter>,
     pub websub_deliveries: Family<OutcomeLabels, Counter>,
+    /// The built-in hub's deliveries not yet made (every server's).
+    pub websub_pending: Gauge,
+    /// Seconds since the oldest of them became due.
+    pub websub_oldest_pending: Gauge,
     /// Outputs that could not be rendered or compressed.
     pub build_errors: Counter,
     /// Article pages and archive documents not yet written to `feeds/`.
@@ -183,6 +187,32 @@ fn add<M: prometheus_client::registry::Metric + Clone>(
     metric
 }
 
+/// The WebSub counters, every outcome exported from the start, at 0, so
+/// that a rule on `increase(...{outcome="failed"})` sees the first one.
+fn websub_families(
+    r: &mut Registry,
+) -> (Family<PingLabels, Counter>, Family<OutcomeLabels, Counter>) {
+    let websub_pings = add(
+        r,
+        "websub_pings",
+        "Tries of WebSub publish pings to hubs, by outcome",
+        Family::<PingLabels, Counter>::default(),
+    );
+    let websub_deliveries = add(
+        r,
+        "websub_deliveries",
+        "Tries of the built-in hub's deliveries to subscribers, by outcome: delivered, retried (after a backoff), gone (410: unsubscribed), dropped (failing for 3 days)",
+        Family::<OutcomeLabels, Counter>::default(),
+    );
+    for outcome in [Outcome::Accepted, Outcome::Retried, Outcome::Failed] {
+        let _ = websub_pings.get_or_create(&PingLabels { outcome });
+    }
+    for outcome in ["delivered", "retried", "gone", "dropped"] {
+        let _ = websub_deliveries.get_or_create(&OutcomeLabels { outcome });
+    }
+    (websub_pings, websub_deliveries)
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -193,26 +223,7 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("crier");
         let r = &mut registry;
-        let websub_pings = add(
-            r,
-            "websub_pings",
-            "Tries of WebSub publish pings to hubs, by outcome",
-            Family::<PingLabels, Counter>::default(),
-        );
-        let websub_deliveries = add(
-            r,
-            "websub_deliveries",
-            "Tries of the built-in hub's deliveries to subscribers, by outcome",
-            Family::<OutcomeLabels, Counter>::default(),
-        );
-        // Every outcome is exported from the start, at 0, so that a rule on
-        // `increase(...{outcome="failed"})` sees the first failure.
-        for outcome in [Outcome::Accepted, Outcome::Retried, Outcome::Failed] {
-            let _ = websub_pings.get_or_create(&PingLabels { outcome });
-        }
-        for outcome in ["delivered", "retried", "failed"] {
-            let _ = websub_deliveries.get_or_create(&OutcomeLabels { outcome });
-        }
+        let (websub_pings, websub_deliveries) = websub_families(r);
         Metrics {
             requests: add(
                 r,
@@ -283,6 +294,18 @@ impl Metrics {
             ),
             websub_pings,
             websub_deliveries,
+            websub_pending: add(
+                r,
+                "websub_pending_deliveries",
+                "The built-in hub's deliveries not yet made",
+                Gauge::default(),
+            ),
+            websub_oldest_pending: add(
+                r,
+                "websub_oldest_pending_seconds",
+                "Seconds since the built-in hub's oldest pending delivery became due",
+                Gauge::default(),
+            ),
             readers: ReaderMetrics::new(r),
             registry,
         }

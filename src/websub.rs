@@ -115,7 +115,36 @@ pub enum Attempt {
     GaveUp(String),
 }
 
-/// The one retry loop of WebSub, for publish pings and hub deliveries:
+/// Why one POST did not go through.
+pub enum Tried {
+    /// Answered 410 Gone: the callback is no more.
+    Gone,
+    /// Refused otherwise, unreachable, or no answer in time (why).
+    Failed(String),
+}
+
+/// One POST, given `TIMEOUT`: answered 2xx, or why not.
+pub async fn post_once(
+    client: &HttpClient,
+    request: Result<Request<Full<Bytes>>, hyper::http::Error>,
+) -> Result<(), Tried> {
+    match request {
+        Err(e) => Err(Tried::Failed(format!("cannot be asked: {e}"))),
+        Ok(r) => match tokio::time::timeout(TIMEOUT, client.request(r)).await {
+            Ok(Ok(r)) if r.status().is_success() => Ok(()),
+            Ok(Ok(r)) if r.status() == hyper::StatusCode::GONE => Err(Tried::Gone),
+            Ok(Ok(r)) => Err(Tried::Failed(format!("answered {}", r.status()))),
+            Ok(Err(e)) => Err(Tried::Failed(format!("unreachable: {e}"))),
+            Err(_) => Err(Tried::Failed(format!(
+                "no answer in {}s",
+                TIMEOUT.as_secs()
+            ))),
+        },
+    }
+}
+
+/// The retry loop of publish pings (the hub's deliveries are retried
+/// from the database, `hub::deliver`):
 /// up to `tries` tries, the wait between them doubling from `first_wait`,
 /// each given `TIMEOUT`.
 pub struct Retry {
@@ -129,11 +158,6 @@ impl Retry {
         tries: 6,
         first_wait: Duration::from_secs(1),
     };
-    /// The built-in hub's deliveries to a subscriber: 5 tries.
-    pub const DELIVERY: Retry = Retry {
-        tries: 5,
-        first_wait: Duration::from_secs(1),
-    };
 
     /// POSTs what `request` makes until a try is answered 2xx or `tries`
     /// are used; `seen` hears of each try (with the wait before the next).
@@ -145,14 +169,10 @@ impl Retry {
     ) -> bool {
         let mut wait = self.first_wait;
         for attempt in 1..=self.tries {
-            let problem = match request() {
-                Err(e) => Some(format!("cannot be asked: {e}")),
-                Ok(r) => match tokio::time::timeout(TIMEOUT, client.request(r)).await {
-                    Ok(Ok(r)) if r.status().is_success() => None,
-                    Ok(Ok(r)) => Some(format!("answered {}", r.status())),
-                    Ok(Err(e)) => Some(format!("unreachable: {e}")),
-                    Err(_) => Some(format!("no answer in {}s", TIMEOUT.as_secs())),
-                },
+            let problem = match post_once(client, request()).await {
+                Ok(()) => None,
+                Err(Tried::Gone) => Some(format!("answered {}", hyper::StatusCode::GONE)),
+                Err(Tried::Failed(p)) => Some(p),
             };
             let outcome = match problem {
                 None => Attempt::Made,

@@ -1,9 +1,8 @@
 //! `crier serve` and `crier healthcheck`: the server, the thread that
 //! builds and follows changes, the drop folder's thread, and shutdown.
 
-use super::stats::start_readers;
+use super::stats::{Kept, start_keeping};
 use super::*;
-use crier::readers::Subscriptions;
 
 pub fn serve(args: &ServeArgs) -> ExitCode {
     let overrides = args.readers.over(args.input.site.overrides());
@@ -25,21 +24,13 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
         Err(code) => return code,
     };
     let metrics = Arc::new(crier::metrics::Metrics::new());
-    let hub = config.builtin_hub.then(|| {
-        Arc::new(Hub::new(
-            &args.websub_state,
-            format!("{}websub", config.base_url),
-            config.hub_callbacks.clone(),
-            runtime.handle().clone(),
-            metrics.clone(),
-        ))
-    });
     let current = crier::config::Current::new(config.clone());
-    let subscriptions = hub
-        .clone()
-        .map(|h| (h as Arc<dyn Subscriptions>, current.clone()));
-    let (readers, keeping) = match start_readers(args, &runtime, &config, subscriptions) {
-        Ok(r) => r,
+    let Kept {
+        readers,
+        hub,
+        keeping,
+    } = match start_keeping(args, &runtime, &current, &metrics) {
+        Ok(k) => k,
         Err(code) => return code,
     };
     let token = config.readers.stats_token.as_deref();
@@ -92,9 +83,7 @@ pub fn serve(args: &ServeArgs) -> ExitCode {
     runtime.block_on(shutdown_signal());
     tracing::info!("shutting down: finishing in-flight requests");
     running.stop();
-    if let Some(keeping) = keeping {
-        keeping.stop(&runtime);
-    }
+    keeping.stop(&runtime);
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }

@@ -1,10 +1,11 @@
-//! The readers' database for `crier serve` (opened at start, exit 2 when
-//! it cannot be), and `crier stats`, which prints what it holds.
+//! crier's database for `crier serve` (opened at start, exit 2 when it
+//! cannot be): the readers' counts and the built-in hub kept in it; and
+//! `crier stats`, which prints the readers' figures.
 
 use super::*;
 use crate::args::ReaderArgs;
 use crier::database::{Database, Location};
-use crier::readers::{Keeper, Readers, Secret, Subscriptions};
+use crier::readers::{Keeper, Readers, Secret};
 
 /// Opens the database of `config` (or the SQLite file in `state_dir`)
 /// on `runtime`, bringing its schema up to date.
@@ -16,64 +17,117 @@ fn open_database(
     let location = Location::of(config.readers.database_url.as_deref(), state_dir);
     runtime.block_on(Database::open(&location)).map_err(|e| {
         eprintln!(
-            "error: {e}; check database_url / CRIER_DATABASE_URL (or --state-dir for SQLite), or serve with --no-reader-counts"
+            "error: {e}; check database_url / CRIER_DATABASE_URL (or --state-dir for SQLite)"
         );
         ExitCode::from(BAD_CONFIG)
     })
 }
 
-/// The keeper of the readers' counts, running on the main runtime.
+/// What `crier serve` keeps in its database, running on the main runtime:
+/// the readers' keeper and the hub's deliveries.
 pub(super) struct Keeping {
     stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    db: Option<Database>,
 }
 
 impl Keeping {
-    /// Writes the last counts and closes the database.
+    /// Writes the last counts, stops the deliveries (one in flight is
+    /// made again after its claim lapses) and closes the database.
     pub(super) fn stop(self, runtime: &tokio::runtime::Runtime) {
         let _ = self.stop.send(true);
-        let _ = runtime.block_on(self.task);
+        for task in self.tasks {
+            let _ = runtime.block_on(task);
+        }
+        if let Some(db) = self.db {
+            runtime.block_on(db.close());
+        }
     }
 }
 
-/// The readers' counts of a server and what keeps them in the database
-/// (from now on, every `--reader-flush-seconds`), or counts that count
-/// nothing with `--no-reader-counts`.
-pub(super) fn start_readers(
+/// What `crier serve` keeps: the readers' counts, the built-in hub (with
+/// `hub = "builtin"`), and the database both are kept in (opened when
+/// either needs it: exit 2 when it cannot be).
+pub(super) struct Kept {
+    pub readers: Arc<Readers>,
+    pub hub: Option<Arc<Hub>>,
+    pub keeping: Keeping,
+}
+
+pub(super) fn start_keeping(
     args: &ServeArgs,
     runtime: &tokio::runtime::Runtime,
-    config: &Config,
-    hub: Option<(Arc<dyn Subscriptions>, crier::config::Current)>,
-) -> Result<(Arc<Readers>, Option<Keeping>), ExitCode> {
-    if args.no_reader_counts {
-        return Ok((Arc::new(Readers::default()), None));
+    config: &crier::config::Current,
+    metrics: &Arc<crier::metrics::Metrics>,
+) -> Result<Kept, ExitCode> {
+    let site = config.get();
+    let counting = !args.no_reader_counts;
+    let db = if counting || site.builtin_hub {
+        Some(open_database(runtime, &site, &args.readers.state_dir)?)
+    } else {
+        None
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    let hub = match (&db, site.builtin_hub) {
+        (Some(db), true) => {
+            let limits = crier::hub::Limits {
+                concurrency: args.hub_concurrency.max(1),
+                per_host: args.hub_per_host.max(1),
+                claim: args.hub_claim_seconds.max(1) as i64,
+            };
+            let hub = Arc::new(runtime.block_on(Hub::open(
+                db.clone(),
+                &args.websub_state,
+                format!("{}websub", site.base_url),
+                site.hub_callbacks.clone(),
+                limits,
+                metrics.clone(),
+            )));
+            tasks.push(hub.run(stopped.clone()));
+            Some(hub)
+        }
+        _ => None,
+    };
+    let readers = match (&db, counting) {
+        (Some(db), true) => {
+            let readers = Arc::new(Readers::new(true, secret(args, &site, db)?));
+            let hub_config = hub.is_some().then(|| config.clone());
+            let keeper = Keeper::new(readers.clone(), db.clone(), hub_config);
+            let every = Duration::from_secs(args.reader_flush_seconds.max(1));
+            tasks.push(runtime.spawn(keeper.run(every, stopped)));
+            tracing::info!(database = %db.shown(), "counting readers");
+            readers
+        }
+        _ => Arc::new(Readers::default()),
+    };
+    let keeping = Keeping { stop, tasks, db };
+    Ok(Kept {
+        readers,
+        hub,
+        keeping,
+    })
+}
+
+/// What the daily keys of direct readers derive from: the setting, else
+/// the state folder's.
+fn secret(args: &ServeArgs, config: &Config, db: &Database) -> Result<Secret, ExitCode> {
+    if let Some(s) = &config.readers.secret {
+        return Ok(Secret::from_setting(s));
+    }
+    if db.is_postgres() {
+        tracing::warn!(
+            "no readers_secret: each replica hashes direct readers with a key of its own, so a reader of two replicas counts twice; set CRIER_READERS_SECRET, the same on each"
+        );
     }
     let state_dir = &args.readers.state_dir;
-    let db = open_database(runtime, config, state_dir)?;
-    let secret = match &config.readers.secret {
-        Some(s) => Secret::from_setting(s),
-        None => {
-            if db.is_postgres() {
-                tracing::warn!(
-                    "no readers_secret: each replica hashes direct readers with a key of its own, so a reader of two replicas counts twice; set CRIER_READERS_SECRET, the same on each"
-                );
-            }
-            Secret::in_folder(state_dir).map_err(|e| {
-                eprintln!(
-                    "error: cannot keep the readers' secret in {}: {e}; make the state folder writable or set readers_secret",
-                    state_dir.display()
-                );
-                ExitCode::from(BAD_CONFIG)
-            })?
-        }
-    };
-    tracing::info!(database = %db.shown(), "counting readers");
-    let readers = Arc::new(Readers::new(true, secret));
-    let keeper = Keeper::new(readers.clone(), db, hub);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let every = Duration::from_secs(args.reader_flush_seconds.max(1));
-    let task = runtime.spawn(keeper.run(every, stopped));
-    Ok((readers, Some(Keeping { stop, task })))
+    Secret::in_folder(state_dir).map_err(|e| {
+        eprintln!(
+            "error: cannot keep the readers' secret in {}: {e}; make the state folder writable or set readers_secret",
+            state_dir.display()
+        );
+        ExitCode::from(BAD_CONFIG)
+    })
 }
 
 /// `crier stats`: the figures as a table (or JSON), from the database.

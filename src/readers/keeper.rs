@@ -6,14 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Readers, Subscriptions, hub_counts, now, store};
+use super::{Readers, hub_counts, now, store};
 use crate::database::Database;
 
 pub struct Keeper {
     readers: Arc<Readers>,
     db: Database,
-    /// The built-in hub, and the config its topics are URLs of.
-    hub: Option<(Arc<dyn Subscriptions>, crate::config::Current)>,
+    /// With the built-in hub: the config its topics are URLs of.
+    hub: Option<crate::config::Current>,
     /// This server among replicas: its host and process.
     replica: String,
     failing: bool,
@@ -30,11 +30,7 @@ fn host() -> String {
 }
 
 impl Keeper {
-    pub fn new(
-        readers: Arc<Readers>,
-        db: Database,
-        hub: Option<(Arc<dyn Subscriptions>, crate::config::Current)>,
-    ) -> Keeper {
+    pub fn new(readers: Arc<Readers>, db: Database, hub: Option<crate::config::Current>) -> Keeper {
         Keeper {
             readers,
             db,
@@ -48,20 +44,7 @@ impl Keeper {
     /// counts stay in memory for the next try.
     pub async fn flush(&mut self) {
         let now = now();
-        let pending = self.readers.take();
-        let hub = self.hub.as_ref().map(|(hub, config)| {
-            let base_url = config.get().base_url.to_string();
-            hub_counts(hub.as_ref(), &base_url)
-        });
-        let written = store::write(&self.db, &pending, hub.as_ref(), &self.replica, now).await;
-        let result = match written {
-            Ok(()) => store::read_figures(&self.db, now).await,
-            Err(e) => {
-                self.readers.restore(pending);
-                Err(e)
-            }
-        };
-        match result {
+        match self.write(now).await {
             Ok(figures) => {
                 if self.failing {
                     tracing::info!(database = %self.db.shown(), "the database answers again: readers' counts written");
@@ -80,6 +63,25 @@ impl Keeper {
         }
     }
 
+    /// The hub's subscriptions, what was counted (kept for the next try
+    /// when it cannot be written), then the figures read back.
+    async fn write(&self, now: i64) -> Result<super::Figures, sqlx::Error> {
+        let hub = match &self.hub {
+            Some(config) => {
+                let by_topic = crate::hub::active(&self.db).await?;
+                Some(hub_counts(by_topic, config.get().base_url.as_str()))
+            }
+            None => None,
+        };
+        let pending = self.readers.take();
+        let written = store::write(&self.db, &pending, hub.as_ref(), &self.replica, now).await;
+        if let Err(e) = written {
+            self.readers.restore(pending);
+            return Err(e);
+        }
+        store::read_figures(&self.db, now).await
+    }
+
     /// Flushes every `every` until `stop` says so, then once more.
     pub async fn run(mut self, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut tick = tokio::time::interval(every);
@@ -91,6 +93,5 @@ impl Keeper {
             }
         }
         self.flush().await;
-        self.db.close().await;
     }
 }

@@ -201,12 +201,6 @@ impl Counts {
     }
 }
 
-/// What the built-in hub tells of its subscribers: its active
-/// subscriptions by topic (a feed's public URL).
-pub trait Subscriptions: Send + Sync {
-    fn by_topic(&self) -> std::collections::BTreeMap<String, u64>;
-}
-
 /// The counts of a running server: taken on the request path under a
 /// lock held for a hash and an insert (never across an await); and the
 /// figures last read from the database, for /metrics.
@@ -319,11 +313,14 @@ impl Readers {
     }
 }
 
-/// The hub's subscriptions by feed path (decoded, as the other counts
-/// name feeds): a topic is the feed's public URL.
-pub fn hub_counts(hub: &dyn Subscriptions, base_url: &str) -> HashMap<Arc<str>, u64> {
+/// The hub's subscriptions (by topic, a feed's public URL) by feed path
+/// (decoded, as the other counts name feeds).
+pub fn hub_counts(
+    by_topic: std::collections::BTreeMap<String, u64>,
+    base_url: &str,
+) -> HashMap<Arc<str>, u64> {
     let mut out = HashMap::new();
-    for (topic, n) in hub.by_topic() {
+    for (topic, n) in by_topic {
         let Some(rest) = topic.strip_prefix(base_url) else {
             continue;
         };

@@ -27,6 +27,18 @@ impl Site {
         Site { dir }
     }
 
+    /// The sample with `hub = "builtin"`, calling back 127.0.0.1 only.
+    pub fn with_builtin_hub() -> Site {
+        let site = Site::sample();
+        let toml = site.read("crier.toml");
+        let (top, tables) = toml.split_once("\n[").expect("crier.toml has tables");
+        site.write(
+            "crier.toml",
+            format!("{top}\nhub = \"builtin\"\nhub_callbacks = [\"127.0.0.1\"]\n\n[{tables}"),
+        );
+        site
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -119,9 +119,11 @@ sleep 0.3
 code=$(status -d hub.mode=subscribe -d "hub.topic=${BASE}xiaodian/rss.xml" \
   -d "hub.callback=http://host.docker.internal:$CB/cb" "${BASE}websub")
 state=$(docker volume inspect -f '{{ .Mountpoint }}' "$NAME-state")
+# The subscription is in crier's SQLite database in the state volume (its
+# write-ahead log until a checkpoint).
 if [ "$code" = 202 ] && wait_for 5 grep -q "verified subscribe" "$T/callback.log" &&
-  wait_for 5 grep -q "host.docker.internal" "$state/websub.json"; then
-  ok "subscribed to the built-in hub; state saved in the state volume (owner $(stat -c %u "$state/websub.json"))"
+  wait_for 5 grep -qs "host.docker.internal" "$state/crier.db" "$state/crier.db-wal"; then
+  ok "subscribed to the built-in hub; kept in the state volume's database (owner $(stat -c %u "$state/crier.db"))"
 else
   fail "subscription (status $code): $(cat "$T/callback.log" 2>/dev/null) $(docker logs "$NAME-a" 2>&1 | grep -i websub | tail -3)"
 fi

@@ -1,50 +1,56 @@
 //! The built-in WebSub hub (W3C Recommendation, section 5 and 7), at
 //! `/websub`: subscribers ask for a feed's updates; crier checks their
 //! intent, then POSTs every new version of the feed to them, signed when
-//! they gave a secret. Subscriptions are kept in a state file written
-//! whole (temp file + rename), so they survive a restart.
+//! they gave a secret. Subscriptions and pending deliveries are kept in
+//! crier's database (`store`), so that a delivery pending when crier
+//! stops is made after it starts again, and replicas on one PostgreSQL
+//! share the subscriptions and make each delivery once (`deliver`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
-use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::{BodyExt, Full};
-use hyper::header::{CONTENT_TYPE, LINK};
 use hyper::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use tokio::sync::Notify;
 
-use crate::metrics::{Metrics, OutcomeLabels};
-use crate::websub::{Attempt, HttpClient, Retry};
+use crate::database::Database;
+use crate::metrics::Metrics;
+use crate::websub::HttpClient;
+
+pub mod deliver;
+pub mod store;
+
+pub use deliver::Limits;
 
 /// Largest subscription request body read.
 pub const MAX_BODY: usize = 8 * 1024;
 /// Subscriptions held at most.
-pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+pub const MAX_SUBSCRIPTIONS: u64 = 1_000_000;
 /// Leases a subscriber may ask for, and the one given when it asks none.
 pub const MIN_LEASE: u64 = 60;
 pub const MAX_LEASE: u64 = 30 * 24 * 3600;
 pub const DEFAULT_LEASE: u64 = 10 * 24 * 3600;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A subscription, as `websub.json` of earlier versions kept it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-struct Subscription {
-    topic: String,
-    callback: String,
+pub struct Subscription {
+    pub topic: String,
+    pub callback: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
+    pub secret: Option<String>,
     /// Unix seconds.
-    expires: u64,
+    pub expires: u64,
 }
 
 pub struct Hub {
-    state_file: PathBuf,
-    /// By (topic, callback).
-    subs: Mutex<BTreeMap<(String, String), Subscription>>,
+    db: Database,
     client: HttpClient,
     runtime: tokio::runtime::Handle,
     /// This hub's public URL, for the Link header of deliveries.
@@ -54,6 +60,11 @@ pub struct Hub {
     /// The public URLs of the site's feeds, which may be subscribed to.
     topics: ArcSwap<std::collections::HashSet<String>>,
     metrics: Arc<Metrics>,
+    limits: Limits,
+    /// Woken when deliveries come due.
+    due: Arc<Notify>,
+    /// Subscriptions held, as last counted.
+    held: AtomicU64,
 }
 
 fn now() -> u64 {
@@ -63,40 +74,68 @@ fn now() -> u64 {
 }
 
 impl Hub {
-    /// A hub with the subscriptions saved in `state_file` (those not yet
-    /// expired).
-    pub fn new(
+    /// A hub on `db`, which takes over the subscriptions an earlier
+    /// crier kept in `state_file` (once: the file is renamed aside).
+    pub async fn open(
+        db: Database,
         state_file: &Path,
         url: String,
         allowed: Vec<String>,
-        runtime: tokio::runtime::Handle,
+        limits: Limits,
         metrics: Arc<Metrics>,
     ) -> Hub {
-        let saved: Vec<Subscription> = match std::fs::read(state_file) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                tracing::error!(
-                    "{}: cannot read WebSub subscriptions ({e}); starting with none",
-                    state_file.display()
-                );
-                Vec::new()
-            }),
-            Err(_) => Vec::new(),
-        };
-        let now = now();
-        let subs = saved
-            .into_iter()
-            .filter(|s| s.expires > now)
-            .map(|s| ((s.topic.clone(), s.callback.clone()), s))
-            .collect();
+        import(&db, state_file).await;
+        let held = store::count(&db).await.unwrap_or(0).max(0) as u64;
         Hub {
-            state_file: state_file.to_path_buf(),
-            subs: Mutex::new(subs),
+            db,
             client: crate::websub::client(),
-            runtime,
+            runtime: tokio::runtime::Handle::current(),
             url,
             allowed,
             topics: ArcSwap::default(),
             metrics,
+            limits,
+            due: Arc::new(Notify::new()),
+            held: AtomicU64::new(held),
+        }
+    }
+
+    /// Makes the deliveries, and keeps the subscriptions' count and the
+    /// pending deliveries' gauges current, until `stop`.
+    pub fn run(
+        self: &Arc<Self>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let hub = self.clone();
+        let mut gauges_stop = stop.clone();
+        self.runtime.spawn(async move {
+            let h = hub.clone();
+            let gauges = tokio::spawn(async move {
+                loop {
+                    h.refresh().await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                        _ = gauges_stop.changed() => return,
+                    }
+                }
+            });
+            deliver::run(hub.clone(), hub.due.clone(), stop).await;
+            let _ = gauges.await;
+        })
+    }
+
+    /// Drops expired subscriptions; counts what is held and pending.
+    async fn refresh(&self) {
+        let now = now() as i64;
+        let _ = store::expire(&self.db, now).await;
+        if let Ok(n) = store::count(&self.db).await {
+            self.held.store(n.max(0) as u64, Ordering::Relaxed);
+        }
+        if let Ok((pending, oldest)) = store::pending(&self.db).await {
+            self.metrics.websub_pending.set(pending);
+            self.metrics
+                .websub_oldest_pending
+                .set(oldest.map_or(0, |since| (now - since).max(0)));
         }
     }
 
@@ -104,45 +143,53 @@ impl Hub {
     pub fn set_topics(&self, topics: impl IntoIterator<Item = String>) {
         self.topics.store(Arc::new(topics.into_iter().collect()));
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), Subscription>> {
-        self.subs.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Active subscriptions.
-    pub fn count(&self) -> usize {
-        let now = now();
-        self.lock().values().filter(|s| s.expires > now).count()
-    }
 }
 
-impl crate::readers::Subscriptions for Hub {
-    fn by_topic(&self) -> BTreeMap<String, u64> {
-        let now = now();
-        let mut out = BTreeMap::new();
-        for s in self.lock().values().filter(|s| s.expires > now) {
-            *out.entry(s.topic.clone()).or_default() += 1;
+/// Active subscriptions by topic, from the hub's table (for the readers'
+/// counts).
+pub async fn active(db: &Database) -> Result<BTreeMap<String, u64>, sqlx::Error> {
+    store::active(db, now() as i64).await
+}
+
+/// The subscriptions of `websub.json` (crier before the database) into
+/// the database, then the file renamed aside.
+async fn import(db: &Database, state_file: &Path) {
+    let Ok(bytes) = std::fs::read(state_file) else {
+        return;
+    };
+    let shown = state_file.display();
+    let subs: Vec<Subscription> = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(
+                "{shown}: cannot read WebSub subscriptions ({e}); left where it is, nothing imported"
+            );
+            return;
         }
-        out
+    };
+    let now = now();
+    let mut imported = 0;
+    for sub in subs.iter().filter(|s| s.expires > now) {
+        if let Err(e) = store::subscribe(db, sub).await {
+            tracing::error!(
+                "{shown}: cannot import a subscription ({e}); the file is kept, to import at the next start"
+            );
+            return;
+        }
+        imported += 1;
+    }
+    let aside = state_file.with_extension("json.imported");
+    match std::fs::rename(state_file, &aside) {
+        Ok(()) => tracing::info!(
+            imported,
+            "WebSub subscriptions taken over from {shown} into the database; the file is now {}",
+            aside.display()
+        ),
+        Err(e) => tracing::error!("{shown}: imported, but cannot be renamed aside ({e})"),
     }
 }
 
 impl Hub {
-    /// Writes the subscriptions whole; the file holds secrets, so only
-    /// its owner may read it.
-    fn save(&self) {
-        let subs: Vec<Subscription> = self.lock().values().cloned().collect();
-        let written = serde_json::to_vec_pretty(&subs)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                crate::atomic::write(&self.state_file, &bytes, crate::atomic::Access::Private)
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(e) = written {
-            tracing::error!("cannot save WebSub subscriptions: {e}");
-        }
-    }
-
     fn host_allowed(&self, host: &str) -> bool {
         self.allowed.iter().any(|a| {
             a == "*"
@@ -229,10 +276,7 @@ impl Hub {
             );
         }
         let key = (topic.to_string(), callback.to_string());
-        // One lock at a time: a guard kept in the condition would still
-        // be held when `count` locks.
-        let known = self.lock().contains_key(&key);
-        if mode == "subscribe" && !known && self.count() >= MAX_SUBSCRIPTIONS {
+        if mode == "subscribe" && self.held.load(Ordering::Relaxed) >= MAX_SUBSCRIPTIONS {
             return (
                 StatusCode::TOO_MANY_REQUESTS,
                 "this hub holds as many subscriptions as it can",
@@ -290,101 +334,53 @@ impl Hub {
             );
             return;
         }
-        let key = (sub.topic.clone(), sub.callback.clone());
-        if mode == "subscribe" {
-            tracing::info!(
-                callback = sub.callback,
-                topic = sub.topic,
-                lease,
-                "WebSub subscription active"
-            );
-            self.lock().insert(key, sub);
+        let done = if mode == "subscribe" {
+            store::subscribe(&self.db, &sub).await
         } else {
-            tracing::info!(
+            store::unsubscribe(&self.db, &sub.topic, &sub.callback).await
+        };
+        match done {
+            Ok(()) if mode == "subscribe" => {
+                self.held.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    callback = sub.callback,
+                    topic = sub.topic,
+                    lease,
+                    "WebSub subscription active"
+                );
+            }
+            Ok(()) => tracing::info!(
                 callback = sub.callback,
                 topic = sub.topic,
                 "WebSub subscription ended"
-            );
-            self.lock().remove(&key);
+            ),
+            Err(e) => tracing::error!(
+                callback = sub.callback,
+                "cannot keep the WebSub {mode} ({e}): nothing changed; the subscriber may ask again"
+            ),
         }
-        self.save();
     }
 
-    /// Content distribution (section 7): POSTs the new body of `topic`
-    /// to each of its subscribers, in the background.
+    /// Content distribution (section 7): the new body of `topic` is due
+    /// to each of its subscribers; the deliveries follow in the
+    /// background, and survive a restart.
     pub fn distribute(self: &Arc<Self>, topic: &str, content_type: &str, body: Bytes) {
-        let now = now();
-        let (live, expired): (Vec<Subscription>, Vec<Subscription>) = self
-            .lock()
-            .values()
-            .filter(|s| s.topic == topic)
-            .cloned()
-            .partition(|s| s.expires > now);
-        if !expired.is_empty() {
-            let mut subs = self.lock();
-            for s in &expired {
-                subs.remove(&(s.topic.clone(), s.callback.clone()));
-            }
-            drop(subs);
-            self.save();
-        }
-        for sub in live {
-            let hub = self.clone();
-            let body = body.clone();
-            let content_type = content_type.to_string();
-            self.runtime
-                .spawn(async move { hub.deliver(sub, &content_type, body).await });
-        }
-    }
-
-    async fn deliver(&self, sub: Subscription, content_type: &str, body: Bytes) {
-        let link = format!("<{}>; rel=\"hub\", <{}>; rel=\"self\"", self.url, sub.topic);
-        let signature = sub.secret.as_ref().and_then(|secret| {
-            // HMAC takes a key of any length: this cannot fail.
-            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).ok()?;
-            mac.update(&body);
-            Some(format!(
-                "sha256={}",
-                crate::fingerprint::hex(&mac.finalize().into_bytes())
-            ))
-        });
-        let request = || {
-            let mut request = Request::post(&sub.callback)
-                .header(CONTENT_TYPE, content_type)
-                .header(LINK, link.as_str());
-            if let Some(sig) = &signature {
-                request = request.header("x-hub-signature", sig.as_str());
-            }
-            request.body(Full::new(body.clone()))
+        let Ok(body) = String::from_utf8(body.to_vec()) else {
+            tracing::error!(topic, "a feed that is not UTF-8 cannot be delivered");
+            return;
         };
-        let retry = Retry::DELIVERY;
-        retry
-            .post(&self.client, request, |attempt, wait| {
-                let outcome = match attempt {
-                    Attempt::Made => "delivered",
-                    Attempt::Again(_) => "retried",
-                    Attempt::GaveUp(_) => "failed",
-                };
-                self.metrics
-                    .websub_deliveries
-                    .get_or_create(&OutcomeLabels { outcome })
-                    .inc();
-                match attempt {
-                    Attempt::Made => {}
-                    Attempt::Again(p) => tracing::warn!(
-                        callback = sub.callback,
-                        "WebSub delivery {p}; trying again in {}s",
-                        wait.as_secs()
-                    ),
-                    Attempt::GaveUp(p) => tracing::error!(
-                        callback = sub.callback,
-                        topic = sub.topic,
-                        "WebSub delivery {p}; failed {} times: given up",
-                        retry.tries
-                    ),
-                }
-            })
-            .await;
+        let (hub, topic, content_type) =
+            (self.clone(), topic.to_string(), content_type.to_string());
+        self.runtime.spawn(async move {
+            match store::publish(&hub.db, &topic, &content_type, &body, now() as i64).await {
+                Ok(Some(_)) => hub.due.notify_one(),
+                Ok(None) => {}
+                Err(e) => tracing::error!(
+                    topic,
+                    "the hub cannot queue the new feed for its subscribers ({e}): they learn of it at their next poll"
+                ),
+            }
+        });
     }
 }
 
@@ -403,25 +399,29 @@ fn challenge() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::database::Location;
 
-    fn hub(state: &Path, allowed: &[&str]) -> Hub {
-        Hub::new(
-            state,
+    async fn hub(dir: &Path, allowed: &[&str]) -> Hub {
+        let db = Database::open(&Location::of(None, dir)).await.unwrap();
+        Hub::open(
+            db,
+            &dir.join("subs.json"),
             "https://n.example/websub".into(),
             allowed.iter().map(|a| a.to_string()).collect(),
-            tokio::runtime::Handle::current(),
+            Limits::default(),
             Arc::default(),
         )
+        .await
     }
 
     #[tokio::test]
-    async fn expired_leases_are_dropped_and_live_ones_kept() {
+    async fn websub_json_is_imported_once_without_expired_leases() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("subs.json");
         let sub = |callback: &str, expires: u64| Subscription {
             topic: "https://n.example/rss.xml".into(),
             callback: callback.into(),
-            secret: None,
+            secret: Some("k".into()),
             expires,
         };
         let saved = vec![
@@ -429,31 +429,36 @@ mod tests {
             sub("http://a/new", now() + 600),
         ];
         std::fs::write(&state, serde_json::to_vec(&saved).unwrap()).unwrap();
-        let h = hub(&state, &["a"]);
-        assert_eq!(h.count(), 1);
-        assert_eq!(h.lock().values().next().unwrap().callback, "http://a/new");
-        // A lease that runs out while crier runs stops counting at once.
-        h.lock().values_mut().for_each(|s| s.expires = now() - 1);
-        assert_eq!(h.count(), 0);
-        // A garbled state file: no subscriptions, no crash.
+        let h = hub(dir.path(), &["a"]).await;
+        assert_eq!(h.held.load(Ordering::Relaxed), 1);
+        let active = active(&h.db).await.unwrap();
+        assert_eq!(active["https://n.example/rss.xml"], 1);
+        assert_eq!(
+            store::secret(&h.db, "https://n.example/rss.xml", "http://a/new")
+                .await
+                .unwrap(),
+            Some(Some("k".into()))
+        );
+        assert!(!state.exists(), "renamed aside");
+        assert!(dir.path().join("subs.json.imported").exists());
+        // A garbled file: nothing imported, the file left for a person.
         std::fs::write(&state, b"{not json").unwrap();
-        assert_eq!(hub(&state, &["a"]).count(), 0);
+        let h = hub(dir.path(), &["a"]).await;
+        assert_eq!(h.held.load(Ordering::Relaxed), 1);
+        assert!(state.exists());
     }
 
     #[tokio::test]
     async fn callback_hosts_follow_the_allow_list() {
         let dir = tempfile::tempdir().unwrap();
-        let h = hub(
-            &dir.path().join("s.json"),
-            &["news.example", "*.readers.example"],
-        );
+        let h = hub(dir.path(), &["news.example", "*.readers.example"]).await;
         assert!(h.host_allowed("news.example"));
         assert!(h.host_allowed("NEWS.example"));
         assert!(h.host_allowed("a.readers.example"));
         assert!(!h.host_allowed("readers.example"));
         assert!(!h.host_allowed("evilreaders.example"));
         assert!(!h.host_allowed("127.0.0.1"));
-        assert!(hub(&dir.path().join("s.json"), &["*"]).host_allowed("10.0.0.1"));
-        assert!(!hub(&dir.path().join("s.json"), &[]).host_allowed("news.example"));
+        assert!(hub(dir.path(), &["*"]).await.host_allowed("10.0.0.1"));
+        assert!(!hub(dir.path(), &[]).await.host_allowed("news.example"));
     }
 }
