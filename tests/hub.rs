@@ -32,6 +32,8 @@ struct Seen {
     verified: BTreeMap<String, Vec<(String, String)>>,
     /// The bodies delivered.
     delivered: BTreeMap<String, Vec<Bytes>>,
+    /// The content type of the last delivery.
+    types: BTreeMap<String, String>,
 }
 
 type Shared = Arc<Mutex<Seen>>;
@@ -87,15 +89,18 @@ async fn answer(
             .push((field("hub.mode"), field("hub.lease_seconds")));
         return reply(200, Bytes::from(field("hub.challenge")));
     }
+    let kind = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let body = req.into_body().collect().await.unwrap().to_bytes();
     tokio::time::sleep(delay).await;
     let gone = path.starts_with("/cb/gone");
-    seen.lock()
-        .unwrap()
-        .delivered
-        .entry(path)
-        .or_default()
-        .push(body);
+    let mut seen = seen.lock().unwrap();
+    seen.types.insert(path.clone(), kind);
+    seen.delivered.entry(path).or_default().push(body);
     reply(if gone { 410 } else { 204 }, Bytes::new())
 }
 
@@ -107,9 +112,13 @@ fn edit(site: &Site, extra: &str) {
 }
 
 async fn subscribe(server: &Server, callback: &str, extra: &[(&str, &str)]) -> u16 {
+    subscribe_to(server, TOPIC, callback, extra).await
+}
+
+async fn subscribe_to(server: &Server, topic: &str, callback: &str, extra: &[(&str, &str)]) -> u16 {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("hub.mode", "subscribe")
-        .append_pair("hub.topic", TOPIC)
+        .append_pair("hub.topic", topic)
         .append_pair("hub.callback", callback);
     for (k, v) in extra {
         form.append_pair(k, v);
@@ -229,7 +238,11 @@ async fn a_callback_gone_is_unsubscribed_and_a_resubscription_renews_its_lease()
         subscribe(&server, &fine, &[("hub.lease_seconds", "600")]).await,
         202
     );
-    wait("verified", 10, || seen.lock().unwrap().verified.len() == 2).await;
+    // websub.rocks 106: JSON content, delivered as it is served.
+    let json = format!("http://{addr}/cb/json");
+    let json_topic = "http://127.0.0.1:8080/xiaodian/feed.json";
+    assert_eq!(subscribe_to(&server, json_topic, &json, &[]).await, 202);
+    wait("verified", 10, || seen.lock().unwrap().verified.len() == 3).await;
     // websub.rocks 104: a resubscription is verified again with its lease.
     assert_eq!(
         subscribe(&server, &fine, &[("hub.lease_seconds", "7200")]).await,
@@ -248,7 +261,19 @@ async fn a_callback_gone_is_unsubscribed_and_a_resubscription_renews_its_lease()
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     edit(&server.site, "\n第一次。\n");
-    wait("both delivered", 10, || with(&seen, "第一次").len() == 2).await;
+    wait("all delivered", 10, || with(&seen, "第一次").len() == 3).await;
+    let served = common::http::get(server.addr, "/xiaodian/feed.json", &[])
+        .await
+        .unwrap();
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(
+            seen.types["/cb/json"],
+            served.header("content-type").unwrap()
+        );
+        assert_eq!(seen.delivered["/cb/json"].last().unwrap(), &served.body);
+        assert!(seen.types["/cb/fine"].starts_with("application/rss+xml"));
+    }
     server.wait_for_log("answered 410 Gone: unsubscribed");
     edit(&server.site, "\n第二次。\n");
     wait("the second change delivered", 10, || {

@@ -62,7 +62,7 @@ pub async fn run(hub: Arc<Hub>, due: Arc<Notify>, mut stop: tokio::sync::watch::
     let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
     let hosts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let mut quiet_failure = false;
-    loop {
+    while !*stop.borrow() {
         let free = permits.available_permits();
         let mut claimed = Vec::new();
         if free > 0 {
@@ -137,8 +137,8 @@ impl Hub {
         ) {
             (Ok(Some(secret)), Ok(Some(content))) => (secret, content),
             (Ok(None), _) | (_, Ok(None)) => {
-                // Unsubscribed meanwhile: nothing to send.
-                let _ = store::unsubscribe(db, &d.topic, &d.callback).await;
+                // Unsubscribed meanwhile (or no content: none to send).
+                let _ = store::delivered(db, d, d.version).await;
                 return;
             }
             (Err(e), _) | (_, Err(e)) => {
