@@ -24,8 +24,11 @@ p = sys.argv[1]
 top, rest = open(p).read().split("\n[", 1)
 open(p, "w").write(top + '\nhub = "builtin"\nhub_callbacks = ["127.0.0.1"]\n\n[' + rest)
 PY
-(cd "$work" && RUST_LOG=warn "$OLDPWD/target/release/crier" serve --addr "127.0.0.1:$PORT" \
-  --state-dir "$work/state" --no-reader-counts 2>"$work/crier.log" & echo $! > "$work/crier.pid")
+root=$(pwd)
+# exec: the pid is crier's own.
+(cd "$work" && RUST_LOG=warn exec "$root/target/release/crier" serve --addr "127.0.0.1:$PORT" \
+  --state-dir "$work/state" --no-reader-counts 2>"$work/crier.log") &
+echo $! > "$work/crier.pid"
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break
   sleep 0.1

@@ -326,3 +326,46 @@ async fn two_replicas_on_one_postgres_deliver_each_change_once() {
     let got = with(&seen, "再一次");
     assert!(got.values().all(|n| *n == 1), "once each: {got:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_host_does_not_hold_the_others() {
+    let (slow_addr, slow) = callbacks(Duration::from_millis(1500)).await;
+    let (fast_addr, fast) = callbacks(Duration::ZERO).await;
+    let site = Site::sample();
+    let toml = site.read("crier.toml");
+    let (top, tables) = toml.split_once("\n[").unwrap();
+    site.write(
+        "crier.toml",
+        format!(
+            "{top}\nhub = \"builtin\"\nhub_callbacks = [\"127.0.0.1\", \"localhost\"]\n\n[{tables}"
+        ),
+    );
+    let args = ["--hub-concurrency", "8", "--hub-per-host", "2"];
+    let server = Server::start(site, &args);
+    let n = 12;
+    for i in 0..n {
+        let s = format!("http://{slow_addr}/cb/{i}");
+        let f = format!("http://localhost:{}/cb/{i}", fast_addr.port());
+        assert_eq!(subscribe(&server, &s, &[]).await, 202);
+        assert_eq!(subscribe(&server, &f, &[]).await, 202);
+    }
+    wait("verified", 20, || {
+        slow.lock().unwrap().verified.len() == n && fast.lock().unwrap().verified.len() == n
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    edit(&server.site, "\n慢与快。\n");
+    wait("the fast host served", 10, || {
+        with(&fast, "慢与快").len() == n
+    })
+    .await;
+    let slow_done = with(&slow, "慢与快").len();
+    assert!(
+        slow_done <= 4,
+        "the slow host takes 2 at a time: {slow_done} done when the fast one had all"
+    );
+    wait("the slow host served", 30, || {
+        with(&slow, "慢与快").len() == n
+    })
+    .await;
+}

@@ -5,6 +5,7 @@
 CREATE TABLE hub_subscriptions (
     topic TEXT NOT NULL,
     callback TEXT NOT NULL,
+    host TEXT NOT NULL,
     secret TEXT,
     expires_at BIGINT NOT NULL,
     failing_since BIGINT,
@@ -21,12 +22,14 @@ CREATE TABLE hub_contents (
     body TEXT NOT NULL
 );
 
--- One pending delivery per subscription. A replica claims it until
+-- One pending delivery per subscription (host: its callback's, for the
+-- per-host limit). A replica claims it until
 -- claimed_until (another takes it after that, if that replica died);
 -- since: when it first became due, for the oldest pending one's age.
 CREATE TABLE hub_deliveries (
     topic TEXT NOT NULL,
     callback TEXT NOT NULL,
+    host TEXT NOT NULL,
     version BIGINT NOT NULL,
     attempts BIGINT NOT NULL,
     next_try BIGINT NOT NULL,

@@ -5,11 +5,10 @@
 //! how each went: done, tried again after a backoff (15 s doubling, up to
 //! a day), unsubscribed on 410, dropped after 3 days of failures.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use http_body_util::Full;
 use hyper::Request;
@@ -17,7 +16,7 @@ use hyper::header::{CONTENT_TYPE, LINK};
 use sha2::Sha256;
 use tokio::sync::{Notify, Semaphore};
 
-use super::store::{self, Claimed, Failed};
+use super::store::{self, Claimed, Content, Failed};
 use super::{Hub, now};
 use crate::metrics::OutcomeLabels;
 use crate::websub::Tried;
@@ -55,22 +54,112 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     )
 }
 
-/// The loop that makes the deliveries, woken by `due` (a new content) or
-/// every second (retries come due), until `stop`.
+/// Deliveries claimed and not yet begun, by host: each begins when its
+/// host has a free slot. A host whose queue holds `per_host * 8` is left
+/// out of claims until it is down to half of that: a slow host holds its
+/// own slots and queue, not the others'. A queued delivery waits at most
+/// 8 rounds of its host's tries (80 s with 10 s timeouts), within its
+/// claim.
+struct Queue {
+    waiting: HashMap<String, VecDeque<Claimed>>,
+    /// Deliveries in flight, by host (ended by their own tasks).
+    running: Arc<Mutex<HashMap<String, usize>>>,
+    permits: Arc<Semaphore>,
+    per_host: usize,
+}
+
+impl Queue {
+    fn cap(&self) -> usize {
+        self.per_host * 8
+    }
+
+    /// Hosts not to claim for now.
+    fn busy(&self) -> Vec<String> {
+        self.waiting
+            .iter()
+            .filter(|(_, q)| q.len() >= self.cap() / 2)
+            .map(|(h, _)| h.clone())
+            .collect()
+    }
+
+    /// Queues what was claimed; what finds its host's queue full is given back.
+    fn add(&mut self, claimed: Vec<Claimed>) -> Vec<Claimed> {
+        let cap = self.cap();
+        let mut back = Vec::new();
+        for d in claimed {
+            let q = self.waiting.entry(d.host.clone()).or_default();
+            if q.len() < cap {
+                q.push_back(d);
+            } else {
+                back.push(d);
+            }
+        }
+        back
+    }
+
+    /// Begins every queued delivery whose host has a free slot, while
+    /// permits last.
+    fn begin(&mut self, hub: &Arc<Hub>, due: &Arc<Notify>) {
+        for (host, queue) in &mut self.waiting {
+            while !queue.is_empty() {
+                {
+                    let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+                    if running.get(host).copied().unwrap_or(0) >= self.per_host {
+                        break;
+                    }
+                    let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                        return;
+                    };
+                    *running.entry(host.clone()).or_default() += 1;
+                    let Some(d) = queue.pop_front() else { break };
+                    let (hub, due, running) = (hub.clone(), due.clone(), self.running.clone());
+                    tokio::spawn(async move {
+                        hub.deliver(&d).await;
+                        let mut r = running.lock().unwrap_or_else(|e| e.into_inner());
+                        if let Some(n) = r.get_mut(&d.host) {
+                            *n = n.saturating_sub(1);
+                        }
+                        drop(r);
+                        drop(permit);
+                        due.notify_one();
+                    });
+                }
+            }
+        }
+        self.waiting.retain(|_, q| !q.is_empty());
+    }
+
+    fn drain(&mut self) -> Vec<Claimed> {
+        self.waiting.drain().flat_map(|(_, q)| q).collect()
+    }
+}
+
+/// The loop that makes the deliveries, woken by `due` (a new content, a
+/// delivery ended) or every second (retries come due), until `stop`.
 pub async fn run(hub: Arc<Hub>, due: Arc<Notify>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let limits = hub.limits;
-    let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
-    let hosts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let mut queue = Queue {
+        waiting: HashMap::new(),
+        running: Arc::default(),
+        permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
+        per_host: limits.per_host.max(1),
+    };
     let mut quiet_failure = false;
     while !*stop.borrow() {
-        let free = permits.available_permits();
-        let mut claimed = Vec::new();
+        queue.begin(&hub, &due);
+        let free = queue.permits.available_permits();
+        let mut more = false;
         if free > 0 {
             let now = now() as i64;
-            match store::claim(&hub.db, now, now + limits.claim, free).await {
-                Ok(c) => {
+            match store::claim(&hub.db, now, now + limits.claim, free, &queue.busy()).await {
+                Ok(claimed) => {
                     quiet_failure = false;
-                    claimed = c;
+                    more = claimed.len() == free;
+                    let back = queue.add(claimed);
+                    if !back.is_empty() {
+                        more = false;
+                        let _ = store::release(&hub.db, &back, now + 1).await;
+                    }
                 }
                 Err(e) if !quiet_failure => {
                     tracing::error!("the hub cannot read its deliveries ({e}): trying again");
@@ -78,62 +167,48 @@ pub async fn run(hub: Arc<Hub>, due: Arc<Notify>, mut stop: tokio::sync::watch::
                 }
                 Err(_) => {}
             }
+            queue.begin(&hub, &due);
         }
-        let full = !claimed.is_empty() && claimed.len() == free;
-        for d in claimed {
-            let host = url::Url::parse(&d.callback)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_default();
-            let busy = {
-                let mut hosts = hosts.lock().unwrap_or_else(|e| e.into_inner());
-                let n = hosts.entry(host.clone()).or_default();
-                if *n >= limits.per_host {
-                    true
-                } else {
-                    *n += 1;
-                    false
-                }
-            };
-            if busy {
-                // Given back: due again in a second.
-                let _ = store::release(&hub.db, &d, now() as i64 + 1).await;
-                continue;
-            }
-            let Ok(permit) = permits.clone().try_acquire_owned() else {
-                let _ = store::release(&hub.db, &d, now() as i64).await;
-                continue;
-            };
-            let (hub, hosts, due) = (hub.clone(), hosts.clone(), due.clone());
-            tokio::spawn(async move {
-                hub.deliver(&d).await;
-                let mut hosts = hosts.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(n) = hosts.get_mut(&host) {
-                    *n = n.saturating_sub(1);
-                }
-                drop(hosts);
-                drop(permit);
-                due.notify_one();
-            });
-        }
-        if full {
+        if more {
             continue;
         }
         tokio::select! {
             _ = due.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
     }
+    // What was claimed and not begun is due again at once, for whichever
+    // server comes next.
+    let _ = store::release(&hub.db, &queue.drain(), now() as i64).await;
 }
 
 impl Hub {
+    /// The latest content of a claimed delivery's topic: the one read
+    /// before, unless the delivery is of a newer version.
+    async fn content(&self, d: &Claimed) -> Result<Option<Arc<Content>>, sqlx::Error> {
+        let cached = {
+            let contents = self.contents.lock().unwrap_or_else(|e| e.into_inner());
+            contents.get(&d.topic).cloned()
+        };
+        if let Some(c) = cached.filter(|c| c.version >= d.version) {
+            return Ok(Some(c));
+        }
+        let Some(c) = store::content(&self.db, &d.topic).await? else {
+            return Ok(None);
+        };
+        let c = Arc::new(c);
+        let mut contents = self.contents.lock().unwrap_or_else(|e| e.into_inner());
+        contents.insert(d.topic.clone(), c.clone());
+        Ok(Some(c))
+    }
+
     /// Makes one claimed delivery and records how it went.
     async fn deliver(&self, d: &Claimed) {
         let db = &self.db;
         let (secret, content) = match (
             store::secret(db, &d.topic, &d.callback).await,
-            store::content(db, &d.topic).await,
+            self.content(d).await,
         ) {
             (Ok(Some(secret)), Ok(Some(content))) => (secret, content),
             (Ok(None), _) | (_, Ok(None)) => {
@@ -143,11 +218,11 @@ impl Hub {
             }
             (Err(e), _) | (_, Err(e)) => {
                 tracing::error!("the hub cannot read a delivery ({e}): trying again");
-                let _ = store::release(db, d, now() as i64 + 1).await;
+                let _ = store::release(db, std::slice::from_ref(d), now() as i64 + 1).await;
                 return;
             }
         };
-        let body = Bytes::from(content.body);
+        let body = content.body.clone();
         let link = format!("<{}>; rel=\"hub\", <{}>; rel=\"self\"", self.url, d.topic);
         let mut request = Request::post(&d.callback)
             .header(CONTENT_TYPE, content.content_type.as_str())

@@ -65,6 +65,8 @@ pub struct Hub {
     due: Arc<Notify>,
     /// Subscriptions held, as last counted.
     held: AtomicU64,
+    /// Each topic's latest content as last read: a fan-out reads it once.
+    contents: std::sync::Mutex<std::collections::HashMap<String, Arc<store::Content>>>,
 }
 
 fn now() -> u64 {
@@ -97,6 +99,7 @@ impl Hub {
             limits,
             due: Arc::new(Notify::new()),
             held: AtomicU64::new(held),
+            contents: Default::default(),
         }
     }
 

@@ -26,6 +26,7 @@ pub fn backoff(attempts: i64) -> i64 {
 pub struct Claimed {
     pub topic: String,
     pub callback: String,
+    pub host: String,
     pub version: i64,
     pub attempts: i64,
 }
@@ -35,7 +36,7 @@ pub struct Claimed {
 pub struct Content {
     pub version: i64,
     pub content_type: String,
-    pub body: String,
+    pub body: bytes::Bytes,
 }
 
 /// What a failed try led to.
@@ -47,17 +48,26 @@ pub enum Failed {
     Dropped,
 }
 
+/// The host of a callback URL ('' when it has none).
+pub fn host_of(callback: &str) -> String {
+    url::Url::parse(callback)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default()
+}
+
 /// Adds or renews a verified subscription.
 pub async fn subscribe(db: &Database, sub: &Subscription) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO hub_subscriptions (topic, callback, secret, expires_at, failing_since) \
-         VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (topic, callback) DO UPDATE \
+        "INSERT INTO hub_subscriptions (topic, callback, host, secret, expires_at, failing_since) \
+         VALUES ($1, $2, $5, $3, $4, NULL) ON CONFLICT (topic, callback) DO UPDATE \
          SET secret = excluded.secret, expires_at = excluded.expires_at",
     )
     .bind(sub.topic.clone())
     .bind(sub.callback.clone())
     .bind(sub.secret.clone())
     .bind(sub.expires as i64)
+    .bind(host_of(&sub.callback))
     .execute(db.pool())
     .await?;
     Ok(())
@@ -141,8 +151,8 @@ pub async fn publish(
     };
     let version: i64 = row.try_get(0)?;
     sqlx::query(
-        "INSERT INTO hub_deliveries (topic, callback, version, attempts, next_try, claimed_until, since) \
-         SELECT topic, callback, $2, 0, $3, 0, $3 FROM hub_subscriptions \
+        "INSERT INTO hub_deliveries (topic, callback, host, version, attempts, next_try, claimed_until, since) \
+         SELECT topic, callback, host, $2, 0, $3, 0, $3 FROM hub_subscriptions \
          WHERE topic = $1 AND expires_at > $3 \
          ON CONFLICT (topic, callback) DO UPDATE \
          SET version = excluded.version, attempts = 0, next_try = excluded.next_try",
@@ -156,37 +166,48 @@ pub async fn publish(
     Ok(Some(version))
 }
 
-/// Claims up to `limit` deliveries due at `now` until `until`: no other
-/// server takes them before then (on PostgreSQL the rows another server
-/// is claiming are skipped, not waited for).
+/// Claims up to `limit` deliveries due at `now` (none to the hosts in
+/// `busy`) until `until`: no other server takes them before then (on
+/// PostgreSQL the rows another server is claiming are skipped, not
+/// waited for).
 pub async fn claim(
     db: &Database,
     now: i64,
     until: i64,
     limit: usize,
+    busy: &[String],
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let lock = if db.is_postgres() {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
-    let rows = sqlx::query(AssertSqlSafe(format!(
+    let hosts: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + 4)).collect();
+    let but = if busy.is_empty() {
+        String::new()
+    } else {
+        format!(" AND host NOT IN ({})", hosts.join(", "))
+    };
+    let mut q = sqlx::query(AssertSqlSafe(format!(
         "UPDATE hub_deliveries SET claimed_until = $1 WHERE (topic, callback) IN \
-         (SELECT topic, callback FROM hub_deliveries WHERE next_try <= $2 AND claimed_until <= $2 \
-         ORDER BY next_try LIMIT $3{lock}) RETURNING topic, callback, version, attempts"
+         (SELECT topic, callback FROM hub_deliveries WHERE next_try <= $2 AND claimed_until <= $2{but} \
+         ORDER BY next_try LIMIT $3{lock}) RETURNING topic, callback, host, version, attempts"
     )))
     .bind(until)
     .bind(now)
-    .bind(limit as i64)
-    .fetch_all(db.pool())
-    .await?;
+    .bind(limit as i64);
+    for host in busy {
+        q = q.bind(host.clone());
+    }
+    let rows = q.fetch_all(db.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(Claimed {
             topic: row.try_get(0)?,
             callback: row.try_get(1)?,
-            version: row.try_get(2)?,
-            attempts: row.try_get(3)?,
+            host: row.try_get(2)?,
+            version: row.try_get(3)?,
+            attempts: row.try_get(4)?,
         });
     }
     Ok(out)
@@ -217,7 +238,7 @@ pub async fn content(db: &Database, topic: &str) -> Result<Option<Content>, sqlx
         Some(r) => Ok(Some(Content {
             version: r.try_get(0)?,
             content_type: r.try_get(1)?,
-            body: r.try_get(2)?,
+            body: bytes::Bytes::from(r.try_get::<String, _>(2)?),
         })),
         None => Ok(None),
     }
@@ -245,16 +266,22 @@ pub async fn delivered(db: &Database, d: &Claimed, version: i64) -> Result<(), s
     tx.commit().await
 }
 
-/// A claimed delivery given back untried, due again at `at`.
-pub async fn release(db: &Database, d: &Claimed, at: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE hub_deliveries SET claimed_until = 0, next_try = $3 WHERE topic = $1 AND callback = $2",
-    )
-    .bind(d.topic.clone())
-    .bind(d.callback.clone())
-    .bind(at)
-    .execute(db.pool())
-    .await?;
+/// Claimed deliveries given back untried, due again at `at`.
+pub async fn release(db: &Database, given: &[Claimed], at: i64) -> Result<(), sqlx::Error> {
+    for chunk in given.chunks(500) {
+        let keys: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, ${})", i * 2 + 2, i * 2 + 3))
+            .collect();
+        let mut q = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE hub_deliveries SET claimed_until = 0, next_try = $1 WHERE (topic, callback) IN ({})",
+            keys.join(", ")
+        )))
+        .bind(at);
+        for d in chunk {
+            q = q.bind(d.topic.clone()).bind(d.callback.clone());
+        }
+        q.execute(db.pool()).await?;
+    }
     Ok(())
 }
 
@@ -317,6 +344,15 @@ mod tests {
 
     const TOPIC: &str = "https://n.example/rss.xml";
 
+    async fn claim_(
+        db: &Database,
+        now: i64,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, sqlx::Error> {
+        claim(db, now, until, limit, &[]).await
+    }
+
     async fn db() -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&Location::of(None, dir.path()))
@@ -369,11 +405,11 @@ mod tests {
                 .unwrap(),
             Some(2)
         );
-        let claimed = claim(&db, t + 2, t + 62, 10).await.unwrap();
+        let claimed = claim_(&db, t + 2, t + 62, 10).await.unwrap();
         assert_eq!(claimed.len(), 1, "one delivery, to the active subscriber");
         assert_eq!(claimed[0].version, 2);
         assert!(
-            claim(&db, t + 3, t + 63, 10).await.unwrap().is_empty(),
+            claim_(&db, t + 3, t + 63, 10).await.unwrap().is_empty(),
             "claimed"
         );
         // A newer version while it is in flight: due again once made.
@@ -381,9 +417,12 @@ mod tests {
             .await
             .unwrap();
         delivered(&db, &claimed[0], 2).await.unwrap();
-        let again = claim(&db, t + 5, t + 65, 10).await.unwrap();
+        let again = claim_(&db, t + 5, t + 65, 10).await.unwrap();
         assert_eq!(again[0].version, 3);
-        assert_eq!(content(&db, TOPIC).await.unwrap().unwrap().body, "v3");
+        assert_eq!(
+            content(&db, TOPIC).await.unwrap().unwrap().body,
+            "v3".as_bytes()
+        );
         delivered(&db, &again[0], 3).await.unwrap();
         assert_eq!(pending(&db).await.unwrap(), (0, None));
     }
@@ -394,9 +433,9 @@ mod tests {
         let t = 2_000_000;
         subscribe_to(&db, "http://a/1", t as u64 + 600).await;
         publish(&db, TOPIC, "text/xml", "v1", t).await.unwrap();
-        assert_eq!(claim(&db, t, t + 120, 10).await.unwrap().len(), 1);
-        assert!(claim(&db, t + 119, t + 239, 10).await.unwrap().is_empty());
-        assert_eq!(claim(&db, t + 120, t + 240, 10).await.unwrap().len(), 1);
+        assert_eq!(claim_(&db, t, t + 120, 10).await.unwrap().len(), 1);
+        assert!(claim_(&db, t + 119, t + 239, 10).await.unwrap().is_empty());
+        assert_eq!(claim_(&db, t + 120, t + 240, 10).await.unwrap().len(), 1);
     }
 
     #[tokio::test]
@@ -408,12 +447,12 @@ mod tests {
         let mut now = t;
         let mut waits = Vec::new();
         loop {
-            let c = claim(&db, now, now + 120, 10).await.unwrap();
+            let c = claim_(&db, now, now + 120, 10).await.unwrap();
             assert_eq!(c.len(), 1, "due at {now}");
             match failed(&db, &c[0], now).await.unwrap() {
                 Failed::Retry(at) => {
                     waits.push(at - now);
-                    assert!(claim(&db, at - 1, at + 119, 10).await.unwrap().is_empty());
+                    assert!(claim_(&db, at - 1, at + 119, 10).await.unwrap().is_empty());
                     now = at;
                 }
                 Failed::Dropped => break,
