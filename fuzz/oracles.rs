@@ -447,8 +447,20 @@ static HUB: LazyLock<Arc<crier::hub::Hub>> = LazyLock::new(|| {
             .build()
             .expect("a runtime")
     });
+    // A database of this process's own: another crier's (or another
+    // version's schema) is never opened; those of ended processes go.
     let tmp = std::env::temp_dir();
-    let at = crier::database::Location::Sqlite(tmp.join("crier-fuzz-hub.db"));
+    if let Ok(entries) = std::fs::read_dir(&tmp) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name.strip_prefix("crier-fuzz-hub-");
+            if pid.is_some_and(|p| !std::path::Path::new("/proc").join(p).exists()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let tmp = tmp.join(format!("crier-fuzz-hub-{}", std::process::id()));
+    let at = crier::database::Location::Sqlite(tmp.join("crier.db"));
     let hub = RUNTIME.block_on(async {
         let db = crier::database::Database::open(&at)
             .await
