@@ -331,15 +331,7 @@ async fn two_replicas_on_one_postgres_deliver_each_change_once() {
 async fn a_slow_host_does_not_hold_the_others() {
     let (slow_addr, slow) = callbacks(Duration::from_millis(1500)).await;
     let (fast_addr, fast) = callbacks(Duration::ZERO).await;
-    let site = Site::sample();
-    let toml = site.read("crier.toml");
-    let (top, tables) = toml.split_once("\n[").unwrap();
-    site.write(
-        "crier.toml",
-        format!(
-            "{top}\nhub = \"builtin\"\nhub_callbacks = [\"127.0.0.1\", \"localhost\"]\n\n[{tables}"
-        ),
-    );
+    let site = Site::with_builtin_hub_calling(&["127.0.0.1", "localhost"]);
     let args = ["--hub-concurrency", "8", "--hub-per-host", "2"];
     let server = Server::start(site, &args);
     let n = 12;

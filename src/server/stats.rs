@@ -27,7 +27,13 @@ impl Token {
     }
 
     fn admits(&self, authorization: Option<&HeaderValue>) -> bool {
-        let Some(given) = authorization.and_then(|v| v.as_bytes().strip_prefix(b"Bearer ")) else {
+        // The scheme's name is case-insensitive (RFC 9110 11.1).
+        let given = authorization.and_then(|v| {
+            let v = v.as_bytes();
+            let scheme = v.get(..7)?;
+            scheme.eq_ignore_ascii_case(b"bearer ").then(|| &v[7..])
+        });
+        let Some(given) = given else {
             return false;
         };
         let given: [u8; 32] = Sha256::digest(given.trim_ascii()).into();
@@ -104,4 +110,29 @@ pub fn answer(
         },
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_token_admits() {
+        let t = Token::new("s3cret-token-of-the-newsroom");
+        let admits = |v: &[u8]| t.admits(HeaderValue::from_bytes(v).ok().as_ref());
+        assert!(admits(b"Bearer s3cret-token-of-the-newsroom"));
+        assert!(admits(b"bearer s3cret-token-of-the-newsroom "));
+        for bad in [
+            &b"Bearer "[..],
+            b"Bearer",
+            b"Basic s3cret-token-of-the-newsroom",
+            b"s3cret-token-of-the-newsroom",
+            b"Bearer s3cret-token-of-the-newsroo",
+            b"Bearer s3cret-token-of-the-newsroomX",
+            b"Bearer \xff\xfe",
+        ] {
+            assert!(!admits(bad), "{bad:?}");
+        }
+        assert!(!t.admits(None));
+    }
 }

@@ -29,12 +29,19 @@ impl Site {
 
     /// The sample with `hub = "builtin"`, calling back 127.0.0.1 only.
     pub fn with_builtin_hub() -> Site {
+        Site::with_builtin_hub_calling(&["127.0.0.1"])
+    }
+
+    /// The sample with `hub = "builtin"`, calling back `hosts`.
+    pub fn with_builtin_hub_calling(hosts: &[&str]) -> Site {
         let site = Site::sample();
         let toml = site.read("crier.toml");
         let (top, tables) = toml.split_once("\n[").expect("crier.toml has tables");
+        let hosts: Vec<String> = hosts.iter().map(|h| format!("\"{h}\"")).collect();
+        let hosts = hosts.join(", ");
         site.write(
             "crier.toml",
-            format!("{top}\nhub = \"builtin\"\nhub_callbacks = [\"127.0.0.1\"]\n\n[{tables}"),
+            format!("{top}\nhub = \"builtin\"\nhub_callbacks = [{hosts}]\n\n[{tables}"),
         );
         site
     }
