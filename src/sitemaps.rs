@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
+use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::content::Article;
@@ -159,25 +160,37 @@ impl Months {
                 }
             }
         }
-        for (month, items) in months {
-            let parts = split(&library.config, &items, render::MAX_URLS, render::MAX_BYTES);
-            let old = self.0.remove(&month).unwrap_or_default();
-            let mut now = Vec::with_capacity(parts.len());
-            for (i, items) in parts.into_iter().enumerate() {
-                let part = Part {
-                    print: print(i + 1, &items),
-                    lastmod: newest(items.iter().map(|a| a.updated)),
-                };
-                if old.get(i) != Some(&part) {
-                    jobs.push(Arc::new(SitemapDoc {
-                        month,
-                        part: i + 1,
-                        items: items.into_iter().cloned().collect(),
-                        print: part.print,
-                    }));
+        // Each month split and printed in parallel (every article's entry
+        // is written to measure a part), then taken in in order.
+        let old = &self.0;
+        let planned: Vec<(Month, Vec<Part>, Vec<Arc<SitemapDoc>>)> = months
+            .into_par_iter()
+            .map(|(month, items)| {
+                let old = old.get(&month).map_or(&[][..], Vec::as_slice);
+                let parts = split(&library.config, &items, render::MAX_URLS, render::MAX_BYTES);
+                let mut now = Vec::with_capacity(parts.len());
+                let mut made = Vec::new();
+                for (i, items) in parts.into_iter().enumerate() {
+                    let part = Part {
+                        print: print(i + 1, &items),
+                        lastmod: newest(items.iter().map(|a| a.updated)),
+                    };
+                    if old.get(i) != Some(&part) {
+                        made.push(Arc::new(SitemapDoc {
+                            month,
+                            part: i + 1,
+                            items: items.into_iter().cloned().collect(),
+                            print: part.print,
+                        }));
+                    }
+                    now.push(part);
                 }
-                now.push(part);
-            }
+                (month, now, made)
+            })
+            .collect();
+        for (month, now, made) in planned {
+            jobs.extend(made);
+            let old = self.0.remove(&month).unwrap_or_default();
             gone(month, now.len(), old.len(), removed);
             if !now.is_empty() {
                 self.0.insert(month, now);

@@ -181,7 +181,7 @@ pub(super) fn parse_article(
         image_file: None,
         date,
         updated,
-        source_key: crate::fingerprint::key_of(text.as_bytes()),
+        source_key: crate::fingerprint::source_key(text.as_bytes()),
     };
     let pending = Pending {
         text: owned,

@@ -32,9 +32,15 @@ impl Library {
     /// Every month with articles, each with its articles oldest first.
     pub fn months(&self) -> Vec<(Month, Vec<&Arc<Article>>)> {
         let tz = self.config.timezone;
+        // Each article's month found in parallel (a time zone conversion
+        // each), then grouped in order.
+        let oldest_first: Vec<&Arc<Article>> = self.all.values().rev().collect();
+        let of: Vec<Month> = oldest_first
+            .par_iter()
+            .map(|a| Month::of(a.date, tz))
+            .collect();
         let mut months: Vec<(Month, Vec<&Arc<Article>>)> = Vec::new();
-        for a in self.all.values().rev() {
-            let m = Month::of(a.date, tz);
+        for (a, m) in oldest_first.into_iter().zip(of) {
             match months.last_mut() {
                 Some((last, items)) if *last == m => items.push(a),
                 _ => months.push((m, vec![a])),
@@ -142,7 +148,7 @@ impl Library {
     pub fn topics(&self) -> Vec<Topic> {
         let mut topics: Vec<Topic> = self
             .by_topic
-            .iter()
+            .par_iter()
             .filter_map(|(key, t)| t.topic(key))
             .collect();
         topics.sort_by(|a, b| a.key.cmp(&b.key));

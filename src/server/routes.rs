@@ -22,6 +22,8 @@ use crate::metrics::Route;
 use crate::output::{BuildError, Encoded, EntryLines, EntryTable, Kind, Output, Page};
 use crate::site::Job;
 
+mod map;
+
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
@@ -191,7 +193,7 @@ struct Source {
 /// entries, so it costs the same with 1,000 articles as with 100,000.
 #[derive(Clone)]
 pub struct Routes {
-    map: imbl::HashMap<String, Arc<Resource>>,
+    map: map::Map<Arc<Resource>>,
     /// A sealed output folder served as it is (see `store::Seal`): what
     /// the map lacks is looked up here, until the library is read.
     sealed: Option<Arc<Sealed>>,
@@ -232,7 +234,7 @@ impl Routes {
             .filter_map(|(from, to)| Some((from.clone(), HeaderValue::from_str(to).ok()?)))
             .collect();
         Routes {
-            map: imbl::HashMap::new(),
+            map: map::Map::new(),
             sealed: None,
             cache_control: HeaderValue::from_str(&format!("public, max-age={}", config.max_age))
                 .unwrap_or(HeaderValue::from_static("public")),
@@ -387,7 +389,7 @@ impl Routes {
             return None;
         }
         let mut lines = EntryLines::default();
-        for (path, r) in &self.map {
+        for (path, r) in self.map.iter() {
             // `/x/index.html` is `/x/` again.
             if let Some(dir) = path.strip_suffix("index.html")
                 && self.map.get(dir).is_some_and(|d| Arc::ptr_eq(d, r))
@@ -423,10 +425,15 @@ impl Routes {
         let made: Vec<(String, Arc<Resource>)> = jobs
             .par_iter()
             .map(|(job, out)| self.job_resource(job, *out))
+            .flat_map_iter(|(key, resource)| {
+                // `/x/` is also reachable as `/x/index.html` (see `put`).
+                let index = key
+                    .ends_with('/')
+                    .then(|| (format!("{key}index.html"), resource.clone()));
+                index.into_iter().chain([(key, resource)])
+            })
             .collect();
-        for (key, resource) in made {
-            self.put(key, resource);
-        }
+        self.map.extend(made);
     }
 
     fn job_resource(&self, job: &Job, out: Option<&Path>) -> (String, Arc<Resource>) {

@@ -224,21 +224,22 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
     article_pages(library, change, &mut built.jobs, &mut pages);
     let touched = |d: &District| change.full || change.districts.contains(&d.slug);
     let from = change.oldest.filter(|_| !change.full);
-    for scope in &districts {
-        if scope.district.is_some_and(touched) {
-            scope_pages(scope, &mut pages);
-            let key = scope
-                .district
-                .map_or(ScopeKey::All, |d| ScopeKey::District(d.slug.clone()));
-            prints.update(
-                library,
-                key,
-                None,
-                from,
-                &mut built.jobs,
-                &mut built.removed,
-            );
-        }
+    // Each touched district's feeds and page rendered, and its archive
+    // planned, in parallel.
+    let shared: &Prints = prints;
+    let made: Vec<(Vec<Result<Page, BuildError>>, ScopePlan)> = districts
+        .par_iter()
+        .filter_map(|scope| {
+            let d = scope.district.filter(|d| touched(d))?;
+            let mut made = Vec::new();
+            scope_pages(scope, &mut made);
+            let key = ScopeKey::District(d.slug.clone());
+            Some((made, shared.plan(library, key, None, from)))
+        })
+        .collect();
+    for (made, plan) in made {
+        pages.extend(made);
+        prints.apply(plan, &mut built);
     }
     let topics = if config.topics {
         library.topics()
@@ -253,14 +254,8 @@ pub fn build(library: &Library, change: &Change, prints: &mut Prints, reuse: Reu
             .collect();
         scope_pages(&city, &mut pages);
         directory_pages(&city, &districts, &listed, &mut pages);
-        prints.update(
-            library,
-            ScopeKey::All,
-            None,
-            from,
-            &mut built.jobs,
-            &mut built.removed,
-        );
+        let plan = prints.plan(library, ScopeKey::All, None, from);
+        prints.apply(plan, &mut built);
         let lists: Vec<&Scope<'_>> = std::iter::once(&city)
             .chain(&districts)
             .chain(&listed)

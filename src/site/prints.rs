@@ -76,23 +76,24 @@ impl Prints {
             .min(old.docs.len().saturating_sub(1))
     }
 
-    /// The jobs for the documents of `district`'s scope that changed, and
-    /// the paths of those that are gone. With `from` (the oldest date a
-    /// change touched), documents of older articles only are not looked
-    /// at: an edit of recent news prints one document, not thousands.
-    pub(super) fn update(
-        &mut self,
+    /// The jobs for the documents of a scope that changed, and the
+    /// paths of those that are gone, with the scope's new prints. With
+    /// `from` (the oldest date a change touched), documents of older
+    /// articles only are not looked at: an edit of recent news prints one
+    /// document, not thousands. Made without changing the prints, so
+    /// that the scopes of a full build are planned in parallel.
+    pub(super) fn plan(
+        &self,
         library: &Library,
         slug: ScopeKey,
         topic: Option<&Topic>,
         from: Option<DateTime<FixedOffset>>,
-        jobs: &mut Vec<Job>,
-        removed: &mut Vec<(String, PathBuf)>,
-    ) {
+    ) -> ScopePlan {
         let limit = library.config.feed_limit.max(1);
         let archived = library.count(slug.which()).saturating_sub(limit);
-        let old = self.archives.get(&slug).cloned().unwrap_or_default();
-        let first = Self::first_changed(library, slug.which(), from, &old, archived);
+        let none = ScopePrints::default();
+        let old = self.archives.get(&slug).unwrap_or(&none);
+        let first = Self::first_changed(library, slug.which(), from, old, archived);
         let mut tail = library.archived_newest(slug.which(), archived - first * limit);
         tail.reverse();
         let docs: Vec<&[&Arc<Article>]> = tail.chunks(limit).collect();
@@ -100,51 +101,77 @@ impl Prints {
         // Printed oldest first within a document: the same order every
         // time, which is all a print needs.
         let mut prints: Vec<u64> = old.docs.get(..first).unwrap_or_default().to_vec();
-        prints.extend(
-            docs.iter()
-                .enumerate()
-                .map(|(i, items)| doc_print(first + i + 1, first + i + 1 == of, items)),
-        );
-        self.archives.insert(
-            slug.clone(),
-            ScopePrints {
-                archived,
-                docs: prints.clone(),
-            },
-        );
-        for (i, items) in docs.into_iter().enumerate() {
-            let number = first + i + 1;
-            if old.docs.get(number - 1) == prints.get(number - 1) {
-                continue;
-            }
-            let summaries = Arc::new(Shared::new(2));
-            // Newest first, as documents list them.
-            let items: Arc<[Arc<Article>]> = items.iter().rev().map(|a| Arc::clone(a)).collect();
-            for feed in names::ARCHIVE_FORMATS {
-                jobs.push(Job::Archive(Arc::new(ArchiveDoc {
-                    scope: slug.clone(),
-                    topic: topic.cloned(),
-                    feed,
-                    number,
-                    of,
-                    items: items.clone(),
-                    print: prints[number - 1],
-                    summaries: summaries.clone(),
-                })));
-            }
-        }
+        // In parallel: the city's scope has thousands of documents.
+        let tail: Vec<u64> = docs
+            .par_iter()
+            .enumerate()
+            .map(|(i, items)| doc_print(first + i + 1, first + i + 1 == of, items))
+            .collect();
+        prints.extend(tail);
+        let jobs: Vec<Job> = docs
+            .into_par_iter()
+            .enumerate()
+            .filter(|(i, _)| old.docs.get(first + i) != prints.get(first + i))
+            .flat_map_iter(|(i, items)| {
+                let number = first + i + 1;
+                let summaries = Arc::new(Shared::new(2));
+                // Newest first, as documents list them.
+                let items: Arc<[Arc<Article>]> =
+                    items.iter().rev().map(|a| Arc::clone(a)).collect();
+                let (slug, print) = (&slug, prints[number - 1]);
+                names::ARCHIVE_FORMATS.into_iter().map(move |feed| {
+                    Job::Archive(Arc::new(ArchiveDoc {
+                        scope: slug.clone(),
+                        topic: topic.cloned(),
+                        feed,
+                        number,
+                        of,
+                        items: items.clone(),
+                        print,
+                        summaries: summaries.clone(),
+                    }))
+                })
+            })
+            .collect();
+        let mut removed = Vec::new();
         for number in of + 1..=old.docs.len() {
             for feed in names::ARCHIVE_FORMATS {
                 let file = names::archive(&slug, feed, number);
                 removed.push((names::path_of(&file), PathBuf::from(file)));
             }
         }
+        ScopePlan {
+            slug,
+            prints: ScopePrints {
+                archived,
+                docs: prints,
+            },
+            jobs,
+            removed,
+        }
     }
+
+    /// Takes in a scope's plan: its prints kept, its jobs and removed
+    /// files added to `built`.
+    pub(super) fn apply(&mut self, plan: ScopePlan, built: &mut Built) {
+        self.archives.insert(plan.slug, plan.prints);
+        built.jobs.extend(plan.jobs);
+        built.removed.extend(plan.removed);
+    }
+}
+
+/// A scope's archive documents as [`Prints::plan`] found them.
+pub(super) struct ScopePlan {
+    slug: ScopeKey,
+    prints: ScopePrints,
+    jobs: Vec<Job>,
+    removed: Vec<(String, PathBuf)>,
 }
 
 /// The feeds, page and archive documents of every topic `change`
 /// touched (all of them for a full build), as jobs; the files of the
-/// topics that are gone.
+/// topics that are gone. Planned in parallel (a city has thousands of
+/// topics), taken in in order.
 pub(super) fn topic_jobs(
     library: &Library,
     change: &Change,
@@ -162,55 +189,83 @@ pub(super) fn topic_jobs(
     } else {
         Vec::new()
     };
-    for key in touched {
-        let topic = topics
-            .binary_search_by(|t| t.key.as_str().cmp(key))
-            .ok()
-            .map(|i| &topics[i]);
-        prints.update(
-            library,
-            ScopeKey::Topic(key.to_string()),
-            topic,
-            from,
-            &mut built.jobs,
-            &mut built.removed,
-        );
-        let Some(topic) = topic else {
-            prints.topics.remove(key);
+    let shared: &Prints = prints;
+    let plans: Vec<(&str, ScopePlan, Option<TopicFeeds>)> = touched
+        .par_iter()
+        .map(|key| {
+            let topic = topics
+                .binary_search_by(|t| t.key.as_str().cmp(key))
+                .ok()
+                .map(|i| &topics[i]);
             let scope = ScopeKey::Topic(key.to_string());
-            built
-                .removed
-                .extend(names::scope_files(&scope).map(|f| (names::path_of(&f), PathBuf::from(f))));
-            continue;
-        };
-        let items: Arc<[Arc<Article>]> = library
-            .newest_shared(Which::Topic(key), config.feed_limit)
-            .into_iter()
-            .cloned()
-            .collect();
-        let archives = render::archive_count(topic.count, config.feed_limit);
-        let print = topic_print(topic, &items, archives);
-        if prints.topics.get(key) == Some(&print) {
-            continue;
-        }
-        prints.topics.insert(key.to_string(), print);
-        let bodies = Arc::new(Shared::new(FeedKind::ALL.len()));
-        for feed in [
-            None,
-            Some(FeedKind::Rss),
-            Some(FeedKind::Atom),
-            Some(FeedKind::Json),
-        ] {
-            built.jobs.push(Job::Topic(Arc::new(TopicDoc {
-                topic: topic.clone(),
-                feed,
-                items: items.clone(),
-                archives,
-                print,
-                bodies: bodies.clone(),
-            })));
+            let archive = shared.plan(library, scope, topic, from);
+            (
+                *key,
+                archive,
+                topic.map(|t| topic_feeds(library, shared, t)),
+            )
+        })
+        .collect();
+    for (key, archive, feeds) in plans {
+        prints.apply(archive, built);
+        match feeds {
+            None => {
+                prints.topics.remove(key);
+                let scope = ScopeKey::Topic(key.to_string());
+                built.removed.extend(
+                    names::scope_files(&scope).map(|f| (names::path_of(&f), PathBuf::from(f))),
+                );
+            }
+            Some(TopicFeeds { print, jobs }) => {
+                prints.topics.insert(key.to_string(), print);
+                built.jobs.extend(jobs);
+            }
         }
     }
+}
+
+/// A topic's print, and the jobs for its feeds and page (none when the
+/// print is the one they were made with).
+struct TopicFeeds {
+    print: u64,
+    jobs: Vec<Job>,
+}
+
+fn topic_feeds(library: &Library, prints: &Prints, topic: &Topic) -> TopicFeeds {
+    let limit = library.config.feed_limit;
+    let items: Arc<[Arc<Article>]> = library
+        .newest_shared(Which::Topic(&topic.key), limit)
+        .into_iter()
+        .cloned()
+        .collect();
+    let archives = render::archive_count(topic.count, limit);
+    let print = topic_print(topic, &items, archives);
+    if prints.topics.get(&topic.key) == Some(&print) {
+        return TopicFeeds {
+            print,
+            jobs: Vec::new(),
+        };
+    }
+    let bodies = Arc::new(Shared::new(FeedKind::ALL.len()));
+    let jobs = [
+        None,
+        Some(FeedKind::Rss),
+        Some(FeedKind::Atom),
+        Some(FeedKind::Json),
+    ]
+    .into_iter()
+    .map(|feed| {
+        Job::Topic(Arc::new(TopicDoc {
+            topic: topic.clone(),
+            feed,
+            items: items.clone(),
+            archives,
+            print,
+            bodies: bodies.clone(),
+        }))
+    })
+    .collect();
+    TopicFeeds { print, jobs }
 }
 
 pub(super) fn topic_print(topic: &Topic, items: &[Arc<Article>], archives: usize) -> u64 {
