@@ -29,6 +29,7 @@ use crate::index::Index;
 mod media;
 mod queries;
 mod read;
+mod sorted;
 
 /// Feed order: newest first, ties by id.
 type Key = (Reverse<DateTime<FixedOffset>>, Arc<str>);
@@ -98,6 +99,9 @@ pub struct Library {
     /// Which file owns each id.
     ids: HashMap<Arc<str>, Arc<Path>>,
     all: BTreeMap<Key, Arc<Article>>,
+    /// During a first reading, the articles not yet in `all`,
+    /// `by_district` and `by_topic` (see `sorted`).
+    unsorted: Option<sorted::Unsorted>,
     /// Page path of each current article, with how many claim it.
     pages: HashMap<String, usize>,
     by_district: HashMap<String, BTreeMap<Key, Arc<Article>>>,
@@ -176,6 +180,8 @@ pub struct Topic {
 struct TopicIndex {
     articles: BTreeMap<Key, Arc<Article>>,
     spellings: BTreeMap<String, usize>,
+    /// During a first reading, the articles not yet in `articles`.
+    unsorted: Vec<Arc<Article>>,
 }
 
 impl TopicIndex {
@@ -329,6 +335,7 @@ impl Library {
             folder_problems: Vec::new(),
             ids: HashMap::new(),
             all: BTreeMap::new(),
+            unsorted: None,
             pages: HashMap::new(),
             by_district: HashMap::new(),
             by_topic: HashMap::new(),

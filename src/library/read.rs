@@ -34,10 +34,12 @@ impl Library {
         self.folder_problems = problems;
         if self.files.is_empty() {
             // A first reading: the maps are made at their size, not grown
-            // (and rehashed) a dozen times.
+            // (and rehashed) a dozen times, and the ordered ones at once
+            // at the end.
             self.files.reserve(found.len());
             self.ids.reserve(found.len());
             self.pages.reserve(found.len());
+            self.unsorted = Some(sorted::Unsorted::default());
         }
         let present: BTreeSet<&Path> = found.iter().map(|c| c.path.as_path()).collect();
         let gone: Vec<PathBuf> = self
@@ -103,6 +105,7 @@ impl Library {
             ready = read_next;
             done = next.unwrap_or_default();
         }
+        self.sort_in();
         self.retry_blocked(change);
         tracing::debug!(elapsed = ?t.elapsed(), "read");
         self.prime();
@@ -470,34 +473,37 @@ impl Library {
 
     pub(super) fn index(&mut self, path: &Path, a: &Arc<Article>, change: &mut Change) {
         self.ids.insert(a.id.clone(), shared_path(path, Some(a)));
-        self.all.insert(key(a), a.clone());
         match self.pages.get_mut(&a.path) {
             Some(n) => *n += 1,
             None => {
                 self.pages.insert(a.path.clone(), 1);
             }
         }
-        if let Some(d) = a.district.as_deref() {
-            match self.by_district.get_mut(d) {
-                Some(m) => m.insert(key(a), a.clone()),
-                None => self
-                    .by_district
-                    .entry(d.to_string())
-                    .or_default()
-                    .insert(key(a), a.clone()),
-            };
-            if !change.districts.contains(d) {
-                change.districts.insert(d.to_string());
-            }
+        if let Some(d) = a.district.as_deref()
+            && !change.districts.contains(d)
+        {
+            change.districts.insert(d.to_string());
         }
         if self.config.topics {
             for (k, spelling) in topics_of(a) {
-                let t = self.by_topic.entry(k.clone()).or_default();
-                t.articles.insert(key(a), a.clone());
+                let t = match self.by_topic.get_mut(&k) {
+                    Some(t) => t,
+                    None => self.by_topic.entry(k.clone()).or_default(),
+                };
                 *t.spellings.entry(spelling).or_default() += 1;
-                change.topics.insert(k);
+                // During a first reading, sorted in at the end.
+                match self.unsorted {
+                    Some(_) => t.unsorted.push(a.clone()),
+                    None => {
+                        t.articles.insert(key(a), a.clone());
+                    }
+                }
+                if !change.topics.contains(&k) {
+                    change.topics.insert(k);
+                }
             }
         }
+        self.order(a);
         self.dated(a, change);
     }
 
