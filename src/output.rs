@@ -327,9 +327,21 @@ impl EntryLines {
         self.push(&e.path, &e.file, e.kind, e.last_modified);
     }
 
-    /// The text and the number of lines; `None` if an entry spoilt it.
+    /// The text and the number of lines, in path order; `None` if an
+    /// entry spoilt it.
     pub fn finish(self) -> Option<(String, usize)> {
-        (!self.bad).then_some((self.text, self.count))
+        if self.bad {
+            return None;
+        }
+        // The table is read at every start: lines in order need no
+        // sorting there (124,000 at 100,000 articles).
+        fn path(line: &str) -> &str {
+            let line = line.strip_suffix('\n').unwrap_or(line);
+            line.splitn(3, '\t').nth(2).unwrap_or(line)
+        }
+        let mut lines: Vec<&str> = self.text.split_inclusive('\n').collect();
+        lines.sort_unstable_by(|a, b| path(a).cmp(path(b)));
+        Some((lines.concat(), self.count))
     }
 }
 

@@ -40,6 +40,14 @@ impl Library {
             self.ids.reserve(found.len());
             self.pages.reserve(found.len());
             self.unsorted = Some(sorted::Unsorted::default());
+            // Each folder's set too (the listing is in path order: a
+            // folder's files are one run).
+            for run in found.chunk_by(|a, b| a.path.parent() == b.path.parent()) {
+                if let Some(folder) = run[0].path.parent() {
+                    let known = self.by_folder.entry(folder.to_path_buf()).or_default();
+                    known.reserve(run.len());
+                }
+            }
         }
         let present: BTreeSet<&Path> = found.iter().map(|c| c.path.as_path()).collect();
         let gone: Vec<PathBuf> = self
