@@ -33,31 +33,18 @@ impl Library {
         change.diagnostics.extend(problems.iter().cloned());
         self.folder_problems = problems;
         if self.files.is_empty() {
-            // A first reading: the maps are made at their size, not grown
-            // (and rehashed) a dozen times, and the ordered ones at once
-            // at the end.
-            self.files.reserve(found.len());
-            self.ids.reserve(found.len());
-            self.pages.reserve(found.len());
-            self.unsorted = Some(sorted::Unsorted::default());
-            // Each folder's set too (the listing is in path order: a
-            // folder's files are one run).
-            for run in found.chunk_by(|a, b| a.path.parent() == b.path.parent()) {
-                if let Some(folder) = run[0].path.parent() {
-                    let known = self.by_folder.entry(folder.to_path_buf()).or_default();
-                    known.reserve(run.len());
-                }
+            self.first_reading(&found);
+        } else {
+            let present: BTreeSet<&Path> = found.iter().map(|c| c.path.as_path()).collect();
+            let gone: Vec<PathBuf> = self
+                .files
+                .keys()
+                .filter(|p| !present.contains(&***p))
+                .map(|p| p.to_path_buf())
+                .collect();
+            for path in gone {
+                self.remove(&path, change);
             }
-        }
-        let present: BTreeSet<&Path> = found.iter().map(|c| c.path.as_path()).collect();
-        let gone: Vec<PathBuf> = self
-            .files
-            .keys()
-            .filter(|p| !present.contains(&***p))
-            .map(|p| p.to_path_buf())
-            .collect();
-        for path in gone {
-            self.remove(&path, change);
         }
         let stale: Vec<&Candidate> = found
             .iter()
@@ -119,6 +106,23 @@ impl Library {
         self.prime();
         tracing::debug!(elapsed = ?t.elapsed(), "feed bodies read");
         Ok(())
+    }
+
+    /// Makes room for a first reading of `found`: the maps at their size,
+    /// not grown (and rehashed) a dozen times, each folder's set too (the
+    /// listing is in path order: a folder's files are one run), and the
+    /// feed-ordered maps filled at once at the end (see `sorted`).
+    fn first_reading(&mut self, found: &[Candidate]) {
+        self.files.reserve(found.len());
+        self.ids.reserve(found.len());
+        self.pages.reserve(found.len());
+        self.unsorted = Some(sorted::Unsorted::default());
+        for run in found.chunk_by(|a, b| a.path.parent() == b.path.parent()) {
+            if let Some(folder) = run[0].path.parent() {
+                let known = self.by_folder.entry(folder.to_path_buf()).or_default();
+                known.reserve(run.len());
+            }
+        }
     }
 
     /// Takes the candidates whose stamp `index` holds from it; returns the
